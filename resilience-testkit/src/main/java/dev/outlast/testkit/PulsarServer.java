@@ -1,0 +1,143 @@
+package dev.outlast.testkit;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A real Apache Pulsar standalone broker (one bookie, RocksDB metadata) in a child JVM. Its broker,
+ * web and bookie ports are chosen once and kept across restarts, and so is its data: topics and
+ * messages written before a {@link #kill()} are there after {@link #start()}.
+ *
+ * <p>The broker is not a dependency of the kit: add {@code org.apache.pulsar:pulsar-broker} (4.2.4,
+ * with the {@code org.apache.pulsar:pulsar} BOM imported) to the test class path; the child JVM
+ * runs on the test's class path.
+ *
+ * <p>This class is threadsafe.
+ */
+public final class PulsarServer extends TestServer {
+  private static final String MAIN_CLASS = "org.apache.pulsar.PulsarStandalone";
+
+  private final int webPort = Ports.free();
+  private final int bookiePort = Ports.free();
+  private final boolean deduplication;
+  private final String heap;
+
+  private PulsarServer(Builder builder) {
+    super("pulsar", builder.startupTimeout);
+    this.deduplication = builder.deduplication;
+    this.heap = builder.heap;
+  }
+
+  /**
+   * Starts a broker with the defaults: deduplication on.
+   *
+   * @throws TestServerException if it does not come up; nothing is left behind
+   */
+  public static PulsarServer launch() {
+    return builder().start();
+  }
+
+  /** A builder for a broker with other settings. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** {@code pulsar://127.0.0.1:<port>}, for the Pulsar client. */
+  public String serviceUrl() {
+    return "pulsar://" + host() + ":" + port();
+  }
+
+  /** {@code http://127.0.0.1:<web port>}, for the admin REST API. */
+  public String httpUrl() {
+    return "http://" + host() + ":" + webPort;
+  }
+
+  /** Whether the broker drops messages whose producer sequence id it has already seen. */
+  public boolean deduplication() {
+    return deduplication;
+  }
+
+  @Override
+  void prepare() {
+    try {
+      Class.forName(MAIN_CLASS, false, PulsarServer.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new TestServerException(
+          "PulsarServer needs the broker on the test class path: add"
+              + " org.apache.pulsar:pulsar-broker:4.2.4 (test scope, with the"
+              + " org.apache.pulsar:pulsar BOM imported)",
+          e);
+    }
+  }
+
+  @Override
+  ProcessBuilder command() {
+    return JavaChild.command(
+        directory(),
+        heap,
+        PulsarMain.class,
+        List.of("-XX:MaxDirectMemorySize=256m", "-Dlog4j2.disable.jmx=true"),
+        List.of(
+            Integer.toString(port()),
+            Integer.toString(webPort),
+            Integer.toString(bookiePort),
+            Boolean.toString(deduplication)));
+  }
+
+  @Override
+  void probe() throws Exception {
+    if (!logSinceLastStart().contains(JavaChild.READY)) {
+      throw new IllegalStateException("not ready yet");
+    }
+    probeTcp(port());
+  }
+
+  /** Settings for a {@link PulsarServer}. Not threadsafe; build once. */
+  public static final class Builder {
+    private boolean deduplication = true;
+    private Duration startupTimeout = Duration.ofMinutes(2);
+    private String heap = "384m";
+
+    private Builder() {}
+
+    /** Broker-side deduplication by producer name and sequence id; on by default. */
+    public Builder deduplication(boolean enabled) {
+      this.deduplication = enabled;
+      return this;
+    }
+
+    /** How long a start may take before it fails; 120 seconds by default. */
+    public Builder startupTimeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("startupTimeout must be positive, was " + timeout);
+      }
+      this.startupTimeout = timeout;
+      return this;
+    }
+
+    /** The child JVM's maximum heap, as for {@code -Xmx}; 384m by default. */
+    public Builder heap(String size) {
+      if (!size.matches("[0-9]+[kmgKMG]")) {
+        throw new IllegalArgumentException("heap must look like 384m or 1g, was '" + size + "'");
+      }
+      this.heap = size;
+      return this;
+    }
+
+    /**
+     * Creates the broker and starts it.
+     *
+     * @throws TestServerException if it does not come up; nothing is left behind
+     */
+    public PulsarServer start() {
+      PulsarServer server = new PulsarServer(this);
+      try {
+        server.start();
+        return server;
+      } catch (RuntimeException e) {
+        server.close();
+        throw e;
+      }
+    }
+  }
+}

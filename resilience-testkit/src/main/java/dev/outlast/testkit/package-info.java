@@ -1,0 +1,18 @@
+/**
+ * Real servers for tests, broken on purpose, and a TCP fault proxy.
+ *
+ * <p>Entry points: {@link dev.outlast.testkit.MariaDbServer}, {@link
+ * dev.outlast.testkit.PostgresServer}, {@link dev.outlast.testkit.PulsarServer} and {@link
+ * dev.outlast.testkit.OpenSearchServer} (all {@link dev.outlast.testkit.TestServer}s, which a test
+ * kills, freezes, thaws, stops and restarts), and {@link dev.outlast.testkit.FaultProxy}, which
+ * sits between a client and any server and refuses, cuts, blackholes or delays its connections.
+ *
+ * <p>Every server runs as a child process on a random loopback port in a temporary directory;
+ * {@code close()} leaves no process and no file behind, and a watchdog cleans up after a test JVM
+ * that died. Needs Linux (the binaries are Linux x86-64) and {@code /bin/sh}; as root, PostgreSQL
+ * runs as {@code nobody} through {@code setpriv}.
+ */
+@NullMarked
+package dev.outlast.testkit;
+
+import org.jspecify.annotations.NullMarked;
