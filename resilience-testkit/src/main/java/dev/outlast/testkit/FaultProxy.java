@@ -61,6 +61,8 @@ public final class FaultProxy implements AutoCloseable {
   private volatile long latencyNanos;
   private volatile boolean closed;
   private @Nullable ServerSocket listener;
+  // True while the acceptor waits for a listener, i.e. is not inside accept(). Guarded by lock.
+  private boolean acceptorParked;
 
   private FaultProxy(String targetHost, int targetPort) {
     this.targetHost = targetHost;
@@ -182,6 +184,14 @@ public final class FaultProxy implements AutoCloseable {
       mode = next;
       if (next == Mode.REFUSE) {
         closeListener();
+        // A ServerSocket closed while another thread is blocked in accept() keeps listening until
+        // that accept() returns; wait for it, so that connections are refused once this returns.
+        while (!closed && !acceptorParked) {
+          waitForChange();
+        }
+      } else if (listener == null) {
+        // Listen again before returning, so that a client connecting right after pass() is served.
+        listener = bind(port);
       }
       lock.notifyAll();
     }
@@ -192,19 +202,26 @@ public final class FaultProxy implements AutoCloseable {
     while (true) {
       ServerSocket current;
       synchronized (lock) {
-        while (!closed && mode == Mode.REFUSE) {
+        acceptorParked = true;
+        lock.notifyAll();
+        while (!closed && listener == null) {
           waitForChange();
         }
-        if (closed) {
+        acceptorParked = false;
+        if (closed || listener == null) {
           return;
-        }
-        if (listener == null) {
-          listener = bind(port);
         }
         current = listener;
       }
       try {
         Socket client = current.accept();
+        synchronized (lock) {
+          if (listener != current) {
+            // Slipped in while refuse() was closing the listener: refused, as far as TCP allows.
+            new Link(client).reset();
+            continue;
+          }
+        }
         accepted.incrementAndGet();
         Link link = new Link(client);
         links.add(link);

@@ -132,6 +132,14 @@ final class Reaper {
       ProcessHandle.of(pid).ifPresent(ProcessTree::kill);
     }
     leftDirs.forEach(Reaper::deleteRecursively);
+    Path file = registry;
+    if (file != null) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        log.debug("cannot delete {}", file, e);
+      }
+    }
     if (!leftPids.isEmpty()) {
       log.warn("killed {} test server process(es) left open at JVM exit", leftPids.size());
     }

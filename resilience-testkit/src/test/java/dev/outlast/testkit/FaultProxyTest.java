@@ -1,0 +1,259 @@
+package dev.outlast.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class FaultProxyTest {
+  private EchoServer echo;
+  private FaultProxy proxy;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    echo = new EchoServer();
+    proxy = FaultProxy.to("127.0.0.1", echo.port());
+  }
+
+  @AfterEach
+  void tearDown() throws IOException {
+    proxy.close();
+    echo.close();
+  }
+
+  private Socket connect() throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port()), 2_000);
+    s.setSoTimeout(2_000);
+    return s;
+  }
+
+  private static String roundTrip(Socket s, String text) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write((text + "\n").getBytes(StandardCharsets.UTF_8));
+    out.flush();
+    InputStream in = s.getInputStream();
+    StringBuilder line = new StringBuilder();
+    for (int c = in.read(); c != '\n'; c = in.read()) {
+      if (c < 0) {
+        throw new IOException("closed after " + line);
+      }
+      line.append((char) c);
+    }
+    return line.toString();
+  }
+
+  @Test
+  void pass_forwardsBothWays() throws IOException {
+    try (Socket s = connect()) {
+      assertThat(roundTrip(s, "hello")).isEqualTo("hello");
+      assertThat(roundTrip(s, "again")).isEqualTo("again");
+    }
+    assertThat(proxy.acceptedConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void refuse_rejectsNewConnections_keepsOpenOnes_andPassListensAgainOnTheSamePort()
+      throws IOException {
+    try (Socket open = connect()) {
+      assertThat(roundTrip(open, "a")).isEqualTo("a");
+      proxy.refuse();
+      assertThatThrownBy(this::connect).isInstanceOf(ConnectException.class);
+      assertThat(roundTrip(open, "b")).as("open connection unaffected").isEqualTo("b");
+      proxy.pass();
+      try (Socket again = connect()) {
+        assertThat(roundTrip(again, "c")).isEqualTo("c");
+      }
+    }
+  }
+
+  /**
+   * Regression: a ServerSocket closed while the acceptor thread is blocked in accept() kept
+   * listening until accept() returned, so a connect right after refuse() often succeeded.
+   */
+  @Test
+  void refuse_repeatedlyWhileTheAcceptorIsBlocked_refusesEveryTime() throws IOException {
+    for (int i = 0; i < 50; i++) {
+      proxy.refuse();
+      assertThatThrownBy(this::connect).as("round " + i).isInstanceOf(ConnectException.class);
+      proxy.pass();
+      try (Socket s = connect()) {
+        assertThat(roundTrip(s, "r" + i)).isEqualTo("r" + i);
+      }
+    }
+  }
+
+  @Test
+  void cutConnections_resetsOpenConnections_newOnesStillPass() throws IOException {
+    try (Socket open = connect()) {
+      assertThat(roundTrip(open, "a")).isEqualTo("a");
+      proxy.cutConnections();
+      assertThatThrownBy(() -> roundTrip(open, "b"))
+          .isInstanceOfAny(SocketException.class, IOException.class)
+          .isNotInstanceOf(SocketTimeoutException.class);
+    }
+    assertThat(proxy.openConnections()).isZero();
+    try (Socket fresh = connect()) {
+      assertThat(roundTrip(fresh, "c")).isEqualTo("c");
+    }
+  }
+
+  @Test
+  void blackhole_acceptsButNeverAnswers_thenDeliversHeldBytesOnPass() throws IOException {
+    try (Socket open = connect()) {
+      assertThat(roundTrip(open, "a")).isEqualTo("a");
+      proxy.blackhole();
+      try (Socket held = connect()) {
+        assertThatThrownBy(() -> roundTrip(held, "lost?"))
+            .isInstanceOf(SocketTimeoutException.class);
+        assertThatThrownBy(() -> roundTrip(open, "b")).isInstanceOf(SocketTimeoutException.class);
+        proxy.pass();
+        // The bytes held during the blackhole arrive, like a healed network partition.
+        held.setSoTimeout(5_000);
+        assertThat(readLine(held)).isEqualTo("lost?");
+        open.setSoTimeout(5_000);
+        assertThat(readLine(open)).isEqualTo("b");
+      }
+    }
+  }
+
+  @Test
+  void latency_delaysEveryChunk() throws IOException {
+    proxy.latency(Duration.ofMillis(150));
+    try (Socket s = connect()) {
+      long start = System.nanoTime();
+      assertThat(roundTrip(s, "slow")).isEqualTo("slow");
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      // One chunk each way.
+      assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+      proxy.latency(Duration.ZERO);
+      start = System.nanoTime();
+      roundTrip(s, "fast");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(150));
+    }
+  }
+
+  @Test
+  void upstreamDown_clientSeesItsConnectionReset() throws IOException {
+    echo.close();
+    // The reset may arrive before the first write or after it; either way the client sees it.
+    assertThatThrownBy(
+            () -> {
+              try (Socket s = connect()) {
+                roundTrip(s, "x");
+              }
+            })
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(SocketTimeoutException.class);
+  }
+
+  @Test
+  void close_isIdempotent_andModesAfterCloseAreRejected() {
+    proxy.close();
+    proxy.close();
+    assertThatThrownBy(proxy::pass).hasMessageContaining("closed");
+    assertThatThrownBy(() -> proxy.latency(Duration.ofMillis(-1)))
+        .hasMessageContaining("PT-0.001S");
+  }
+
+  @Test
+  void withMariaDb_blackholeMakesQueriesTimeOut_refuseFailsFast_passRecovers() throws Exception {
+    try (MariaDbServer db = MariaDbServer.launch();
+        FaultProxy dbProxy = FaultProxy.to(db)) {
+      String url =
+          "jdbc:mariadb://127.0.0.1:"
+              + dbProxy.port()
+              + "/test?connectTimeout=2000&socketTimeout=2000";
+      assertThat(selectOne(url)).isEqualTo(1);
+      dbProxy.blackhole();
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> selectOne(url)).isInstanceOf(SQLException.class);
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .isGreaterThan(Duration.ofMillis(1500));
+      dbProxy.refuse();
+      start = System.nanoTime();
+      assertThatThrownBy(() -> selectOne(url)).isInstanceOf(SQLException.class);
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+      dbProxy.pass();
+      assertThat(selectOne(url)).isEqualTo(1);
+      assertThat(dbProxy.acceptedConnections()).isGreaterThanOrEqualTo(3);
+    }
+  }
+
+  private static int selectOne(String url) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, "root", "");
+        ResultSet rs = c.createStatement().executeQuery("SELECT 1")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  private static String readLine(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    StringBuilder line = new StringBuilder();
+    for (int c = in.read(); c != '\n' && c >= 0; c = in.read()) {
+      line.append((char) c);
+    }
+    return line.toString();
+  }
+
+  /** Echoes every byte back; one thread per connection. */
+  private static final class EchoServer implements AutoCloseable {
+    private final ServerSocket socket;
+
+    EchoServer() throws IOException {
+      socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (!socket.isClosed()) {
+                  try {
+                    Socket s = socket.accept();
+                    Thread t = new Thread(() -> echo(s));
+                    t.setDaemon(true);
+                    t.start();
+                  } catch (IOException e) {
+                    return;
+                  }
+                }
+              });
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    private static void echo(Socket s) {
+      try (s) {
+        s.getInputStream().transferTo(s.getOutputStream());
+      } catch (IOException e) {
+        // the peer went away
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+}
