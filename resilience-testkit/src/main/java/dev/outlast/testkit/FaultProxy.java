@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -12,7 +11,10 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A blackhole holds bytes rather than dropping them, as a stalled network does: when {@link
  * #pass()} returns, the held bytes are delivered and TCP connections that the client has not given
- * up on carry on. Connections accepted during a blackhole reach the server only after it ends.
+ * up on carry on. Connections accepted during a blackhole reach the server only after it ends. Once
+ * a mode method returns, the mode holds for every byte the proxy writes (unless a write was stuck
+ * for over a second on a peer that does not read); bytes written before may still be delivered from
+ * the kernel's socket buffers.
  *
  * <p>This class is threadsafe.
  */
@@ -53,15 +58,18 @@ public final class FaultProxy implements AutoCloseable {
   private final String targetHost;
   private final int targetPort;
   private final int port;
-  private final Object lock = new Object();
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
   private final AtomicLong accepted = new AtomicLong();
   private final Thread acceptor;
+  // Pumps check the mode and write under the read lock; mode changes take the write lock, so they
+  // return only when no byte is on its way under the old mode.
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final Condition changed = lock.writeLock().newCondition();
   private volatile Mode mode = Mode.PASS;
   private volatile long latencyNanos;
   private volatile boolean closed;
+  // Guarded by the write lock.
   private @Nullable ServerSocket listener;
-  // True while the acceptor waits for a listener, i.e. is not inside accept(). Guarded by lock.
   private boolean acceptorParked;
 
   private FaultProxy(String targetHost, int targetPort) {
@@ -121,6 +129,7 @@ public final class FaultProxy implements AutoCloseable {
 
   /** Resets every open connection (both sides see a TCP RST). The mode is unchanged. */
   public void cutConnections() {
+    requireOpen();
     int cut = 0;
     for (Link link : links) {
       link.reset();
@@ -131,9 +140,11 @@ public final class FaultProxy implements AutoCloseable {
 
   /** Delays every chunk of bytes, in both directions, by this much; zero for none. */
   public void latency(Duration perChunk) {
+    Objects.requireNonNull(perChunk, "perChunk");
     if (perChunk.isNegative()) {
       throw new IllegalArgumentException("latency must not be negative, was " + perChunk);
     }
+    requireOpen();
     latencyNanos = perChunk.toNanos();
   }
 
@@ -152,23 +163,23 @@ public final class FaultProxy implements AutoCloseable {
     return links.size();
   }
 
-  /** Stops listening and resets every connection. Idempotent. */
+  /** Stops listening and resets every connection. Idempotent; never throws. */
   @Override
   public void close() {
-    synchronized (lock) {
+    // lock() ignores interrupts; a close on an interrupted thread still closes.
+    lock.writeLock().lock();
+    try {
       if (closed) {
         return;
       }
       closed = true;
       closeListener();
-      lock.notifyAll();
+      changed.signalAll();
+    } finally {
+      lock.writeLock().unlock();
     }
     links.forEach(Link::reset);
-    try {
-      acceptor.join(5_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    joinUninterruptibly(acceptor, Duration.ofSeconds(5));
   }
 
   @Override
@@ -176,83 +187,185 @@ public final class FaultProxy implements AutoCloseable {
     return "FaultProxy[" + port + " -> " + targetHost + ":" + targetPort + ", " + mode + "]";
   }
 
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("proxy " + port + " is closed");
+    }
+  }
+
   private void setMode(Mode next) {
-    synchronized (lock) {
-      if (closed) {
-        throw new IllegalStateException("proxy " + port + " is closed");
+    // Interrupts must not leave the proxy half-switched; the flag is restored on the way out.
+    boolean interrupted = Thread.interrupted();
+    boolean locked = false;
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+      while (!locked) {
+        try {
+          // A pump stuck over a second in a write to a peer that does not read holds the read
+          // lock; the mode then changes anyway (that write was already on its way).
+          locked =
+              lock.writeLock()
+                  .tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+          if (!locked) {
+            break;
+          }
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      requireOpen();
+      if (next != Mode.REFUSE && listener == null) {
+        // Listen again before the mode says so, so that a connect right after pass() is served.
+        listener = bind(port);
       }
       mode = next;
       if (next == Mode.REFUSE) {
         closeListener();
-        // A ServerSocket closed while another thread is blocked in accept() keeps listening until
-        // that accept() returns; wait for it, so that connections are refused once this returns.
-        while (!closed && !acceptorParked) {
-          waitForChange();
-        }
-      } else if (listener == null) {
-        // Listen again before returning, so that a client connecting right after pass() is served.
-        listener = bind(port);
+        interrupted |= awaitAcceptorParked(locked);
       }
-      lock.notifyAll();
+      if (locked) {
+        changed.signalAll();
+      }
+    } finally {
+      if (locked) {
+        lock.writeLock().unlock();
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
     log.info("proxy {} -> {}:{} now {}", port, targetHost, targetPort, next);
   }
 
+  /**
+   * A ServerSocket closed while another thread is blocked in accept() keeps listening until that
+   * accept() returns; wait for it, so that connections are refused once refuse() returns.
+   *
+   * @return whether the thread was interrupted meanwhile
+   */
+  private boolean awaitAcceptorParked(boolean locked) {
+    boolean interrupted = false;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (!acceptorParked && !closed) {
+      if (!acceptor.isAlive() || System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "proxy " + port + ": the accepting thread did not stop listening within 5 s");
+      }
+      if (locked) {
+        interrupted |= awaitChange(50);
+      } else {
+        sleepQuietly(10);
+      }
+    }
+    return interrupted;
+  }
+
   private void acceptLoop() {
+    int failuresInARow = 0;
     while (true) {
       ServerSocket current;
-      synchronized (lock) {
+      lock.writeLock().lock();
+      try {
         acceptorParked = true;
-        lock.notifyAll();
+        changed.signalAll();
         while (!closed && listener == null) {
-          waitForChange();
+          awaitChange(1_000);
         }
         acceptorParked = false;
-        if (closed || listener == null) {
+        current = listener;
+        if (closed || current == null) {
           return;
         }
-        current = listener;
+      } finally {
+        lock.writeLock().unlock();
       }
+      Socket client;
       try {
-        Socket client = current.accept();
-        synchronized (lock) {
-          if (listener != current) {
-            // Slipped in while refuse() was closing the listener: refused, as far as TCP allows.
-            new Link(client).reset();
-            continue;
-          }
-        }
-        accepted.incrementAndGet();
-        Link link = new Link(client);
-        links.add(link);
-        link.start();
+        client = current.accept();
+        failuresInARow = 0;
       } catch (IOException e) {
-        // The listener was closed by refuse() or close(); the loop decides what comes next.
+        if (!closed && listener == current) {
+          // Not closed by us: out of file descriptors or the like. Say so, and do not spin.
+          failuresInARow++;
+          log.warn("proxy {}: accept failed ({} in a row): {}", port, failuresInARow, e.toString());
+          sleepQuietly(Math.min(1_000, 10L << Math.min(failuresInARow, 7)));
+        }
+        continue;
+      }
+      if (listener != current || closed) {
+        // Slipped in while refuse() was closing the listener: refused, as far as TCP allows.
+        abort(client);
+        continue;
+      }
+      accepted.incrementAndGet();
+      Link link = new Link(client);
+      links.add(link);
+      link.start();
+    }
+  }
+
+  /**
+   * Waits while the proxy is blackholed. Returns true holding the read lock, which the caller
+   * releases after its write; returns false, without the lock, if the proxy was closed.
+   */
+  @SuppressWarnings("LockNotBeforeTry") // the lock is handed to the caller on purpose
+  private boolean enterPassable() {
+    while (true) {
+      lock.readLock().lock();
+      if (closed) {
+        lock.readLock().unlock();
+        return false;
+      }
+      if (mode != Mode.BLACKHOLE) {
+        return true;
+      }
+      lock.readLock().unlock();
+      lock.writeLock().lock();
+      try {
+        while (!closed && mode == Mode.BLACKHOLE) {
+          awaitChange(1_000);
+        }
+      } finally {
+        lock.writeLock().unlock();
       }
     }
   }
 
-  /** One wait on the lock; callers loop on their condition. */
-  @SuppressWarnings("WaitNotInLoop")
-  private void waitForChange() {
+  /**
+   * With the write lock held: waits up to the given time for a mode change.
+   *
+   * @return whether the wait was interrupted (proxy threads are never interrupted by the proxy)
+   */
+  @SuppressWarnings("WaitNotInLoop") // every caller loops on its own condition
+  private boolean awaitChange(long millis) {
     try {
-      lock.wait();
+      changed.await(millis, TimeUnit.MILLISECONDS);
+      return false;
+    } catch (InterruptedException e) {
+      return true;
+    }
+  }
+
+  private static void joinUninterruptibly(Thread thread, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean interrupted = Thread.interrupted();
+    while (thread.isAlive() && System.nanoTime() < deadline) {
+      try {
+        thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      closed = true;
-    }
-  }
-
-  /** Blocks while the proxy is blackholed; returns false if it was closed meanwhile. */
-  private boolean awaitPassable() {
-    if (mode != Mode.BLACKHOLE) {
-      return !closed;
-    }
-    synchronized (lock) {
-      while (!closed && mode == Mode.BLACKHOLE) {
-        waitForChange();
-      }
-      return !closed;
     }
   }
 
@@ -272,10 +385,30 @@ public final class FaultProxy implements AutoCloseable {
     try {
       ServerSocket socket = new ServerSocket();
       socket.setReuseAddress(true);
-      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+      socket.bind(new InetSocketAddress(TestServer.loopback(), port), 50);
       return socket;
     } catch (IOException e) {
       throw new UncheckedIOException("proxy cannot listen on loopback port " + port, e);
+    }
+  }
+
+  /** Closes a socket with SO_LINGER 0, so that the peer gets a reset, not an orderly end. */
+  private static void abort(Socket socket) {
+    try {
+      if (!socket.isClosed()) {
+        socket.setSoLinger(true, 0);
+      }
+    } catch (IOException e) {
+      log.trace("setSoLinger", e);
+    }
+    closeQuietly(socket);
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException e) {
+      log.trace("close", e);
     }
   }
 
@@ -296,10 +429,11 @@ public final class FaultProxy implements AutoCloseable {
 
     private void run() {
       try {
-        if (!awaitPassable()) {
+        if (!enterPassable()) {
           reset();
           return;
         }
+        lock.readLock().unlock();
         upstream.connect(new InetSocketAddress(targetHost, targetPort), 10_000);
         upstream.setTcpNoDelay(true);
         client.setTcpNoDelay(true);
@@ -325,18 +459,24 @@ public final class FaultProxy implements AutoCloseable {
             to.shutdownOutput();
             break;
           }
-          if (!awaitPassable()) {
-            break;
-          }
           long delay = latencyNanos;
           if (delay > 0) {
             Thread.sleep(delay / 1_000_000, (int) (delay % 1_000_000));
           }
-          out.write(buffer, 0, n);
-          out.flush();
+          if (!enterPassable()) {
+            break;
+          }
+          try {
+            out.write(buffer, 0, n);
+            out.flush();
+          } finally {
+            lock.readLock().unlock();
+          }
         }
-        if (from.isInputShutdown() || to.isOutputShutdown()) {
-          maybeDone();
+        if (client.isOutputShutdown() && upstream.isOutputShutdown()) {
+          closeQuietly(client);
+          closeQuietly(upstream);
+          links.remove(this);
         }
       } catch (IOException e) {
         reset();
@@ -346,39 +486,11 @@ public final class FaultProxy implements AutoCloseable {
       }
     }
 
-    /** Both directions have ended normally: close quietly. */
-    private void maybeDone() {
-      if (client.isOutputShutdown() && upstream.isOutputShutdown()) {
-        closeQuietly(client);
-        closeQuietly(upstream);
-        links.remove(this);
-      }
-    }
-
-    /** Closes both sockets with SO_LINGER 0, so that both peers get a reset, not an orderly end. */
+    /** Closes both sockets so that both peers get a reset. */
     void reset() {
       abort(client);
       abort(upstream);
       links.remove(this);
-    }
-
-    private void abort(Socket socket) {
-      try {
-        if (!socket.isClosed()) {
-          socket.setSoLinger(true, 0);
-        }
-      } catch (IOException e) {
-        log.trace("setSoLinger", e);
-      }
-      closeQuietly(socket);
-    }
-
-    private void closeQuietly(Socket socket) {
-      try {
-        socket.close();
-      } catch (IOException e) {
-        log.trace("close", e);
-      }
     }
   }
 }

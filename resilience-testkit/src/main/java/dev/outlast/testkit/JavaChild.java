@@ -28,6 +28,16 @@ final class JavaChild {
     List<String> command = new ArrayList<>();
     command.add(java.toString());
     command.add("-Xmx" + heap);
+    // Native libraries (RocksDB, netty) unpack themselves into the temp directory and only clean
+    // up at a normal exit; keep them in the server's directory, which close() deletes.
+    Path tmp = directory.resolve("tmp");
+    try {
+      Files.createDirectories(tmp);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + tmp, e);
+    }
+    command.add("-Djava.io.tmpdir=" + tmp);
+    command.add("-XX:-UsePerfData");
     command.addAll(inheritedFlags());
     command.add("-Dchronicle.analytics.disable=true");
     command.addAll(jvmFlags);

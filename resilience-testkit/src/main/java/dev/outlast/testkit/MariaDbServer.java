@@ -78,6 +78,8 @@ public final class MariaDbServer extends TestServer {
   @Override
   void prepare() {
     Path base = base();
+    // A failed earlier attempt may have left half a data directory.
+    Reaper.deleteRecursively(directory().resolve("data"));
     List<String> install = new ArrayList<>();
     install.add(base.resolve("scripts/mariadb-install-db").toString());
     install.add("--no-defaults");
@@ -89,7 +91,7 @@ public final class MariaDbServer extends TestServer {
     if (Os.isRoot()) {
       install.add("--user=root");
     }
-    Os.run(install, directory(), logFile(), 120);
+    Os.run(install, directory(), logFile(), Duration.ofMinutes(2));
   }
 
   @Override
@@ -103,7 +105,7 @@ public final class MariaDbServer extends TestServer {
     cmd.add("--datadir=" + dir.resolve("data"));
     cmd.add("--tmpdir=" + dir);
     cmd.add("--port=" + port());
-    cmd.add("--socket=" + dir.resolve("mariadb.sock"));
+    cmd.add("--socket=" + socketPath());
     cmd.add("--pid-file=" + dir.resolve("mariadb.pid"));
     // Without these, start-up waits 7-14 s on name resolution.
     cmd.add("--bind-address=" + LOOPBACK);
@@ -119,33 +121,46 @@ public final class MariaDbServer extends TestServer {
     return new ProcessBuilder(cmd).directory(dir.toFile());
   }
 
+  /** Unix socket paths are limited to 107 bytes; a long temp directory falls back to /tmp. */
+  private Path socketPath() {
+    Path inDir = directory().resolve("mariadb.sock");
+    return inDir.toString().length() < 100
+        ? inDir
+        : Path.of("/tmp", "outlast-mariadb-" + port() + ".sock");
+  }
+
   @Override
   void probe() throws Exception {
-    if (!logSinceLastStart().contains("ready for connections")) {
+    if (!logContains("ready for connections")) {
       throw new IllegalStateException("not ready yet");
     }
     probeTcp(port());
   }
 
   @Override
-  void afterStart(int startCount) {
-    if (startCount == 1) {
-      Path client = base().resolve("bin/mariadb");
-      Os.run(
-          List.of(
-              client.toString(),
-              "--no-defaults",
-              "--protocol=TCP",
-              "--skip-ssl",
-              "-h" + LOOPBACK,
-              "-P" + port(),
-              "-uroot",
-              "-e",
-              "CREATE DATABASE IF NOT EXISTS `" + database + "`"),
-          directory(),
-          logFile(),
-          60);
+  void afterExit(long pid) {
+    if (!socketPath().startsWith(directory())) {
+      Reaper.deleteRecursively(socketPath());
     }
+  }
+
+  @Override
+  void initialize() {
+    Path client = base().resolve("bin/mariadb");
+    Os.run(
+        List.of(
+            client.toString(),
+            "--no-defaults",
+            "--protocol=TCP",
+            "--skip-ssl",
+            "-h" + LOOPBACK,
+            "-P" + port(),
+            "-uroot",
+            "-e",
+            "CREATE DATABASE IF NOT EXISTS `" + database + "`"),
+        directory(),
+        logFile(),
+        Duration.ofMinutes(1));
   }
 
   /** Settings for a {@link MariaDbServer}. Not threadsafe; build once. */

@@ -71,7 +71,7 @@ public final class OpenSearchServer extends TestServer {
 
   @Override
   void probe() throws Exception {
-    if (!logSinceLastStart().contains(JavaChild.READY)) {
+    if (!logContains(JavaChild.READY)) {
       throw new IllegalStateException("not ready yet");
     }
     probeTcp(port());

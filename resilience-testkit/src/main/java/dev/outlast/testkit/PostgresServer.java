@@ -67,6 +67,8 @@ public final class PostgresServer extends TestServer {
   @Override
   void prepare() throws IOException {
     Path bin = Binaries.postgres().resolve("bin");
+    // A failed earlier attempt may have left half a data directory.
+    Reaper.deleteRecursively(data());
     Os.giveToUnprivileged(directory());
     Os.run(
         Os.unprivileged(
@@ -84,7 +86,7 @@ public final class PostgresServer extends TestServer {
                 "--no-sync")),
         directory(),
         logFile(),
-        120);
+        Duration.ofMinutes(2));
     if (!database.equals("postgres")) {
       // Single-user mode needs no client library and no running server.
       Path sql = directory().resolve("create-database.sql");
@@ -99,7 +101,7 @@ public final class PostgresServer extends TestServer {
                   "postgres")),
           directory(),
           logFile(),
-          60,
+          Duration.ofMinutes(1),
           sql);
     }
   }
@@ -132,6 +134,10 @@ public final class PostgresServer extends TestServer {
                     "fsync=off",
                     "-c",
                     "shared_buffers=32MB",
+                    // Dynamic shared memory as files in the data directory, deleted with it;
+                    // the default (POSIX, in /dev/shm) outlives a SIGKILL.
+                    "-c",
+                    "dynamic_shared_memory_type=mmap",
                     "-c",
                     "max_connections=200")))
         .directory(directory().toFile());
@@ -139,10 +145,27 @@ public final class PostgresServer extends TestServer {
 
   @Override
   void probe() throws Exception {
-    if (!logSinceLastStart().contains("database system is ready to accept connections")) {
+    if (!logContains("database system is ready to accept connections")) {
       throw new IllegalStateException("not ready yet");
     }
     probeTcp(port());
+    // The postmaster's small System V segment survives a SIGKILL; remember it for cleanup.
+    Os.sharedMemoryCreatedBy(pid()).forEach(Reaper::watchSharedMemory);
+  }
+
+  /** Graceful for PostgreSQL is SIGINT ("fast"): SIGTERM waits for every client to disconnect. */
+  @Override
+  String stopSignal() {
+    return "INT";
+  }
+
+  /** A killed postmaster leaves its System V segment behind; the restart would not reuse it. */
+  @Override
+  void afterExit(long pid) {
+    for (int id : Os.sharedMemoryCreatedBy(pid)) {
+      Os.removeSharedMemory(id);
+      Reaper.unwatchSharedMemory(id);
+    }
   }
 
   /** Settings for a {@link PostgresServer}. Not threadsafe; build once. */

@@ -86,7 +86,7 @@ public final class PulsarServer extends TestServer {
 
   @Override
   void probe() throws Exception {
-    if (!logSinceLastStart().contains(JavaChild.READY)) {
+    if (!logContains(JavaChild.READY)) {
       throw new IllegalStateException("not ready yet");
     }
     probeTcp(port());

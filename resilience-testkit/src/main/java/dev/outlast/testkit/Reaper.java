@@ -9,43 +9,65 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes sure no server process and no server directory outlives the test JVM, however it ends.
+ * Makes sure no server process, shared-memory segment or server directory outlives the test JVM,
+ * however it ends.
  *
- * <p>Tests that fail still call {@code close()} through try-with-resources, and a shutdown hook
- * covers a normal exit that skipped it. Neither runs when the JVM is killed (a surefire timeout, an
- * OOM kill), so the first server also starts a watchdog: a small shell loop, outside the JVM, that
- * waits for the JVM to die and then kills every process and deletes every directory listed in a
- * registry file. The registry is rewritten atomically on each change, so the watchdog never reads
- * half of it.
+ * <p>Tests call {@code close()} through try-with-resources, and a shutdown hook covers a normal
+ * exit that skipped it. Neither runs when the JVM is killed (a surefire timeout, an OOM kill), so
+ * the first server also starts a watchdog: a small shell loop, in a session of its own, that waits
+ * for the JVM to die and then kills every listed process, removes every listed System V
+ * shared-memory segment and deletes every listed directory.
+ *
+ * <p>Processes are listed with their start time from {@code /proc/<pid>/stat}; a process is killed
+ * only if its start time still matches, so a recycled pid is never hit. The registry lives in a
+ * private directory and is replaced atomically on each change, so the watchdog never reads half of
+ * it.
  */
 final class Reaper {
   private static final Logger log = LoggerFactory.getLogger(Reaper.class);
 
   private static final String WATCHDOG_SCRIPT =
       """
-      jvm=$1; registry=$2
+      jvm=$1; home=$2; registry=$home/registry
       while kill -0 "$jvm" 2>/dev/null; do sleep 1; done
-      [ -f "$registry" ] || exit 0
-      while read -r kind value; do
-        [ "$kind" = pid ] && kill -9 "$value" 2>/dev/null
-      done < "$registry"
-      sleep 1
-      while read -r kind value; do
-        [ "$kind" = dir ] && rm -rf "$value"
-      done < "$registry"
-      rm -f "$registry"
+      if [ -f "$registry" ]; then
+        while read -r kind value; do
+          [ "$kind" = pid ] || continue
+          set -- $value; pid=$1; started=$2
+          [ -r "/proc/$pid/stat" ] || continue
+          read -r stat < "/proc/$pid/stat" || continue
+          set -- ${stat##*) }
+          shift 19
+          [ "$1" = "$started" ] && kill -9 "$pid" 2>/dev/null
+        done < "$registry"
+        sleep 1
+        while read -r kind value; do
+          case "$kind" in
+            shm) ipcrm -m "$value" 2>/dev/null ;;
+            dir) rm -rf "$value" ;;
+          esac
+        done < "$registry"
+      fi
+      rm -rf "$home"
       """;
 
-  private static final Set<Long> pids = new LinkedHashSet<>();
+  /** pid to its start time, in clock ticks since boot. */
+  private static final Map<Long, String> pids = new LinkedHashMap<>();
+
+  private static final Set<Integer> sharedMemory = new LinkedHashSet<>();
   private static final Set<Path> directories = new LinkedHashSet<>();
-  private static @Nullable Path registry;
+  private static @Nullable Path home;
 
   private Reaper() {}
 
@@ -65,37 +87,65 @@ final class Reaper {
 
   /** Deletes a directory made by {@link #createDirectory}, with everything in it. */
   static void deleteDirectory(Path dir) {
-    deleteRecursively(dir);
+    boolean gone = deleteRecursively(dir);
     synchronized (Reaper.class) {
-      directories.remove(dir);
+      if (gone) {
+        directories.remove(dir);
+      }
       save();
     }
   }
 
   /** Kills this process should the JVM die before it is unwatched. */
-  static synchronized void watch(long pid) {
-    pids.add(pid);
-    save();
+  static void watch(ProcessHandle process) {
+    String started = Os.startTicks(process.pid());
+    if (started == null) {
+      return; // already gone
+    }
+    synchronized (Reaper.class) {
+      pids.put(process.pid(), started);
+      save();
+    }
   }
 
   static synchronized void unwatch(long pid) {
-    pids.remove(pid);
+    if (pids.remove(pid) != null) {
+      save();
+    }
+  }
+
+  /** Removes this System V shared-memory segment should the JVM die before it is released. */
+  static synchronized void watchSharedMemory(int id) {
+    sharedMemory.add(id);
     save();
+  }
+
+  static synchronized void unwatchSharedMemory(int id) {
+    if (sharedMemory.remove(id)) {
+      save();
+    }
   }
 
   private static void save() {
     try {
-      Path file = registry;
-      if (file == null) {
-        file = startWatchdog();
-        registry = file;
+      Path dir = home;
+      if (dir == null) {
+        dir = startWatchdog();
+        home = dir;
       }
       StringBuilder text = new StringBuilder();
-      pids.forEach(pid -> text.append("pid ").append(pid).append('\n'));
-      directories.forEach(dir -> text.append("dir ").append(dir).append('\n'));
-      Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+      pids.forEach(
+          (pid, started) ->
+              text.append("pid ").append(pid).append(' ').append(started).append('\n'));
+      sharedMemory.forEach(id -> text.append("shm ").append(id).append('\n'));
+      directories.forEach(d -> text.append("dir ").append(d).append('\n'));
+      Path temp = dir.resolve("registry.tmp");
       Files.writeString(temp, text, StandardCharsets.UTF_8);
-      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          temp,
+          dir.resolve("registry"),
+          StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the test kit's process registry", e);
     }
@@ -103,72 +153,105 @@ final class Reaper {
 
   private static Path startWatchdog() throws IOException {
     long self = ProcessHandle.current().pid();
-    Path file =
-        Path.of(System.getProperty("java.io.tmpdir"), "outlast-testkit-reaper-" + self + ".txt");
-    new ProcessBuilder(
+    // Private (0700): nobody else can plant files or links where the registry is written.
+    Path dir = Files.createTempDirectory("outlast-testkit-reaper-" + self + "-");
+    List<String> command = new ArrayList<>();
+    // In a session of its own, the watchdog survives a signal sent to the build's process group
+    // (Ctrl-C, a CI timeout), which is exactly when it is needed.
+    if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+      command.add("/usr/bin/setsid");
+    }
+    command.addAll(
+        List.of(
             "/bin/sh",
             "-c",
             WATCHDOG_SCRIPT,
             "outlast-reaper",
             Long.toString(self),
-            file.toString())
+            dir.toString()));
+    new ProcessBuilder(command)
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(ProcessBuilder.Redirect.DISCARD)
         .start();
     Runtime.getRuntime().addShutdownHook(new Thread(Reaper::cleanUpNow, "outlast-testkit-reaper"));
-    return file;
+    return dir;
   }
 
   /** Shutdown hook: the JVM is exiting normally but servers were left open. */
   private static void cleanUpNow() {
-    Set<Long> leftPids;
+    Map<Long, String> leftPids;
+    Set<Integer> leftSegments;
     Set<Path> leftDirs;
+    Path dir;
     synchronized (Reaper.class) {
-      leftPids = new LinkedHashSet<>(pids);
+      leftPids = new LinkedHashMap<>(pids);
+      leftSegments = new LinkedHashSet<>(sharedMemory);
       leftDirs = new LinkedHashSet<>(directories);
+      dir = home;
     }
-    for (long pid : leftPids) {
-      ProcessHandle.of(pid).ifPresent(ProcessTree::kill);
-    }
+    leftPids.forEach(
+        (pid, started) -> {
+          if (started.equals(Os.startTicks(pid))) {
+            ProcessHandle.of(pid).ifPresent(ProcessTree::kill);
+          }
+        });
+    leftSegments.forEach(Os::removeSharedMemory);
     leftDirs.forEach(Reaper::deleteRecursively);
-    Path file = registry;
-    if (file != null) {
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException e) {
-        log.debug("cannot delete {}", file, e);
-      }
+    if (dir != null) {
+      deleteRecursively(dir);
     }
     if (!leftPids.isEmpty()) {
       log.warn("killed {} test server process(es) left open at JVM exit", leftPids.size());
     }
   }
 
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try {
-      Files.walkFileTree(
-          dir,
-          new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-                throws IOException {
-              Files.deleteIfExists(file);
-              return FileVisitResult.CONTINUE;
-            }
+  /**
+   * Deletes a tree, carrying on past files it cannot delete, and tries once more for what is left
+   * (a server that just died may still be removing its own files).
+   *
+   * @return whether the tree is gone
+   */
+  static boolean deleteRecursively(Path dir) {
+    for (int round = 0; round < 2 && Files.exists(dir); round++) {
+      try {
+        Files.walkFileTree(
+            dir,
+            new SimpleFileVisitor<>() {
+              @Override
+              public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                deleteQuietly(file);
+                return FileVisitResult.CONTINUE;
+              }
 
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, @Nullable IOException e)
-                throws IOException {
-              Files.deleteIfExists(d);
-              return FileVisitResult.CONTINUE;
-            }
-          });
+              @Override
+              public FileVisitResult visitFileFailed(Path file, IOException e) {
+                deleteQuietly(file);
+                return FileVisitResult.CONTINUE;
+              }
+
+              @Override
+              public FileVisitResult postVisitDirectory(Path d, @Nullable IOException e) {
+                deleteQuietly(d);
+                return FileVisitResult.CONTINUE;
+              }
+            });
+      } catch (IOException e) {
+        log.debug("walking {}", dir, e);
+      }
+    }
+    if (Files.exists(dir)) {
+      log.warn("could not delete {} completely", dir);
+      return false;
+    }
+    return true;
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
     } catch (IOException e) {
-      log.warn("could not delete {} completely: {}", dir, e.toString());
+      log.debug("cannot delete {}: {}", p, e.toString());
     }
   }
 }

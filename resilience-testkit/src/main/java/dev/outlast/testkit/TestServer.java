@@ -1,18 +1,19 @@
 package dev.outlast.testkit;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,12 +23,13 @@ import org.slf4j.LoggerFactory;
  * its own, that a test can break on purpose: {@link #kill()}, {@link #freeze()} and {@link
  * #thaw()}, {@link #stop()}, and {@link #start()} again on the same port with its data kept.
  *
- * <p>{@link #close()} kills the process tree and deletes the directory; it is idempotent. Should
- * the test JVM die before it is called, a watchdog process kills what it left running and deletes
- * its directories within a second or two.
+ * <p>{@link #close()} kills the process tree and deletes the directory; it is idempotent and never
+ * throws, also on a thread that was interrupted. Should the test JVM die before it is called, a
+ * watchdog process kills what it left running and deletes its directories within a second or two.
  *
- * <p>This class is threadsafe: the fault methods may be called from any thread, also while clients
- * use the server. Each blocks until the server is in the new state.
+ * <p>This class is threadsafe. The fault methods may be called from any thread, also while clients
+ * use the server; each returns once the signal was delivered to every process of the server and,
+ * for {@link #kill()} and {@link #stop()}, once they have exited. The accessors never block.
  */
 public abstract sealed class TestServer implements AutoCloseable
     permits MariaDbServer, PostgresServer, PulsarServer, OpenSearchServer {
@@ -38,7 +40,7 @@ public abstract sealed class TestServer implements AutoCloseable
     RUNNING,
     /** Suspended with SIGSTOP: connections hang until {@link #thaw()}. */
     FROZEN,
-    /** Not running (never started, killed, or stopped); {@link #start()} brings it back. */
+    /** Not running (never started, killed, stopped, or died); {@link #start()} brings it back. */
     STOPPED,
     /** Closed for good: process gone and directory deleted. */
     CLOSED
@@ -52,10 +54,15 @@ public abstract sealed class TestServer implements AutoCloseable
   private final Path logFile;
   private final Duration startupTimeout;
   private final int port;
-  private @Nullable Process process;
-  private State state = State.STOPPED;
+  private volatile @Nullable Process process;
+  private volatile State state = State.STOPPED;
+  private List<ProcessHandle> frozenChildren = List.of();
+  private boolean prepared;
+  private boolean initialized;
   private int starts;
-  private long logOffsetAtStart;
+  private long logReadOffset;
+  private String logCarry = "";
+  private final java.util.Set<String> loggedSinceStart = new java.util.HashSet<>();
 
   TestServer(String name, Duration startupTimeout) {
     this.name = name;
@@ -66,9 +73,8 @@ public abstract sealed class TestServer implements AutoCloseable
   }
 
   /**
-   * Runs once before the first start, in the server's directory: unpack, initialise data.
-   *
-   * @throws Exception on any failure; the server is then closed and the failure rethrown
+   * Runs before the first start, in the server's directory: unpack, initialise data. Runs again if
+   * it failed; it must cope with what a failed run left.
    */
   abstract void prepare() throws Exception;
 
@@ -81,8 +87,20 @@ public abstract sealed class TestServer implements AutoCloseable
    */
   abstract void probe() throws Exception;
 
-  /** Runs after each successful start, e.g. to create a database on the first one. */
-  void afterStart(int startCount) throws Exception {}
+  /** Runs once, after the first successful start (again after a start where it failed). */
+  void initialize() throws Exception {}
+
+  /** The signal that asks the server to shut down cleanly and promptly. */
+  String stopSignal() {
+    return "TERM";
+  }
+
+  /**
+   * Runs after the server's processes are gone, however they went: release what they left.
+   *
+   * @param pid the id the server's root process had
+   */
+  void afterExit(long pid) {}
 
   /** A short name: "mariadb", "postgres", "pulsar" or "opensearch". */
   public final String name() {
@@ -109,13 +127,21 @@ public abstract sealed class TestServer implements AutoCloseable
     return logFile;
   }
 
-  /** The current state. */
-  public final synchronized State state() {
-    return state;
+  /**
+   * The current state. A server that died on its own is reported {@link State#STOPPED} as soon as
+   * its process is gone.
+   */
+  public final State state() {
+    State s = state;
+    Process p = process;
+    if ((s == State.RUNNING || s == State.FROZEN) && p != null && !p.isAlive()) {
+      return State.STOPPED;
+    }
+    return s;
   }
 
   /** The operating-system id of the server's root process, or -1 when it is not running. */
-  public final synchronized long pid() {
+  public final long pid() {
     Process p = process;
     return p != null && p.isAlive() ? p.pid() : -1;
   }
@@ -131,30 +157,36 @@ public abstract sealed class TestServer implements AutoCloseable
   public final synchronized void start() {
     requireState(State.STOPPED, "start");
     try {
-      if (starts == 0) {
+      if (!prepared) {
         prepare();
+        prepared = true;
       }
       appendToLog("---- outlast: start #" + (starts + 1) + " at " + Instant.now() + " ----");
-      logOffsetAtStart = Files.size(logFile);
+      logReadOffset = Files.size(logFile);
+      logCarry = "";
+      loggedSinceStart.clear();
       ProcessBuilder builder = command();
       builder.redirectErrorStream(true);
       builder.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
       Process p = builder.start();
       process = p;
-      Reaper.watch(p.pid());
+      Reaper.watch(p.toHandle());
       awaitReady(p);
       state = State.RUNNING;
       starts++;
-      afterStart(starts);
+      if (!initialized) {
+        initialize();
+        initialized = true;
+      }
       log.info("{} started on {}:{} (pid {}) in {}", name, LOOPBACK, port, p.pid(), directory);
-    } catch (TestServerException e) {
-      killProcessTree();
-      throw e;
     } catch (Exception e) {
       killProcessTree();
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
+      }
+      if (e instanceof TestServerException t) {
+        throw t;
       }
       throw new TestServerException(name + " failed to start: " + e + "\n" + logTail(40), e);
     }
@@ -165,82 +197,78 @@ public abstract sealed class TestServer implements AutoCloseable
    * disk stays; {@link #start()} brings it back. Clients see connections refused or reset.
    */
   public final synchronized void kill() {
-    requireState(State.RUNNING, State.FROZEN, "kill");
+    requireAlive(State.RUNNING, State.FROZEN, "kill");
     killProcessTree();
-    state = State.STOPPED;
     log.info("{} killed", name);
   }
 
   /**
    * Suspends the server's whole process tree with SIGSTOP. Its sockets stay open: connections are
    * accepted by the kernel but nothing answers, so clients hang until their own timeouts.
+   *
+   * @throws TestServerException if the server died on its own meanwhile
    */
   public final synchronized void freeze() {
-    requireState(State.RUNNING, "freeze");
-    ProcessTree.freeze(requireProcess().toHandle());
+    Process p = requireAlive(State.RUNNING, State.RUNNING, "freeze");
+    List<ProcessHandle> below = ProcessTree.freeze(p.toHandle());
+    // A tree frozen when the test JVM dies would stay frozen forever: let the watchdog know it.
+    below.forEach(Reaper::watch);
+    frozenChildren = below;
     state = State.FROZEN;
-    log.info("{} frozen", name);
+    log.info("{} frozen ({} processes)", name, below.size() + 1);
   }
 
-  /** Resumes a frozen server with SIGCONT; it answers again at once. */
+  /**
+   * Resumes a frozen server with SIGCONT; it answers again at once.
+   *
+   * @throws TestServerException if the server died meanwhile
+   */
   public final synchronized void thaw() {
-    requireState(State.FROZEN, "thaw");
-    ProcessTree.thaw(requireProcess().toHandle());
+    Process p = requireAlive(State.FROZEN, State.FROZEN, "thaw");
+    ProcessTree.thaw(p.toHandle());
+    unwatchFrozenChildren();
     state = State.RUNNING;
     log.info("{} thawed", name);
   }
 
   /**
-   * Stops the server gracefully (SIGTERM, then SIGKILL after 30 seconds), thawing it first if it is
-   * frozen. Data on disk stays; {@link #start()} brings it back.
+   * Stops the server gracefully with its own shutdown signal (SIGINT for PostgreSQL, SIGTERM for
+   * the others), thawing it first if it is frozen, and kills it if it has not exited after 30
+   * seconds. Data on disk stays; {@link #start()} brings it back.
    */
   public final synchronized void stop() {
-    requireState(State.RUNNING, State.FROZEN, "stop");
-    Process p = requireProcess();
+    Process p = requireAlive(State.RUNNING, State.FROZEN, "stop");
     if (state == State.FROZEN) {
       ProcessTree.thaw(p.toHandle());
+      unwatchFrozenChildren();
     }
-    ProcessTree.terminate(p.toHandle(), Duration.ofSeconds(30));
-    Reaper.unwatch(p.pid());
-    process = null;
-    state = State.STOPPED;
+    ProcessTree.terminate(p.toHandle(), stopSignal(), Duration.ofSeconds(30));
+    exited(p);
     log.info("{} stopped", name);
   }
 
   /** Stops the server if it runs (or kills it if frozen), then starts it again with its data. */
   public final synchronized void restart() {
-    if (state == State.FROZEN) {
+    State s = state();
+    if (s == State.FROZEN) {
       kill();
-    } else if (state == State.RUNNING) {
+    } else if (s == State.RUNNING) {
       stop();
+    } else if (state != State.STOPPED) {
+      // Died on its own: tidy up after it.
+      killProcessTree();
     }
     start();
   }
 
   /** The last lines of the server's log, for failure messages. */
   public final String logTail(int lines) {
-    try {
-      if (!Files.exists(logFile)) {
-        return "(no log yet: " + logFile + ")";
-      }
-      // Decoded leniently: a server may write bytes that are not UTF-8.
-      List<String> all =
-          new String(Files.readAllBytes(logFile), StandardCharsets.UTF_8).lines().toList();
-      List<String> tail = all.subList(Math.max(0, all.size() - lines), all.size());
-      return "---- last "
-          + tail.size()
-          + " lines of "
-          + logFile
-          + " ----\n"
-          + String.join("\n", tail);
-    } catch (IOException | UncheckedIOException e) {
-      return "(log unreadable: " + e + ")";
-    }
+    return Os.tail(logFile, lines);
   }
 
   /**
-   * Kills the server if it runs and deletes its directory. Idempotent; never throws, so that it can
-   * sit in a finally block.
+   * Kills the server if it runs and deletes its directory. Idempotent; never throws, also on an
+   * interrupted thread, so that it can sit in a finally block.
    */
   @Override
   public final synchronized void close() {
@@ -249,6 +277,8 @@ public abstract sealed class TestServer implements AutoCloseable
     }
     try {
       killProcessTree();
+    } catch (RuntimeException e) {
+      log.warn("{}: killing the server on close failed; the watchdog will retry", name, e);
     } finally {
       state = State.CLOSED;
       Reaper.deleteDirectory(directory);
@@ -292,31 +322,67 @@ public abstract sealed class TestServer implements AutoCloseable
   private void killProcessTree() {
     Process p = process;
     if (p != null) {
-      ProcessTree.kill(p.toHandle());
-      Reaper.unwatch(p.pid());
-      process = null;
+      boolean gone = ProcessTree.kill(p.toHandle());
+      if (gone) {
+        exited(p);
+      } else {
+        log.warn("{}: pid {} survived SIGKILL for 30 s; left to the watchdog", name, p.pid());
+      }
     }
     if (state != State.CLOSED) {
       state = State.STOPPED;
     }
   }
 
-  private Process requireProcess() {
-    return Objects.requireNonNull(process, "no process although state is " + state);
+  /** Bookkeeping once the server's processes are gone. */
+  private void exited(Process p) {
+    Reaper.unwatch(p.pid());
+    unwatchFrozenChildren();
+    process = null;
+    if (state != State.CLOSED) {
+      state = State.STOPPED;
+    }
+    afterExit(p.pid());
+  }
+
+  private void unwatchFrozenChildren() {
+    frozenChildren.forEach(c -> Reaper.unwatch(c.pid()));
+    frozenChildren = List.of();
   }
 
   private void requireState(State expected, String action) {
-    if (state != expected) {
+    State s = state();
+    if (s != expected) {
       throw new IllegalStateException(
-          "cannot " + action + " " + name + ": it is " + state + ", expected " + expected);
+          "cannot " + action + " " + name + ": it is " + s + ", expected " + expected);
     }
   }
 
-  private void requireState(State a, State b, String action) {
-    if (state != a && state != b) {
+  /** Checks the state, and that the process is still there; a dead server is tidied up. */
+  private Process requireAlive(State a, State b, String action) {
+    State s = state;
+    if (s != a && s != b) {
+      String expected = a == b ? a.toString() : a + " or " + b;
       throw new IllegalStateException(
-          "cannot " + action + " " + name + ": it is " + state + ", expected " + a + " or " + b);
+          "cannot " + action + " " + name + ": it is " + s + ", expected " + expected);
     }
+    Process p = process;
+    if (p == null || !p.isAlive()) {
+      String exit = p == null ? "?" : Integer.toString(p.exitValue());
+      if (p != null) {
+        exited(p);
+      }
+      throw new TestServerException(
+          "cannot "
+              + action
+              + " "
+              + name
+              + ": it died on its own (exit code "
+              + exit
+              + ")\n"
+              + logTail(40));
+    }
+    return p;
   }
 
   private void appendToLog(String line) throws IOException {
@@ -328,37 +394,49 @@ public abstract sealed class TestServer implements AutoCloseable
         StandardOpenOption.APPEND);
   }
 
+  /**
+   * Whether the server has logged this text since it was last started. Reads only what was added
+   * since the previous call, keeping a little of the end in case the text was split between two
+   * reads.
+   */
+  final boolean logContains(String text) throws IOException {
+    if (loggedSinceStart.contains(text)) {
+      return true;
+    }
+    try (SeekableByteChannel channel = Files.newByteChannel(logFile)) {
+      long size = channel.size();
+      if (size > logReadOffset) {
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(size - logReadOffset, 1 << 20));
+        channel.position(logReadOffset);
+        while (buffer.hasRemaining() && channel.read(buffer) > 0) {
+          // keep reading
+        }
+        logReadOffset += buffer.position();
+        String added =
+            logCarry + new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+        logCarry = added.substring(Math.max(0, added.length() - text.length()));
+        if (added.contains(text)) {
+          loggedSinceStart.add(text);
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
   /** Opens and closes a TCP connection; throws if nothing listens. */
   static void probeTcp(int port) throws IOException {
     try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1_000);
+      s.connect(new InetSocketAddress(loopback(), port), 1_000);
     }
   }
 
-  /** What the server has logged since it was last started, for ready-line probes. */
-  final String logSinceLastStart() throws IOException {
-    try (var channel = Files.newByteChannel(logFile)) {
-      long size = channel.size();
-      java.nio.ByteBuffer buffer =
-          java.nio.ByteBuffer.allocate((int) Math.min(size - logOffsetAtStart, 16 << 20));
-      channel.position(logOffsetAtStart);
-      while (buffer.hasRemaining() && channel.read(buffer) > 0) {
-        // keep reading
-      }
-      return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+  /** 127.0.0.1, never ::1: the servers bind IPv4 loopback whatever the JVM prefers. */
+  static InetAddress loopback() {
+    try {
+      return InetAddress.getByAddress(LOOPBACK, new byte[] {127, 0, 0, 1});
+    } catch (UnknownHostException e) {
+      throw new AssertionError("four bytes are a valid address", e);
     }
-  }
-
-  /** Splits a command line assembled from parts, for builders. */
-  static List<String> args(Object... parts) {
-    List<String> out = new ArrayList<>();
-    for (Object part : parts) {
-      if (part instanceof List<?> list) {
-        list.forEach(x -> out.add(String.valueOf(x)));
-      } else {
-        out.add(String.valueOf(part));
-      }
-    }
-    return out;
   }
 }

@@ -24,6 +24,13 @@ class MariaDbServerTest extends TestServerContract<MariaDbServer> {
   }
 
   @Override
+  AutoCloseable openIdleClient(MariaDbServer db) throws SQLException {
+    Connection c = connect(db);
+    c.createStatement().execute("SELECT 1");
+    return c;
+  }
+
+  @Override
   void write(MariaDbServer db, String key, String value) throws SQLException {
     try (Connection c = connect(db)) {
       c.createStatement()
@@ -86,8 +93,25 @@ class MariaDbServerTest extends TestServerContract<MariaDbServer> {
 
   @Test
   void start_withABadOption_failsWithTheServerLog_andLeavesNothing() {
+    Leftovers before = Leftovers.take();
     assertThatThrownBy(() -> MariaDbServer.builder().serverOption("--no-such-option=1").start())
         .isInstanceOf(TestServerException.class)
         .hasMessageContaining("no-such-option");
+    before.assertNothingNewSince();
+  }
+
+  @Test
+  void freeze_ofAServerThatDiedOnItsOwn_saysSo() {
+    try (MariaDbServer db = launch()) {
+      ProcessHandle server = ProcessHandle.of(db.pid()).orElseThrow();
+      server.destroyForcibly();
+      server.onExit().join();
+      assertThat(db.state()).isEqualTo(TestServer.State.STOPPED);
+      assertThatThrownBy(db::freeze)
+          .isInstanceOf(TestServerException.class)
+          .hasMessageContaining("cannot freeze mariadb: it died on its own (exit code 137)");
+      db.start();
+      assertThat(db.state()).isEqualTo(TestServer.State.RUNNING);
+    }
   }
 }

@@ -28,6 +28,13 @@ class PostgresServerTest extends TestServerContract<PostgresServer> {
   }
 
   @Override
+  AutoCloseable openIdleClient(PostgresServer pg) throws SQLException {
+    Connection c = connect(pg);
+    c.createStatement().execute("SELECT 1");
+    return c;
+  }
+
+  @Override
   void write(PostgresServer pg, String key, String value) throws SQLException {
     try (Connection c = connect(pg)) {
       c.createStatement().execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT)");

@@ -14,10 +14,24 @@ import org.apache.pulsar.client.api.PulsarClient;
 import org.apache.pulsar.client.api.PulsarClientException;
 import org.apache.pulsar.client.api.Reader;
 import org.apache.pulsar.client.api.Schema;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class PulsarServerTest extends TestServerContract<PulsarServer> {
   private static final String TOPIC = "persistent://public/default/kit";
+
+  /**
+   * The Pulsar client in this JVM unpacks its native checksum library into the temp directory on
+   * first use (once per JVM, removed at exit). Load it now, so that the leftovers check after each
+   * lifecycle sees only what the server leaves.
+   */
+  @BeforeAll
+  static void loadTheClientsNativeLibrary() throws ClassNotFoundException {
+    Class.forName(
+        "com.scurrilous.circe.checksum.Crc32cIntChecksum",
+        true,
+        PulsarServerTest.class.getClassLoader());
+  }
 
   @Override
   PulsarServer launch() {
@@ -54,6 +68,17 @@ class PulsarServerTest extends TestServerContract<PulsarServer> {
     try (PulsarServer pulsar = launch()) {
       callThatFailsFastWhenDead(pulsar);
     }
+  }
+
+  @Override
+  AutoCloseable openIdleClient(PulsarServer pulsar) throws Exception {
+    PulsarClient client = client(pulsar);
+    Producer<String> producer = client.newProducer(Schema.STRING).topic(TOPIC).create();
+    // Closed without waiting: the broker may be gone by then.
+    return () -> {
+      var unusedProducer = producer.closeAsync();
+      var unusedClient = client.closeAsync();
+    };
   }
 
   @Override

@@ -8,6 +8,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,13 +19,27 @@ import org.junit.jupiter.api.Test;
 class ReaperTest {
 
   /**
-   * Run in a child JVM: starts a MariaDB, prints its pid and directory, then waits to be killed.
+   * Run in a child JVM: starts a server, prints the pids of its whole tree and its directory, then
+   * waits to be killed. With "postgres-frozen", it opens a connection (a backend process) and
+   * freezes the tree first: a tree frozen when the JVM dies must not stay frozen forever.
    */
   static final class OrphanMaker {
     public static void main(String[] args) throws Exception {
-      MariaDbServer db = MariaDbServer.launch();
-      System.out.println("PID " + db.pid());
-      System.out.println("DIR " + db.directory());
+      TestServer server;
+      if (args[0].equals("postgres-frozen")) {
+        PostgresServer pg = PostgresServer.launch();
+        Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), "");
+        c.createStatement().execute("SELECT 1");
+        pg.freeze();
+        server = pg;
+      } else {
+        server = MariaDbServer.launch();
+      }
+      ProcessHandle root = ProcessHandle.of(server.pid()).orElseThrow();
+      StringBuilder pids = new StringBuilder().append(root.pid());
+      root.descendants().forEach(p -> pids.append(' ').append(p.pid()));
+      System.out.println("PIDS " + pids);
+      System.out.println("DIR " + server.directory());
       System.out.flush();
       Thread.sleep(Long.MAX_VALUE);
     }
@@ -31,14 +47,25 @@ class ReaperTest {
 
   @Test
   void killedTestJvm_itsServerIsKilledAndItsDirectoryDeleted() throws Exception {
+    assertOrphansReaped("mariadb");
+  }
+
+  @Test
+  void killedTestJvm_aFrozenPostgresTreeIsKilled_backendsIncluded() throws Exception {
+    assertOrphansReaped("postgres-frozen");
+  }
+
+  private static void assertOrphansReaped(String kind) throws Exception {
+    Leftovers before = Leftovers.take();
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(JavaChild.inheritedFlags());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(OrphanMaker.class.getName());
+    command.add(kind);
     Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
-    long serverPid = -1;
+    List<Long> pids = new ArrayList<>();
     Path dir = null;
     try (BufferedReader out =
         new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
@@ -47,30 +74,32 @@ class ReaperTest {
         if (line == null) {
           break;
         }
-        if (line.startsWith("PID ")) {
-          serverPid = Long.parseLong(line.substring(4));
+        if (line.startsWith("PIDS ")) {
+          for (String pid : line.substring(5).split(" ", -1)) {
+            pids.add(Long.parseLong(pid));
+          }
         } else if (line.startsWith("DIR ")) {
           dir = Path.of(line.substring(4));
         }
       }
-      assertThat(serverPid).as("child printed the server pid").isPositive();
+      assertThat(pids).as("child printed the server's pids").isNotEmpty();
       assertThat(dir).isNotNull();
-      assertThat(ProcessHandle.of(serverPid).map(ProcessHandle::isAlive)).contains(true);
-
       child.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
     } finally {
       child.destroyForcibly();
     }
-    long orphan = serverPid;
     Path orphanDir = dir;
     await()
-        .atMost(Duration.ofSeconds(15))
+        .atMost(Duration.ofSeconds(20))
         .untilAsserted(
             () -> {
-              assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false))
-                  .as("server process of the killed JVM")
-                  .isFalse();
+              for (long pid : pids) {
+                assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                    .as("process %d of the killed JVM's server", pid)
+                    .isFalse();
+              }
               assertThat(Files.exists(orphanDir)).as("directory of the killed JVM").isFalse();
             });
+    before.assertNothingNewSince();
   }
 }

@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,11 +38,21 @@ abstract class TestServerContract<S extends TestServer> {
     read(server, "before-kill");
   }
 
+  /**
+   * Opens a client connection that stays open and idle, as a connection pool's would, or returns
+   * null if the server has no such notion worth testing.
+   */
+  @Nullable AutoCloseable openIdleClient(S server) throws Exception {
+    return null;
+  }
+
   @Test
   void lifecycle_freezeThawKillRestart_behavesLikeTheRealFailure() throws Exception {
+    Leftovers before = Leftovers.take();
     S server = launch();
     long firstPid;
     Path dir = server.directory();
+    int port = server.port();
     try {
       assertThat(server.state()).isEqualTo(TestServer.State.RUNNING);
       firstPid = server.pid();
@@ -61,8 +74,9 @@ abstract class TestServerContract<S extends TestServer> {
       server.thaw();
       assertThat(read(server, "before-kill")).isEqualTo("v1");
 
+      List<ProcessHandle> tree = tree(firstPid);
       server.kill();
-      assertThat(ProcessHandle.of(firstPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      assertThat(tree).as("every process of the tree is gone").noneMatch(ProcessHandle::isAlive);
       long killedAt = System.nanoTime();
       assertThatThrownBy(() -> callThatFailsFastWhenDead(server))
           .as("a killed server must make the client fail")
@@ -73,7 +87,7 @@ abstract class TestServerContract<S extends TestServer> {
           .isLessThan(CLIENT_TIMEOUT.dividedBy(2));
 
       server.start();
-      assertThat(server.port()).as("same port after restart").isEqualTo(server.port());
+      assertThat(server.port()).as("same port after restart").isEqualTo(port);
       assertThat(read(server, "before-kill")).as("data survives kill -9").isEqualTo("v1");
 
       write(server, "before-stop", "v2");
@@ -89,15 +103,68 @@ abstract class TestServerContract<S extends TestServer> {
     assertThat(server.state()).isEqualTo(TestServer.State.CLOSED);
     assertThat(Files.exists(dir)).as("close() deletes the directory").isFalse();
     server.close(); // idempotent
+    before.assertNothingNewSince();
   }
 
   @Test
-  void close_whileFrozen_killsTheWholeTree() {
+  void stop_withAnIdleClientConnected_isGracefulAndPrompt() throws Exception {
     S server = launch();
-    long pid = server.pid();
-    server.freeze();
-    server.close();
-    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    try {
+      AutoCloseable client = openIdleClient(server);
+      long start = System.nanoTime();
+      try {
+        server.stop();
+      } finally {
+        closeQuietly(client);
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("a graceful stop does not wait for clients to leave")
+          .isLessThan(Duration.ofSeconds(20));
+      server.start();
+      assertThat(server.state()).isEqualTo(TestServer.State.RUNNING);
+    } finally {
+      server.close();
+    }
+  }
+
+  @Test
+  void close_whileFrozen_onAnInterruptedThread_killsTheWholeTree() throws Exception {
+    S server = launch();
+    AutoCloseable client = null;
+    List<ProcessHandle> tree;
+    try {
+      client = openIdleClient(server);
+      tree = tree(server.pid());
+      server.freeze();
+      Thread.currentThread().interrupt();
+      server.close();
+      assertThat(Thread.interrupted()).as("close() keeps the interrupt flag").isTrue();
+    } finally {
+      Thread.interrupted();
+      server.close();
+      closeQuietly(client);
+    }
+    assertThat(tree)
+        .as("every process of the frozen tree is gone")
+        .noneMatch(ProcessHandle::isAlive);
+    assertThat(server.state()).isEqualTo(TestServer.State.CLOSED);
     assertThat(Files.exists(server.directory())).isFalse();
+  }
+
+  private static void closeQuietly(@Nullable AutoCloseable client) {
+    if (client != null) {
+      try {
+        client.close();
+      } catch (Exception e) {
+        // the server is gone; closing its client may fail
+      }
+    }
+  }
+
+  private static List<ProcessHandle> tree(long pid) {
+    ProcessHandle root = ProcessHandle.of(pid).orElseThrow();
+    List<ProcessHandle> all = new ArrayList<>(root.descendants().toList());
+    all.add(root);
+    return all;
   }
 }
