@@ -1,0 +1,52 @@
+package dev.outlast.core;
+
+import java.time.Duration;
+
+/**
+ * The call was not made: the dependency's circuit breaker is open, or as many calls as its bulkhead
+ * allows are already in flight. Thrown at once, without a stack trace: while a dependency is down
+ * this is the common path, and it must cost next to nothing.
+ */
+public final class DependencyUnavailableException extends DependencyException {
+  private static final long serialVersionUID = 1L;
+
+  /** Why the call was not made. */
+  public enum Reason {
+    /** The circuit breaker is open (or half-open with all its probes out). */
+    BREAKER_OPEN,
+    /** The bulkhead's concurrent-call limit is reached. */
+    BULKHEAD_FULL
+  }
+
+  private final Reason reason;
+
+  DependencyUnavailableException(String dependency, Reason reason, String detail) {
+    super(dependency, message(dependency, reason, detail), null, false);
+    this.reason = reason;
+  }
+
+  private static String message(String dependency, Reason reason, String detail) {
+    return switch (reason) {
+      case BREAKER_OPEN ->
+          dependency
+              + " is unavailable: its circuit breaker is open ("
+              + detail
+              + "); no call was made. Serve a fallback; the guard probes again by itself.";
+      case BULKHEAD_FULL ->
+          dependency
+              + " is saturated: "
+              + detail
+              + " calls are in flight, the guard's limit; no call was made.";
+    };
+  }
+
+  /** Why the call was not made. */
+  public Reason reason() {
+    return reason;
+  }
+
+  /** Formats a duration for messages: "4.2 s". */
+  static String seconds(Duration d) {
+    return String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
+  }
+}
