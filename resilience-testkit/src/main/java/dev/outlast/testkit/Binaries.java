@@ -123,6 +123,18 @@ final class Binaries {
             : Path.of(System.getProperty("java.io.tmpdir"), "outlast-testkit-binaries");
     try {
       Files.createDirectories(root);
+      // The kit runs what it finds here, as root too: it must be ours and writable by us alone.
+      int owner = (Integer) Files.getAttribute(root, "unix:uid");
+      if (owner != Os.uid()) {
+        throw new TestServerException(
+            "the binaries cache "
+                + root
+                + " belongs to uid "
+                + owner
+                + ", not to this user ("
+                + Os.uid()
+                + "): delete it, or set -Doutlast.testkit.binaries to a directory of your own");
+      }
       // Servers that drop root privileges must still reach their binaries.
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
       return root;
