@@ -92,6 +92,9 @@ public final class Guard {
             .waitIntervalFunctionInOpenState(
                 attempt -> backoffMillis(config.openWait(), config.maxOpenWait(), attempt))
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
+            // A probe that never reports back (a thread stuck in a driver) must not keep the
+            // breaker half-open for ever.
+            .maxWaitDurationInHalfOpenState(config.callTimeout().multipliedBy(3))
             // Rejections are the hot path while a dependency is down: no stack traces.
             .writableStackTraceEnabled(false)
             .clock(config.clock())

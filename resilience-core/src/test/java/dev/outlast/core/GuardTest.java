@@ -3,6 +3,7 @@ package dev.outlast.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outlast.testkit.ManualClock;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.sql.SQLException;
@@ -16,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class GuardTest {
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private final List<Duration> sleeps = new ArrayList<>();
   private final AtomicInteger calls = new AtomicInteger();
 

@@ -1,0 +1,426 @@
+package dev.outlast.cache;
+
+import dev.outlast.core.spi.Codec;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.zip.CRC32C;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The warm-start snapshot of a {@link QueryCache}: every servable entry's key, value and load time,
+ * so that a restarted pod serves what it had with the original ages.
+ *
+ * <p>Format, version 1 (big-endian):
+ *
+ * <pre>
+ *   magic     8 bytes  "OUTLASTC"
+ *   version   u16      1
+ *   flags     u16      bit 0: HMAC-SHA256 trailer (else CRC32C)
+ *   name      UTF      the cache's name (a snapshot of another cache is refused)
+ *   written   i64      epoch millis
+ *   count     i32
+ *   count x { keyLength i32, key, valueLength i32, value, loadedAt i64, absent u8 }
+ *   trailer   CRC32C (4 bytes) or HMAC-SHA256 (32 bytes) of everything before it
+ * </pre>
+ *
+ * <p>Written to a temporary file in the same directory, forced to disk, renamed over the old one
+ * atomically, and the directory forced too, so that a crash leaves the old snapshot or the new one,
+ * never half of one. Read in full and checked before a single entry is used.
+ */
+final class SnapshotFile<K, V> {
+  static final int VERSION = 1;
+  private static final byte[] MAGIC = {'O', 'U', 'T', 'L', 'A', 'S', 'T', 'C'};
+  private static final int FLAG_HMAC = 1;
+  private static final int MAX_RECORD = 64 << 20;
+
+  private final Path file;
+  private final String cacheName;
+  private final Codec<K> keys;
+  private final Codec<V> values;
+  private final byte @Nullable [] hmacKey;
+
+  SnapshotFile(
+      Path file, String cacheName, Codec<K> keys, Codec<V> values, byte @Nullable [] hmacKey) {
+    this.file = file;
+    this.cacheName = cacheName;
+    this.keys = keys;
+    this.values = values;
+    this.hmacKey = hmacKey == null ? null : hmacKey.clone();
+  }
+
+  Path path() {
+    return file;
+  }
+
+  /** One entry as stored. */
+  record Item<K, V>(K key, V value, long loadedAt, boolean absent) {}
+
+  /** Why a snapshot was refused; it is then ignored and moved aside. */
+  static final class DamagedSnapshotException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    DamagedSnapshotException(String message, @Nullable Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** Writes the items atomically; entries whose codec fails are skipped and counted. */
+  int write(Iterable<Item<K, V>> items, long nowMillis) throws IOException {
+    Path dir = Objects.requireNonNull(file.toAbsolutePath().getParent(), "snapshot directory");
+    Files.createDirectories(dir);
+    Path temp =
+        dir.resolve(
+            file.getFileName()
+                + ".tmp-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    int skipped = 0;
+    try {
+      Files.createFile(
+          temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Trailer trailer = newTrailer();
+      List<byte[]> records = new ArrayList<>();
+      for (Item<K, V> item : items) {
+        try {
+          records.add(record(item));
+        } catch (RuntimeException e) {
+          skipped++;
+        }
+      }
+      try (OutputStream raw = Files.newOutputStream(temp, StandardOpenOption.WRITE);
+          BufferedOutputStream buffered = new BufferedOutputStream(raw, 1 << 16)) {
+        DataOutputStream out = new DataOutputStream(new TeeOutput(buffered, trailer));
+        out.write(MAGIC);
+        out.writeShort(VERSION);
+        out.writeShort(hmacKey == null ? 0 : FLAG_HMAC);
+        out.writeUTF(cacheName);
+        out.writeLong(nowMillis);
+        out.writeInt(records.size());
+        for (byte[] r : records) {
+          out.write(r);
+        }
+        out.flush();
+        buffered.write(trailer.finish());
+      }
+      try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      try {
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new IOException("the file system of " + file + " cannot rename atomically", e);
+      }
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      } catch (IOException e) {
+        // Some file systems cannot sync a directory; the rename itself is atomic regardless.
+      }
+      return skipped;
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  private byte[] record(Item<K, V> item) throws IOException {
+    byte[] k = keys.encode(item.key());
+    byte[] v = values.encode(item.value());
+    java.io.ByteArrayOutputStream bytes =
+        new java.io.ByteArrayOutputStream(k.length + v.length + 24);
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.writeInt(k.length);
+    out.write(k);
+    out.writeInt(v.length);
+    out.write(v);
+    out.writeLong(item.loadedAt());
+    out.writeByte(item.absent() ? 1 : 0);
+    return bytes.toByteArray();
+  }
+
+  /**
+   * Reads and checks the whole snapshot.
+   *
+   * @return the items, or an empty list if there is no snapshot
+   * @throws DamagedSnapshotException if it is truncated, corrupt, tampered with, of another version
+   *     or another cache, or holds a record its codecs reject
+   */
+  List<Item<K, V>> read() throws IOException {
+    if (!Files.exists(file)) {
+      return List.of();
+    }
+    long size = Files.size(file);
+    Trailer trailer = newTrailer();
+    int trailerLength = trailer.length();
+    if (size < MAGIC.length + 4 + trailerLength) {
+      throw new DamagedSnapshotException("too short (" + size + " bytes)", null);
+    }
+    List<Item<K, V>> items = new ArrayList<>();
+    try (InputStream raw = Files.newInputStream(file);
+        BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16)) {
+      // The body is everything but the trailer; reading it through the checksum as we parse.
+      DataInputStream in =
+          new DataInputStream(new TeeInput(new Limited(buffered, size - trailerLength), trailer));
+      byte[] magic = new byte[MAGIC.length];
+      in.readFully(magic);
+      if (!MessageDigest.isEqual(magic, MAGIC)) {
+        throw new DamagedSnapshotException("not an Outlast cache snapshot (bad magic)", null);
+      }
+      int version = in.readUnsignedShort();
+      if (version != VERSION) {
+        throw new DamagedSnapshotException(
+            "snapshot format version " + version + ", this build reads " + VERSION, null);
+      }
+      int flags = in.readUnsignedShort();
+      boolean hmac = (flags & FLAG_HMAC) != 0;
+      if (hmac != (hmacKey != null)) {
+        throw new DamagedSnapshotException(
+            hmac
+                ? "snapshot is signed (HMAC) but no snapshot key is configured"
+                : "a snapshot key is configured but the snapshot is not signed",
+            null);
+      }
+      String name = in.readUTF();
+      if (!name.equals(cacheName)) {
+        throw new DamagedSnapshotException(
+            "snapshot of cache '" + name + "', not of this one", null);
+      }
+      in.readLong(); // written at
+      int count = in.readInt();
+      if (count < 0) {
+        throw new DamagedSnapshotException("negative entry count " + count, null);
+      }
+      List<byte[][]> raws = new ArrayList<>(Math.min(count, 1 << 16));
+      List<long[]> meta = new ArrayList<>(Math.min(count, 1 << 16));
+      for (int i = 0; i < count; i++) {
+        byte[] k = readBlock(in, "key", i);
+        byte[] v = readBlock(in, "value", i);
+        long loadedAt = in.readLong();
+        int absent = in.readUnsignedByte();
+        if (absent > 1) {
+          throw new DamagedSnapshotException("record " + i + ": bad flag " + absent, null);
+        }
+        raws.add(new byte[][] {k, v});
+        meta.add(new long[] {loadedAt, absent});
+      }
+      if (in.read() != -1) {
+        throw new DamagedSnapshotException("bytes after the last record", null);
+      }
+      byte[] expected = trailer.finish();
+      byte[] actual = buffered.readNBytes(trailerLength);
+      if (!MessageDigest.isEqual(expected, actual)) {
+        throw new DamagedSnapshotException(
+            hmac ? "HMAC mismatch: damaged, or written with another key" : "checksum mismatch",
+            null);
+      }
+      // Only now, with the whole file verified, decode the values.
+      for (int i = 0; i < raws.size(); i++) {
+        try {
+          items.add(
+              new Item<>(
+                  keys.decode(raws.get(i)[0]),
+                  values.decode(raws.get(i)[1]),
+                  meta.get(i)[0],
+                  meta.get(i)[1] == 1));
+        } catch (RuntimeException e) {
+          throw new DamagedSnapshotException("record " + i + " rejected by its codec: " + e, e);
+        }
+      }
+      return items;
+    } catch (EOFException e) {
+      throw new DamagedSnapshotException("truncated", e);
+    }
+  }
+
+  private static byte[] readBlock(DataInputStream in, String what, int record) throws IOException {
+    int length = in.readInt();
+    if (length < 0 || length > MAX_RECORD) {
+      throw new DamagedSnapshotException(
+          "record " + record + ": impossible " + what + " length " + length, null);
+    }
+    byte[] b = new byte[length];
+    in.readFully(b);
+    return b;
+  }
+
+  /**
+   * Moves a refused snapshot aside, so that an operator can look at it and it is not read again.
+   */
+  Path quarantine(long nowMillis) throws IOException {
+    Path aside = file.resolveSibling(file.getFileName() + ".rejected-" + nowMillis);
+    Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
+    return aside;
+  }
+
+  private Trailer newTrailer() {
+    byte[] k = hmacKey;
+    if (k == null) {
+      return new Crc();
+    }
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(k, "HmacSHA256"));
+      return new Hmac(mac);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
+    }
+  }
+
+  private interface Trailer {
+    void update(byte[] b, int off, int len);
+
+    byte[] finish();
+
+    int length();
+  }
+
+  private static final class Crc implements Trailer {
+    private final CRC32C crc = new CRC32C();
+
+    @Override
+    public void update(byte[] b, int off, int len) {
+      crc.update(b, off, len);
+    }
+
+    @Override
+    public byte[] finish() {
+      long v = crc.getValue();
+      return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+    }
+
+    @Override
+    public int length() {
+      return 4;
+    }
+  }
+
+  private static final class Hmac implements Trailer {
+    private final Mac mac;
+
+    Hmac(Mac mac) {
+      this.mac = mac;
+    }
+
+    @Override
+    public void update(byte[] b, int off, int len) {
+      mac.update(b, off, len);
+    }
+
+    @Override
+    public byte[] finish() {
+      return mac.doFinal();
+    }
+
+    @Override
+    public int length() {
+      return 32;
+    }
+  }
+
+  /** Passes writes through and into the trailer. */
+  private static final class TeeOutput extends java.io.FilterOutputStream {
+    private final Trailer trailer;
+
+    TeeOutput(OutputStream out, Trailer trailer) {
+      super(out);
+      this.trailer = trailer;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      trailer.update(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      trailer.update(b, off, len);
+    }
+  }
+
+  /** Passes reads through and into the trailer. */
+  private static final class TeeInput extends java.io.FilterInputStream {
+    private final Trailer trailer;
+
+    TeeInput(InputStream in, Trailer trailer) {
+      super(in);
+      this.trailer = trailer;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = in.read();
+      if (b >= 0) {
+        trailer.update(new byte[] {(byte) b}, 0, 1);
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = in.read(b, off, len);
+      if (n > 0) {
+        trailer.update(b, off, n);
+      }
+      return n;
+    }
+  }
+
+  /** Reads at most a given number of bytes, leaving the rest (the trailer) in the stream. */
+  private static final class Limited extends java.io.FilterInputStream {
+    private long left;
+
+    Limited(InputStream in, long limit) {
+      super(in);
+      this.left = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int b = in.read();
+      if (b >= 0) {
+        left--;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int n = in.read(b, off, (int) Math.min(len, left));
+      if (n > 0) {
+        left -= n;
+      }
+      return n;
+    }
+
+    @Override
+    public void close() {
+      // the underlying stream still has the trailer to give
+    }
+  }
+}
