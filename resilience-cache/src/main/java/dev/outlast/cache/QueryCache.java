@@ -81,10 +81,19 @@ public final class QueryCache<K, V> implements AutoCloseable {
   private final Guard guard;
   private final Loader<K, V> loader;
   private final Clock clock;
+
+  /** Whether fresh hits read the coarse clock: only with the default (system) clock. */
+  private final boolean coarse;
+
   private final Freshness freshness;
   private final @Nullable BiFunction<? super K, ? super V, Freshness> freshnessOf;
   private final double refreshAhead;
-  private final @Nullable Freshness negativeFreshness;
+  private final Entry.Policy policy;
+  private final Entry.@Nullable Policy negativePolicy;
+
+  /** Policies of per-entry freshness contracts, shared by the entries that have the same one. */
+  private final Map<Freshness, Entry.Policy> policies = new ConcurrentHashMap<>();
+
   private final Predicate<? super V> absentWhen;
   private final @Nullable BiFunction<? super K, ? super V, Set<String>> tagger;
   private final Duration maxStaleWait;
@@ -120,10 +129,15 @@ public final class QueryCache<K, V> implements AutoCloseable {
     this.guard = Objects.requireNonNull(b.guard);
     this.loader = loader;
     this.clock = b.clock;
+    this.coarse = b.systemClock;
     this.freshness = b.freshness;
     this.freshnessOf = b.freshnessOf;
     this.refreshAhead = b.refreshAhead;
-    this.negativeFreshness = b.negativeFreshness;
+    this.policy = new Entry.Policy(b.freshness, b.refreshAhead, false);
+    this.negativePolicy =
+        b.negativeFreshness == null
+            ? null
+            : new Entry.Policy(b.negativeFreshness, b.refreshAhead, true);
     this.absentWhen = b.absentWhen;
     this.tagger = b.tagger;
     this.maxStaleWait = b.maxStaleWait;
@@ -173,6 +187,9 @@ public final class QueryCache<K, V> implements AutoCloseable {
                 Objects.requireNonNull(b.valueCodec),
                 b.snapshotKey);
     this.restored = restoreSnapshot();
+    if (coarse) {
+      CoarseClock.retain();
+    }
 
     long sweep = Math.max(1_000, Math.min(60_000, freshness.serveStaleFor().toMillis() / 4));
     var unusedSweeper =
@@ -221,12 +238,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
   public V get(K key) {
     Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
     if (e != null) {
-      long now = clock.millis();
-      if (now < e.refreshAt) {
+      long now = coarse ? CoarseClock.millis() : clock.millis();
+      if (now < e.refreshAt()) {
         freshHits.increment();
         return e.value;
       }
-      if (now < guardRetryAt && now < e.usableUntil) {
+      if (now < guardRetryAt && now < e.usableUntil()) {
         // The guard just refused a load: serve what there is without asking it again.
         return serveWithoutLoading(e, now);
       }
@@ -242,8 +259,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
   public Answer<V> lookup(K key) {
     Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
     if (e != null) {
-      long now = clock.millis();
-      if (now < e.refreshAt) {
+      long now = coarse ? CoarseClock.millis() : clock.millis();
+      if (now < e.refreshAt()) {
         freshHits.increment();
         return new Answer<>(e.value, Answer.State.FRESH, e.loadedAt, now - e.loadedAt);
       }
@@ -255,10 +272,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
   public Optional<Answer<V>> peek(K key) {
     Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
     long now = clock.millis();
-    if (e == null || now >= e.usableUntil) {
+    if (e == null || now >= e.usableUntil()) {
       return Optional.empty();
     }
-    Answer.State state = now < e.freshUntil ? Answer.State.FRESH : Answer.State.STALE;
+    Answer.State state = now < e.freshUntil() ? Answer.State.FRESH : Answer.State.STALE;
     return Optional.of(new Answer<>(e.value, state, e.loadedAt, now - e.loadedAt));
   }
 
@@ -330,8 +347,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
           .asMap()
           .forEach(
               (k, e) -> {
-                if (now < e.usableUntil) {
-                  items.add(new SnapshotFile.Item<>(k, e.value, e.loadedAt, e.absent));
+                if (now < e.usableUntil()) {
+                  items.add(new SnapshotFile.Item<>(k, e.value, e.loadedAt, e.absent()));
                 }
               });
       int skipped = file.write(items, now);
@@ -354,6 +371,9 @@ public final class QueryCache<K, V> implements AutoCloseable {
     closed = true;
     scheduler.shutdownNow();
     loadPool.shutdownNow();
+    if (coarse) {
+      CoarseClock.release();
+    }
     if (snapshot != null) {
       writeSnapshotQuietly();
     }
@@ -367,7 +387,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
   // ---- reads ----
 
   private V serveWithoutLoading(Entry<V> e, long now) {
-    if (now < e.freshUntil) {
+    if (now < e.freshUntil()) {
       freshHits.increment();
     } else {
       noteStale(e, now);
@@ -377,18 +397,18 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
   private Answer<V> resolve(K key, @Nullable Entry<V> e) {
     long now = clock.millis();
-    if (e != null && now < e.staleUntil) {
+    if (e != null && now < e.staleUntil()) {
       // Fresh but late in its window, or in the stale-while-revalidate window: answer at once and
       // refresh in the background.
       refreshInBackground(key, now);
-      if (now < e.freshUntil) {
+      if (now < e.freshUntil()) {
         freshHits.increment();
         return new Answer<>(e.value, Answer.State.FRESH, e.loadedAt, now - e.loadedAt);
       }
       noteStale(e, now);
       return new Answer<>(e.value, Answer.State.STALE, e.loadedAt, now - e.loadedAt);
     }
-    Entry<V> usable = e != null && now < e.usableUntil ? e : null;
+    Entry<V> usable = e != null && now < e.usableUntil() ? e : null;
     Backoff backoff = backoffs.get(key);
     if (backoff != null && now < backoff.retryAt) {
       // Failed recently: do not ask again yet.
@@ -587,17 +607,21 @@ public final class QueryCache<K, V> implements AutoCloseable {
   }
 
   private Entry<V> newEntry(K key, V value, long now) {
-    boolean absent = negativeFreshness != null && absentWhen.test(value);
-    Freshness f;
-    if (absent) {
-      f = Objects.requireNonNull(negativeFreshness);
+    Entry.Policy p;
+    if (negativePolicy != null && absentWhen.test(value)) {
+      p = negativePolicy;
     } else if (freshnessOf != null) {
-      f = Objects.requireNonNull(freshnessOf.apply(key, value), "freshnessOf returned null");
+      Freshness f =
+          Objects.requireNonNull(freshnessOf.apply(key, value), "freshnessOf returned null");
+      p =
+          f.equals(freshness)
+              ? policy
+              : policies.computeIfAbsent(f, x -> new Entry.Policy(x, refreshAhead, false));
     } else {
-      f = freshness;
+      p = policy;
     }
     Set<String> tags = tagger == null ? Set.of() : Set.copyOf(tagger.apply(key, value));
-    return new Entry<>(value, now, f, refreshAhead, absent, tags);
+    return new Entry<>(value, now, p, tags);
   }
 
   private void tag(K key, Entry<V> e) {
@@ -630,7 +654,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
   private void sweep() {
     long now = clock.millis();
     long grace = freshness.serveStaleFor().toMillis();
-    cache.asMap().entrySet().removeIf(en -> now >= en.getValue().usableUntil + grace);
+    cache.asMap().entrySet().removeIf(en -> now >= en.getValue().usableUntil() + grace);
     backoffs.entrySet().removeIf(en -> now >= en.getValue().retryAt + maxFailureBackoff.toMillis());
   }
 
@@ -678,7 +702,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
         continue;
       }
       Entry<V> e = newEntry(item.key(), item.value(), item.loadedAt());
-      if (now < e.usableUntil) {
+      if (now < e.usableUntil()) {
         cache.put(item.key(), e);
         tag(item.key(), e);
         count++;
@@ -734,6 +758,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
     private byte @Nullable [] snapshotKey;
     private Duration snapshotInterval = Duration.ofSeconds(30);
     private Clock clock = Clock.systemUTC();
+    private boolean systemClock = true;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -923,6 +948,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
     /** The clock ages are measured with (wall time: it must agree across restarts). For tests. */
     public Builder<K, V> clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      this.systemClock = false;
       return this;
     }
 
