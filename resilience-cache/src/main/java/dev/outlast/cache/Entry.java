@@ -51,6 +51,7 @@ final class Entry<V> {
     final long staleFor;
     final long usableFor;
     final boolean absent;
+    private final Policy restored;
 
     Policy(Freshness freshness, double refreshAhead, boolean absent) {
       this.freshFor = freshness.freshFor().toMillis();
@@ -58,6 +59,29 @@ final class Entry<V> {
       this.staleFor = freshFor + freshness.staleWhileRevalidate().toMillis();
       this.usableFor = freshness.serveStaleFor().toMillis();
       this.absent = absent;
+      this.restored = new Policy(this);
+    }
+
+    /**
+     * The twin of a policy for entries restored from a snapshot: never fresh, see {@link
+     * #restored}.
+     */
+    private Policy(Policy of) {
+      this.freshFor = 0;
+      this.refreshAfter = 0;
+      this.staleFor = of.staleFor;
+      this.usableFor = of.usableFor;
+      this.absent = of.absent;
+      this.restored = this;
+    }
+
+    /**
+     * The policy for the same entry when it comes from a snapshot: served as stale from the start
+     * and refreshed on its first read, however young it is, since invalidations made after the
+     * snapshot was written were lost with the process.
+     */
+    Policy restored() {
+      return restored;
     }
   }
 }

@@ -24,9 +24,10 @@ public final class NoUsableValueException extends OutlastException {
       String dependency,
       String key,
       @Nullable Duration age,
+      boolean servable,
       String why,
       Throwable cause) {
-    super(message(cache, dependency, key, age, why, cause), cause);
+    super(message(cache, dependency, key, age, servable, why, cause), cause);
     this.cache = cache;
     this.dependency = dependency;
     this.key = key;
@@ -38,12 +39,17 @@ public final class NoUsableValueException extends OutlastException {
       String dependency,
       String key,
       @Nullable Duration age,
+      boolean servable,
       String why,
       Throwable cause) {
-    String have =
-        age == null
-            ? "no value for key " + key
-            : "the value of key " + key + " is " + human(age) + " old, past what may be served";
+    String have;
+    if (age == null) {
+      have = "no value for key " + key;
+    } else if (servable) {
+      have = "the cached value of key " + key + " (" + human(age) + " old) is not served";
+    } else {
+      have = "the value of key " + key + " is " + human(age) + " old, past what may be served";
+    }
     return cache + ": " + have + ", and " + dependency + " " + why + ": " + cause;
   }
 

@@ -3,6 +3,7 @@ package dev.outlast.cache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
@@ -10,8 +11,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -22,12 +23,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -74,15 +75,18 @@ import org.slf4j.LoggerFactory;
 public final class QueryCache<K, V> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueryCache.class);
 
-  /** After the guard rejects a load, stale reads stop asking it for this long. */
+  /** After the guard refuses a load, reads stop asking it for this long. */
   private static final long GUARD_COOLDOWN_MILLIS = 100;
+
+  /** Distinct per-entry freshness contracts whose policies are shared; more get their own. */
+  private static final int MAX_SHARED_POLICIES = 1_024;
 
   private final String name;
   private final Guard guard;
   private final Loader<K, V> loader;
   private final Clock clock;
 
-  /** Whether fresh hits read the coarse clock: only with the default (system) clock. */
+  /** Whether hits read the coarse clock: only with the default (system) clock. */
   private final boolean coarse;
 
   private final Freshness freshness;
@@ -104,14 +108,26 @@ public final class QueryCache<K, V> implements AutoCloseable {
   private final Map<K, CompletableFuture<Entry<V>>> loads = new ConcurrentHashMap<>();
   private final Map<K, Backoff> backoffs = new ConcurrentHashMap<>();
   private final Map<String, Set<K>> tagIndex = new ConcurrentHashMap<>();
-  private final AtomicLong invalidationEpoch = new AtomicLong();
+
+  /**
+   * Invalidations are numbered; a load remembers the number when it starts and is not stored if an
+   * invalidation of everything, or of one of its tags, came after it. Invalidating a key is handled
+   * by taking the key's load out of {@link #loads}.
+   */
+  private final AtomicLong invalidations = new AtomicLong();
+
+  private volatile long allInvalidatedAt;
+  private final Map<String, Long> tagInvalidatedAt = new ConcurrentHashMap<>();
+
   private final ThreadPoolExecutor loadPool;
-  private final ScheduledExecutorService scheduler;
+  private final ScheduledThreadPoolExecutor scheduler;
   private final @Nullable SnapshotFile<K, V> snapshot;
+  private final Object snapshotLock = new Object();
   private final AtomicLong changes = new AtomicLong();
   private volatile long changesAtLastSnapshot = -1;
   private volatile long guardRetryAt;
-  private volatile boolean closed;
+  private volatile @Nullable DependencyUnavailableException lastRefusal;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private final LongAdder freshHits = new LongAdder();
   private final LongAdder staleHits = new LongAdder();
@@ -146,10 +162,17 @@ public final class QueryCache<K, V> implements AutoCloseable {
     this.failureBackoff = b.failureBackoff;
     this.maxFailureBackoff = b.maxFailureBackoff;
 
-    // Maintenance and listeners run on the calling thread: no work lands on the common pool.
+    // Two threads: Caffeine's upkeep must not wait behind a snapshot of a million entries.
+    this.scheduler =
+        new ScheduledThreadPoolExecutor(
+            2, r -> daemon(r, "outlast-cache-" + name + "-maintenance"));
+    scheduler.setRemoveOnCancelPolicy(true);
+    // Caffeine's own upkeep (read-buffer drains, eviction, removal listeners) runs on the cache's
+    // maintenance threads, not on readers: a reader that drains does several times the work of a
+    // hit, and not on the common pool either.
     Caffeine<K, Entry<V>> caffeine =
         Caffeine.newBuilder()
-            .executor(Runnable::run)
+            .executor(scheduler)
             .removalListener(
                 (@Nullable K k, @Nullable Entry<V> e, RemovalCause cause) -> untag(k, e));
     if (b.maximumWeight > 0) {
@@ -173,9 +196,6 @@ public final class QueryCache<K, V> implements AutoCloseable {
             new ArrayBlockingQueue<>(b.loadQueue),
             r -> daemon(r, "outlast-cache-" + name + "-load-" + threads.incrementAndGet()));
     loadPool.allowCoreThreadTimeOut(true);
-    this.scheduler =
-        new ScheduledThreadPoolExecutor(
-            1, r -> daemon(r, "outlast-cache-" + name + "-maintenance"));
 
     this.snapshot =
         b.snapshotPath == null
@@ -193,14 +213,15 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
     long sweep = Math.max(1_000, Math.min(60_000, freshness.serveStaleFor().toMillis() / 4));
     var unusedSweeper =
-        scheduler.scheduleWithFixedDelay(this::sweep, sweep, sweep, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(
+            () -> quietly("sweep", this::sweep), sweep, sweep, TimeUnit.MILLISECONDS);
     if (snapshot != null) {
       long every = b.snapshotInterval.toMillis();
       var unusedWriter =
           scheduler.scheduleWithFixedDelay(
               () -> {
                 if (changes.get() != changesAtLastSnapshot) {
-                  writeSnapshotQuietly();
+                  quietly("snapshot", this::writeSnapshot);
                 }
               },
               every,
@@ -238,7 +259,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
   public V get(K key) {
     Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
     if (e != null) {
-      long now = coarse ? CoarseClock.millis() : clock.millis();
+      long now = coarseNow();
       if (now < e.refreshAt()) {
         freshHits.increment();
         return e.value;
@@ -259,7 +280,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
   public Answer<V> lookup(K key) {
     Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
     if (e != null) {
-      long now = coarse ? CoarseClock.millis() : clock.millis();
+      long now = coarseNow();
       if (now < e.refreshAt()) {
         freshHits.increment();
         return new Answer<>(e.value, Answer.State.FRESH, e.loadedAt, now - e.loadedAt);
@@ -288,10 +309,14 @@ public final class QueryCache<K, V> implements AutoCloseable {
     changes.incrementAndGet();
   }
 
-  /** Removes every entry tagged so (e.g. with the table it was read from). */
+  /**
+   * Removes every entry tagged so (e.g. with the table it was read from); loads in flight that
+   * would be tagged so are not stored.
+   */
   public void invalidateTag(String tag) {
     Objects.requireNonNull(tag, "tag");
-    invalidationEpoch.incrementAndGet();
+    // First the number (so that a load finishing from now on is refused), then the entries.
+    tagInvalidatedAt.put(tag, invalidations.incrementAndGet());
     Set<K> keys = tagIndex.remove(tag);
     if (keys != null) {
       for (K k : keys) {
@@ -301,13 +326,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
     changes.incrementAndGet();
   }
 
-  /** Removes every entry. */
+  /** Removes every entry; loads in flight are not stored. */
   public void invalidateAll() {
-    invalidationEpoch.incrementAndGet();
+    allInvalidatedAt = invalidations.incrementAndGet();
     loads.clear();
     backoffs.clear();
     cache.invalidateAll();
-    tagIndex.clear();
     changes.incrementAndGet();
   }
 
@@ -329,53 +353,75 @@ public final class QueryCache<K, V> implements AutoCloseable {
   }
 
   /**
-   * Writes the snapshot now (it is also written periodically and on close).
+   * Writes the snapshot now (it is also written periodically and on close). Records are encoded and
+   * written one at a time; a record its codec cannot write is left out and logged.
    *
    * @throws IllegalStateException if the cache has no snapshot configured
-   * @throws java.io.UncheckedIOException if it cannot be written
+   * @throws java.io.UncheckedIOException if it cannot be written; the previous snapshot stays
    */
   public void writeSnapshot() {
     SnapshotFile<K, V> file = snapshot;
     if (file == null) {
       throw new IllegalStateException(name + " has no snapshot configured");
     }
-    try {
-      long changesNow = changes.get();
-      long now = clock.millis();
-      List<SnapshotFile.Item<K, V>> items = new ArrayList<>();
-      cache
-          .asMap()
-          .forEach(
-              (k, e) -> {
-                if (now < e.usableUntil()) {
-                  items.add(new SnapshotFile.Item<>(k, e.value, e.loadedAt, e.absent()));
-                }
-              });
-      int skipped = file.write(items, now);
-      changesAtLastSnapshot = changesNow;
-      if (skipped > 0) {
-        log.warn("{}: {} entries left out of the snapshot: their codec failed", name, skipped);
+    synchronized (snapshotLock) {
+      try {
+        long changesNow = changes.get();
+        long now = clock.millis();
+        Iterator<SnapshotFile.Item<K, V>> items =
+            cache.asMap().entrySet().stream()
+                .filter(en -> now < en.getValue().usableUntil())
+                .map(
+                    en ->
+                        new SnapshotFile.Item<>(
+                            en.getKey(),
+                            en.getValue().value,
+                            en.getValue().loadedAt,
+                            en.getValue().absent()))
+                .iterator();
+        SnapshotFile.Written written = file.write(items, now);
+        changesAtLastSnapshot = changesNow;
+        if (written.skipped() > 0) {
+          log.warn(
+              "{}: {} entries left out of the snapshot: their codec failed",
+              name,
+              written.skipped());
+        }
+        log.debug("{}: wrote {} entries to {}", name, written.records(), file.path());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(name + ": cannot write snapshot " + file.path(), e);
       }
-      log.debug("{}: wrote {} entries to {}", name, items.size() - skipped, file.path());
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(name + ": cannot write snapshot " + file.path(), e);
     }
   }
 
-  /** Stops the cache's threads and writes a last snapshot. Idempotent. */
+  /**
+   * Stops the cache's threads (loads in flight are abandoned, their guard permits released) and
+   * writes a last snapshot. Idempotent and safe to call from several threads.
+   */
   @Override
   public void close() {
-    if (closed) {
+    if (!closed.compareAndSet(false, true)) {
       return;
     }
-    closed = true;
-    scheduler.shutdownNow();
-    loadPool.shutdownNow();
+    scheduler.shutdown();
+    for (Runnable queued : loadPool.shutdownNow()) {
+      if (queued instanceof QueryCache<?, ?>.LoadTask task) {
+        task.abandon(new IllegalStateException(name + " is closed"));
+      }
+    }
     if (coarse) {
       CoarseClock.release();
     }
+    try {
+      // A periodic snapshot under way finishes before the last one is written.
+      if (!scheduler.awaitTermination(30, TimeUnit.SECONDS)) {
+        log.warn("{}: maintenance did not stop within 30 s", name);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     if (snapshot != null) {
-      writeSnapshotQuietly();
+      quietly("snapshot", this::writeSnapshot);
     }
   }
 
@@ -385,6 +431,14 @@ public final class QueryCache<K, V> implements AutoCloseable {
   }
 
   // ---- reads ----
+
+  /**
+   * The time for hit paths: the coarse clock with the system clock (it lags by about a
+   * millisecond), else the configured clock.
+   */
+  private long coarseNow() {
+    return coarse ? CoarseClock.millis() : clock.millis();
+  }
 
   private V serveWithoutLoading(Entry<V> e, long now) {
     if (now < e.freshUntil()) {
@@ -400,7 +454,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
     if (e != null && now < e.staleUntil()) {
       // Fresh but late in its window, or in the stale-while-revalidate window: answer at once and
       // refresh in the background.
-      refreshInBackground(key, now);
+      refreshInBackground(key, e, now);
       if (now < e.freshUntil()) {
         freshHits.increment();
         return new Answer<>(e.value, Answer.State.FRESH, e.loadedAt, now - e.loadedAt);
@@ -412,46 +466,62 @@ public final class QueryCache<K, V> implements AutoCloseable {
     Backoff backoff = backoffs.get(key);
     if (backoff != null && now < backoff.retryAt) {
       // Failed recently: do not ask again yet.
-      return staleOrThrow(key, e, usable, now, "failed on the last load", backoff.failure);
+      if (!backoff.infrastructure) {
+        throw noValue(
+            key,
+            e,
+            now,
+            "failed the query (not an outage, so nothing stale is served)",
+            backoff.failure);
+      }
+      return staleOrThrow(key, e, usable, "failed on the last load", backoff.failure);
     }
-    if (usable != null && now < guardRetryAt) {
-      // The guard just refused a load: serve what there is without asking it again.
-      noteStale(usable, now);
-      return new Answer<>(usable.value, Answer.State.STALE, usable.loadedAt, now - usable.loadedAt);
+    DependencyUnavailableException refusal = lastRefusal;
+    if (now < guardRetryAt && refusal != null) {
+      // The guard just refused a load: do not ask it again yet.
+      return staleOrThrow(key, e, usable, "is unavailable", refusal);
     }
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException(name + " is closed");
     }
-    CompletableFuture<Entry<V>> load = startLoad(key, now);
+    CompletableFuture<Entry<V>> load = startLoad(key, e, now);
     try {
       Entry<V> loaded =
           load.get((usable != null ? maxStaleWait : loadWait).toNanos(), TimeUnit.NANOSECONDS);
       loadedAnswers.increment();
       return new Answer<>(
-          loaded.value, Answer.State.LOADED, loaded.loadedAt, now - loaded.loadedAt);
+          loaded.value, Answer.State.LOADED, loaded.loadedAt, clock.millis() - loaded.loadedAt);
     } catch (TimeoutException t) {
       String why =
           usable != null ? "is slow" : "did not answer within " + loadWait.toMillis() + " ms";
-      return staleOrThrow(key, e, usable, now, why, t);
+      return staleOrThrow(key, e, usable, why, t);
     } catch (ExecutionException x) {
       Throwable cause = Objects.requireNonNullElse(x.getCause(), x);
-      if (!guard.isInfrastructureFailure(cause)
-          && !(cause instanceof dev.outlast.core.DependencyUnavailableException)
-          && !(cause instanceof RejectedExecutionException)) {
+      if (!isOutage(cause)) {
         // The database answered, with an error of the query itself: do not hide it behind a
         // stale value.
         throw noValue(
-            key, e, now, "failed the query (not an outage, so nothing stale was served)", cause);
+            key,
+            e,
+            clock.millis(),
+            "failed the query (not an outage, so nothing stale is served)",
+            cause);
       }
-      return staleOrThrow(key, e, usable, now, why(cause), cause);
+      return staleOrThrow(key, e, usable, why(cause), cause);
     } catch (InterruptedException i) {
       Thread.currentThread().interrupt();
-      return staleOrThrow(key, e, usable, now, "was not waited for (interrupted)", i);
+      return staleOrThrow(key, e, usable, "was not waited for (interrupted)", i);
     }
   }
 
+  private boolean isOutage(Throwable cause) {
+    return cause instanceof DependencyUnavailableException
+        || cause instanceof RejectedExecutionException
+        || guard.isInfrastructureFailure(cause);
+  }
+
   private String why(Throwable cause) {
-    if (cause instanceof dev.outlast.core.DependencyUnavailableException) {
+    if (cause instanceof DependencyUnavailableException) {
       return "is unavailable";
     }
     if (cause instanceof RejectedExecutionException) {
@@ -460,14 +530,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
     return "failed";
   }
 
+  /** Serves the usable value, stale, with its age as of now; or throws if there is none. */
   private Answer<V> staleOrThrow(
-      K key,
-      @Nullable Entry<V> e,
-      @Nullable Entry<V> usable,
-      long now,
-      String why,
-      Throwable cause) {
-    if (usable != null) {
+      K key, @Nullable Entry<V> e, @Nullable Entry<V> usable, String why, Throwable cause) {
+    long now = clock.millis();
+    if (usable != null && now < usable.usableUntil()) {
       noteStale(usable, now);
       return new Answer<>(usable.value, Answer.State.STALE, usable.loadedAt, now - usable.loadedAt);
     }
@@ -482,39 +549,46 @@ public final class QueryCache<K, V> implements AutoCloseable {
         guard.dependency(),
         String.valueOf(key),
         e == null ? null : Duration.ofMillis(Math.max(0, now - e.loadedAt)),
+        e != null && now < e.usableUntil(),
         why,
         cause);
   }
 
+  /**
+   * Counts a stale answer. The oldest age served is sampled once per 100 ms, not on every hit: a
+   * stale hit must cost about what a fresh one does, and ages grow slowly.
+   */
   private void noteStale(Entry<V> e, long now) {
     staleHits.increment();
-    long age = now - e.loadedAt;
-    if (age > oldestStaleServedMillis) {
-      oldestStaleServedMillis = age;
-    }
     if (now - lastStaleServedAt > 100) {
       lastStaleServedAt = now;
+      long age = now - e.loadedAt;
+      if (age > oldestStaleServedMillis) {
+        oldestStaleServedMillis = age;
+      }
     }
   }
 
   // ---- loads ----
 
-  private void refreshInBackground(K key, long now) {
-    if (now < guardRetryAt || loads.containsKey(key)) {
+  private void refreshInBackground(K key, Entry<V> seen, long now) {
+    if (now < guardRetryAt || loads.containsKey(key) || closed.get()) {
       return;
     }
     Backoff backoff = backoffs.get(key);
     if (backoff != null && now < backoff.retryAt) {
       return;
     }
-    if (!closed) {
-      // Nobody waits for a background refresh; its outcome lands in the cache or the key's backoff.
-      var unused = startLoad(key, now);
-    }
+    // Nobody waits for a background refresh; its outcome lands in the cache or the key's backoff.
+    var unused = startLoad(key, seen, now);
   }
 
-  /** The key's load in flight, or a new one; a load that cannot start is returned failed. */
-  private CompletableFuture<Entry<V>> startLoad(K key, long now) {
+  /**
+   * The key's load in flight, or a new one. A load that cannot start is returned failed.
+   *
+   * @param seen the entry the caller found (or null), which it wants replaced
+   */
+  private CompletableFuture<Entry<V>> startLoad(K key, @Nullable Entry<V> seen, long now) {
     CompletableFuture<Entry<V>> running = loads.get(key);
     if (running != null) {
       return running;
@@ -524,74 +598,171 @@ public final class QueryCache<K, V> implements AutoCloseable {
     if (running != null) {
       return running;
     }
-    Guard.Permit permit = guard.tryEnter();
-    if (permit == null) {
+    // Won the right to load. A load that finished since the caller looked may have stored a newer
+    // value already: then that is the answer, not another query.
+    Entry<V> current = cache.getIfPresent(key);
+    if (current != null && current != seen && now < current.freshUntil()) {
       loads.remove(key, mine);
-      rejectedLoads.increment();
-      guardRetryAt = now + GUARD_COOLDOWN_MILLIS;
-      return CompletableFuture.failedFuture(guard.unavailable());
+      mine.complete(current);
+      return mine;
     }
-    long epoch = invalidationEpoch.get();
+    Guard.Permit permit = null;
+    if (guard.state() != Guard.State.CLOSED) {
+      // Open or probing: ask now, so that a refusal reaches the caller at once, and a probe
+      // permit is not taken by a load that then waits in the queue.
+      permit = guard.tryEnter();
+      if (permit == null) {
+        loads.remove(key, mine);
+        return CompletableFuture.failedFuture(refused(now));
+      }
+    }
+    LoadTask task = new LoadTask(key, mine, permit, invalidations.get());
     try {
-      loadPool.execute(() -> runLoad(key, mine, permit, epoch));
+      loadPool.execute(task);
     } catch (RejectedExecutionException r) {
-      permit.release();
-      loads.remove(key, mine);
       rejectedLoads.increment();
-      return CompletableFuture.failedFuture(
+      task.abandon(
           new RejectedExecutionException(
-              name + ": " + loadPool.getQueue().size() + " loads queued, the limit", r));
+              name
+                  + ": "
+                  + loadPool.getQueue().size()
+                  + " loads queued, the limit; raise loadQueue or loadConcurrency",
+              r));
     }
     return mine;
   }
 
-  private void runLoad(K key, CompletableFuture<Entry<V>> future, Guard.Permit permit, long epoch) {
-    if (guard.state() == Guard.State.OPEN) {
-      // Queued while the breaker was closed, run after it opened: the permit is stale, and the
-      // call would only add to the outage. Nobody waits for it any more (or not for long).
-      permit.release();
-      rejectedLoads.increment();
-      loads.remove(key, future);
-      future.completeExceptionally(guard.unavailable());
-      return;
-    }
-    long start = System.nanoTime();
-    V value;
-    try {
-      value = loader.load(key);
-      if (value == null) {
-        throw new IllegalStateException(
-            name
-                + ": the loader returned null for key "
-                + key
-                + "; return a value, or use Optional or a collection as the value type and"
-                + " return it empty for 'no such row'");
-      }
-    } catch (Throwable t) {
-      permit.failure(System.nanoTime() - start, t);
-      loadFailures.increment();
-      backOff(key, t);
-      loads.remove(key, future);
-      future.completeExceptionally(t);
-      if (t instanceof Error err && !(t instanceof AssertionError)) {
-        throw err;
-      }
-      return;
-    }
-    permit.success(System.nanoTime() - start);
-    Entry<V> entry = newEntry(key, value, clock.millis());
-    // Store only if no invalidation happened meanwhile: the value may predate the change.
-    if (loads.remove(key, future) && epoch == invalidationEpoch.get()) {
-      cache.put(key, entry);
-      tag(key, entry);
-      changes.incrementAndGet();
-    }
-    backoffs.remove(key);
-    loadsOk.increment();
-    future.complete(entry);
+  /** Records that the guard refused a load: reads leave it alone for a moment. */
+  private DependencyUnavailableException refused(long now) {
+    rejectedLoads.increment();
+    DependencyUnavailableException refusal = guard.unavailable();
+    lastRefusal = refusal;
+    guardRetryAt = now + GUARD_COOLDOWN_MILLIS;
+    return refusal;
   }
 
-  private void backOff(K key, Throwable failure) {
+  /**
+   * One key's load. It takes the guard's permit when it runs (unless it was given one, as a probe),
+   * so that loads waiting in the queue hold no share of the guard's bulkhead and none runs after
+   * the breaker opened.
+   */
+  private final class LoadTask implements Runnable {
+    private final K key;
+    private final CompletableFuture<Entry<V>> future;
+    private Guard.@Nullable Permit permit;
+    private final long startedAt;
+
+    LoadTask(
+        K key, CompletableFuture<Entry<V>> future, Guard.@Nullable Permit permit, long startedAt) {
+      this.key = key;
+      this.future = future;
+      this.permit = permit;
+      this.startedAt = startedAt;
+    }
+
+    @Override
+    public void run() {
+      if (closed.get()) {
+        abandon(new IllegalStateException(name + " is closed"));
+        return;
+      }
+      Guard.Permit p = permit;
+      if (p == null) {
+        p = guard.tryEnter();
+        if (p == null) {
+          abandon(refused(clock.millis()));
+          return;
+        }
+        permit = p;
+      } else if (guard.state() == Guard.State.OPEN) {
+        abandon(refused(clock.millis()));
+        return;
+      }
+      long loadedAt = clock.millis();
+      long start = System.nanoTime();
+      V value;
+      try {
+        value = loader.load(key);
+        if (value == null) {
+          throw new IllegalStateException(
+              name
+                  + ": the loader returned null for key "
+                  + key
+                  + "; return a value, or use Optional or a collection as the value type and"
+                  + " return it empty for 'no such row'");
+        }
+      } catch (Throwable t) {
+        boolean infrastructure = p.failure(System.nanoTime() - start, t);
+        permit = null;
+        fail(t, infrastructure);
+        if (t instanceof VirtualMachineError err) {
+          throw err;
+        }
+        return;
+      }
+      p.success(System.nanoTime() - start);
+      permit = null;
+      try {
+        // The load's time is when the query started: the value is at least that old.
+        Entry<V> entry = newEntry(key, value, loadedAt);
+        store(entry);
+        backoffs.remove(key);
+        loadsOk.increment();
+        // Removed after the store: a caller arriving now finds the value, not a new load.
+        loads.remove(key, future);
+        future.complete(entry);
+      } catch (RuntimeException e) {
+        // The database answered, but the cache's own callbacks (tagger, freshnessOf, weigher)
+        // failed: an error of the configuration, not an outage.
+        fail(e, false);
+      }
+    }
+
+    /** Stores the entry unless it was invalidated while it loaded; tags it in the same step. */
+    private void store(Entry<V> entry) {
+      cache
+          .asMap()
+          .compute(
+              key,
+              (k, old) -> {
+                if (loads.get(k) != future || allInvalidatedAt > startedAt) {
+                  return old;
+                }
+                for (String tag : entry.tags) {
+                  Long at = tagInvalidatedAt.get(tag);
+                  if (at != null && at > startedAt) {
+                    return old;
+                  }
+                }
+                // Tagged under the key's lock, so that an untag of the old entry cannot undo it.
+                for (String tag : entry.tags) {
+                  tagIndex.computeIfAbsent(tag, t -> ConcurrentHashMap.newKeySet()).add(k);
+                }
+                changes.incrementAndGet();
+                return entry;
+              });
+    }
+
+    private void fail(Throwable t, boolean infrastructure) {
+      loadFailures.increment();
+      backOff(key, t, infrastructure);
+      loads.remove(key, future);
+      future.completeExceptionally(t);
+    }
+
+    /** The load will not run: gives its permit back and fails its callers. */
+    void abandon(Throwable why) {
+      Guard.Permit p = permit;
+      permit = null;
+      if (p != null) {
+        p.release();
+      }
+      loads.remove(key, future);
+      future.completeExceptionally(why);
+    }
+  }
+
+  private void backOff(K key, Throwable failure, boolean infrastructure) {
     backoffs.compute(
         key,
         (k, old) -> {
@@ -602,47 +773,56 @@ public final class QueryCache<K, V> implements AutoCloseable {
                   failureBackoff.toMillis() * Math.pow(2, Math.min(failures - 1, 30)));
           // 50% to 150% of the nominal wait, so that keys and pods do not retry in lockstep.
           long wait = Math.round(nominal * (0.5 + ThreadLocalRandom.current().nextDouble()));
-          return new Backoff(failures, clock.millis() + wait, failure);
+          return new Backoff(failures, clock.millis() + wait, failure, infrastructure);
         });
   }
 
-  private Entry<V> newEntry(K key, V value, long now) {
+  private Entry<V> newEntry(K key, V value, long loadedAt) {
     Entry.Policy p;
     if (negativePolicy != null && absentWhen.test(value)) {
       p = negativePolicy;
     } else if (freshnessOf != null) {
       Freshness f =
           Objects.requireNonNull(freshnessOf.apply(key, value), "freshnessOf returned null");
-      p =
-          f.equals(freshness)
-              ? policy
-              : policies.computeIfAbsent(f, x -> new Entry.Policy(x, refreshAhead, false));
+      if (f.equals(freshness)) {
+        p = policy;
+      } else {
+        Entry.Policy shared = policies.get(f);
+        if (shared == null && policies.size() < MAX_SHARED_POLICIES) {
+          shared = policies.computeIfAbsent(f, x -> new Entry.Policy(x, refreshAhead, false));
+        }
+        p = shared != null ? shared : new Entry.Policy(f, refreshAhead, false);
+      }
     } else {
       p = policy;
     }
     Set<String> tags = tagger == null ? Set.of() : Set.copyOf(tagger.apply(key, value));
-    return new Entry<>(value, now, p, tags);
+    return new Entry<>(value, loadedAt, p, tags);
   }
 
-  private void tag(K key, Entry<V> e) {
-    for (String t : e.tags) {
-      tagIndex.computeIfAbsent(t, x -> ConcurrentHashMap.newKeySet()).add(key);
-    }
-  }
-
+  /** Takes a removed or replaced entry's key out of the tag sets the new entry does not share. */
   private void untag(@Nullable K key, @Nullable Entry<V> old) {
     if (key == null || old == null || old.tags.isEmpty()) {
       return;
     }
-    Entry<V> now = cache.getIfPresent(key);
-    for (String t : old.tags) {
-      if (now == null || !now.tags.contains(t)) {
-        Set<K> keys = tagIndex.get(t);
-        if (keys != null) {
-          keys.remove(key);
-        }
-      }
-    }
+    // Under the key's lock: a load storing a new entry for the key cannot interleave.
+    cache
+        .asMap()
+        .compute(
+            key,
+            (k, current) -> {
+              for (String tag : old.tags) {
+                if (current == null || !current.tags.contains(tag)) {
+                  tagIndex.computeIfPresent(
+                      tag,
+                      (t, keys) -> {
+                        keys.remove(k);
+                        return keys.isEmpty() ? null : keys;
+                      });
+                }
+              }
+              return current;
+            });
   }
 
   // ---- maintenance ----
@@ -658,15 +838,19 @@ public final class QueryCache<K, V> implements AutoCloseable {
     backoffs.entrySet().removeIf(en -> now >= en.getValue().retryAt + maxFailureBackoff.toMillis());
   }
 
-  private void writeSnapshotQuietly() {
+  /** Runs maintenance, reporting any failure: a scheduled task that throws is never run again. */
+  private void quietly(String what, Runnable task) {
     try {
-      writeSnapshot();
-    } catch (RuntimeException e) {
-      log.warn("{}: snapshot not written; the previous one stays: {}", name, e.toString());
+      task.run();
+    } catch (Throwable t) {
+      log.warn("{}: {} failed; it will be tried again: {}", name, what, t.toString());
+      if (t instanceof VirtualMachineError err) {
+        throw err;
+      }
     }
   }
 
-  /** Restores the snapshot's servable entries; returns how many. */
+  /** Restores the snapshot's servable entries, as stale; returns how many. */
   private long restoreSnapshot() {
     SnapshotFile<K, V> file = snapshot;
     if (file == null) {
@@ -675,9 +859,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
     long now = clock.millis();
     List<SnapshotFile.Item<K, V>> items;
     try {
+      file.deleteLeftovers();
       items = file.read();
     } catch (SnapshotFile.DamagedSnapshotException e) {
-      String aside = "";
+      String aside;
       try {
         aside = "; moved to " + file.quarantine(now);
       } catch (IOException moveFailed) {
@@ -695,18 +880,32 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return 0;
     }
     long count = 0;
+    long skipped = 0;
     for (SnapshotFile.Item<K, V> item : items) {
-      // A load time in the future means a clock that went back; such an entry could pass for
-      // fresher than it is, so it is dropped.
-      if (item.loadedAt() > now + 60_000) {
+      // A load time in the future means a clock that went back; it could pass for younger than it
+      // is, so such an entry is dropped.
+      if (item.loadedAt() > now + 1_000) {
+        skipped++;
         continue;
       }
-      Entry<V> e = newEntry(item.key(), item.value(), item.loadedAt());
-      if (now < e.usableUntil()) {
-        cache.put(item.key(), e);
-        tag(item.key(), e);
-        count++;
+      try {
+        Entry<V> fresh = newEntry(item.key(), item.value(), item.loadedAt());
+        Entry<V> e = new Entry<>(fresh.value, fresh.loadedAt, fresh.policy.restored(), fresh.tags);
+        if (now < e.usableUntil()) {
+          for (String tag : e.tags) {
+            tagIndex.computeIfAbsent(tag, t -> ConcurrentHashMap.newKeySet()).add(item.key());
+          }
+          cache.put(item.key(), e);
+          count++;
+        }
+      } catch (RuntimeException callbackFailed) {
+        // A tagger, freshnessOf or weigher that throws must not keep the pod from starting.
+        skipped++;
       }
+    }
+    if (skipped > 0) {
+      log.warn(
+          "{}: {} snapshot entries skipped (clock ahead, or a callback failed)", name, skipped);
     }
     log.info("{}: restored {} of {} entries from {}", name, count, items.size(), file.path());
     return count;
@@ -719,7 +918,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
   }
 
   /** A key's failed loads: the next attempt waits until {@code retryAt}. */
-  private record Backoff(int failures, long retryAt, Throwable failure) {}
+  private record Backoff(int failures, long retryAt, Throwable failure, boolean infrastructure) {}
 
   /**
    * The weight of an entry, for a cache bounded by weight (e.g. approximate bytes). Must be
@@ -903,9 +1102,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
     /**
      * Keeps a snapshot on local disk so that a restarted pod serves what it had (with the original
-     * ages) while the database is down. Written atomically every {@link #snapshotInterval} if
-     * something changed, and on close; checked (CRC32C) when read at build time, and ignored,
-     * reported and moved aside if damaged.
+     * ages, as stale, refreshed on first read) while the database is down. Written atomically every
+     * {@link #snapshotInterval} if something changed, and on close; checked when read at build
+     * time, and ignored, reported and moved aside if damaged. The check is a CRC32C, which catches
+     * damage; to refuse a snapshot someone changed on purpose, sign it with {@link #snapshotKey}.
      *
      * @param file where to keep it; its directory is created if missing
      * @param keys how keys are written

@@ -19,9 +19,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -39,14 +39,17 @@ import org.jspecify.annotations.Nullable;
  *   flags     u16      bit 0: HMAC-SHA256 trailer (else CRC32C)
  *   name      UTF      the cache's name (a snapshot of another cache is refused)
  *   written   i64      epoch millis
- *   count     i32
- *   count x { keyLength i32, key, valueLength i32, value, loadedAt i64, absent u8 }
+ *   records   { u8 1, keyLength i32, key, valueLength i32, value, loadedAt i64, absent u8 }*
+ *   end       u8 0
+ *   count     i32      the number of records, checked against what was read
  *   trailer   CRC32C (4 bytes) or HMAC-SHA256 (32 bytes) of everything before it
  * </pre>
  *
- * <p>Written to a temporary file in the same directory, forced to disk, renamed over the old one
- * atomically, and the directory forced too, so that a crash leaves the old snapshot or the new one,
- * never half of one. Read in full and checked before a single entry is used.
+ * <p>Records are encoded and written one at a time, so a snapshot of a million entries is never
+ * held in memory as bytes. Written to a temporary file in the same directory, forced to disk,
+ * renamed over the old one atomically, and the directory forced too, so that a crash leaves the old
+ * snapshot or the new one, never half of one. Read in full and checked before a single entry is
+ * used.
  */
 final class SnapshotFile<K, V> {
   static final int VERSION = 1;
@@ -85,28 +88,31 @@ final class SnapshotFile<K, V> {
     }
   }
 
-  /** Writes the items atomically; entries whose codec fails are skipped and counted. */
-  int write(Iterable<Item<K, V>> items, long nowMillis) throws IOException {
+  /** What a write did: records written, and records left out because their codec failed. */
+  record Written(long records, long skipped) {}
+
+  /** The temporary file a write goes to before it is renamed into place. */
+  private Path temp() {
+    return file.resolveSibling(file.getFileName() + ".tmp");
+  }
+
+  /** Removes what a write that crashed half-way left; called once, before the first read. */
+  void deleteLeftovers() throws IOException {
+    Files.deleteIfExists(temp());
+  }
+
+  /** Writes the items atomically; callers serialise writes. */
+  Written write(Iterator<Item<K, V>> items, long nowMillis) throws IOException {
     Path dir = Objects.requireNonNull(file.toAbsolutePath().getParent(), "snapshot directory");
     Files.createDirectories(dir);
-    Path temp =
-        dir.resolve(
-            file.getFileName()
-                + ".tmp-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-    int skipped = 0;
+    Path temp = temp();
+    long written = 0;
+    long skipped = 0;
     try {
+      Files.deleteIfExists(temp);
       Files.createFile(
           temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Trailer trailer = newTrailer();
-      List<byte[]> records = new ArrayList<>();
-      for (Item<K, V> item : items) {
-        try {
-          records.add(record(item));
-        } catch (RuntimeException e) {
-          skipped++;
-        }
-      }
       try (OutputStream raw = Files.newOutputStream(temp, StandardOpenOption.WRITE);
           BufferedOutputStream buffered = new BufferedOutputStream(raw, 1 << 16)) {
         DataOutputStream out = new DataOutputStream(new TeeOutput(buffered, trailer));
@@ -115,10 +121,28 @@ final class SnapshotFile<K, V> {
         out.writeShort(hmacKey == null ? 0 : FLAG_HMAC);
         out.writeUTF(cacheName);
         out.writeLong(nowMillis);
-        out.writeInt(records.size());
-        for (byte[] r : records) {
-          out.write(r);
+        while (items.hasNext()) {
+          Item<K, V> item = items.next();
+          byte[] k;
+          byte[] v;
+          try {
+            k = keys.encode(item.key());
+            v = values.encode(item.value());
+          } catch (RuntimeException e) {
+            skipped++;
+            continue;
+          }
+          out.writeByte(1);
+          out.writeInt(k.length);
+          out.write(k);
+          out.writeInt(v.length);
+          out.write(v);
+          out.writeLong(item.loadedAt());
+          out.writeByte(item.absent() ? 1 : 0);
+          written++;
         }
+        out.writeByte(0);
+        out.writeInt((int) Math.min(Integer.MAX_VALUE, written));
         out.flush();
         buffered.write(trailer.finish());
       }
@@ -135,25 +159,10 @@ final class SnapshotFile<K, V> {
       } catch (IOException e) {
         // Some file systems cannot sync a directory; the rename itself is atomic regardless.
       }
-      return skipped;
+      return new Written(written, skipped);
     } finally {
       Files.deleteIfExists(temp);
     }
-  }
-
-  private byte[] record(Item<K, V> item) throws IOException {
-    byte[] k = keys.encode(item.key());
-    byte[] v = values.encode(item.value());
-    java.io.ByteArrayOutputStream bytes =
-        new java.io.ByteArrayOutputStream(k.length + v.length + 24);
-    DataOutputStream out = new DataOutputStream(bytes);
-    out.writeInt(k.length);
-    out.write(k);
-    out.writeInt(v.length);
-    out.write(v);
-    out.writeLong(item.loadedAt());
-    out.writeByte(item.absent() ? 1 : 0);
-    return bytes.toByteArray();
   }
 
   /**
@@ -204,13 +213,17 @@ final class SnapshotFile<K, V> {
             "snapshot of cache '" + name + "', not of this one", null);
       }
       in.readLong(); // written at
-      int count = in.readInt();
-      if (count < 0) {
-        throw new DamagedSnapshotException("negative entry count " + count, null);
-      }
-      List<byte[][]> raws = new ArrayList<>(Math.min(count, 1 << 16));
-      List<long[]> meta = new ArrayList<>(Math.min(count, 1 << 16));
-      for (int i = 0; i < count; i++) {
+      List<byte[][]> raws = new ArrayList<>();
+      List<long[]> meta = new ArrayList<>();
+      while (true) {
+        int marker = in.readUnsignedByte();
+        if (marker == 0) {
+          break;
+        }
+        int i = raws.size();
+        if (marker != 1) {
+          throw new DamagedSnapshotException("record " + i + ": bad marker " + marker, null);
+        }
         byte[] k = readBlock(in, "key", i);
         byte[] v = readBlock(in, "value", i);
         long loadedAt = in.readLong();
@@ -221,8 +234,13 @@ final class SnapshotFile<K, V> {
         raws.add(new byte[][] {k, v});
         meta.add(new long[] {loadedAt, absent});
       }
+      int count = in.readInt();
+      if (count != raws.size()) {
+        throw new DamagedSnapshotException(
+            "the trailer counts " + count + " records, the file holds " + raws.size(), null);
+      }
       if (in.read() != -1) {
-        throw new DamagedSnapshotException("bytes after the last record", null);
+        throw new DamagedSnapshotException("bytes after the record count", null);
       }
       byte[] expected = trailer.finish();
       byte[] actual = buffered.readNBytes(trailerLength);

@@ -57,6 +57,28 @@ class JdbcLoaderMariaDbTest {
   }
 
   @Test
+  void parameters_ofEveryType_bindAsTheirValue() throws Exception {
+    JdbcLoader<List<String>> echo =
+        JdbcLoader.list(ds, GUARD, rs -> String.valueOf(rs.getString(1)));
+    assertThat(echo.load(SqlQuery.of("SELECT ?", (Object) null))).containsExactly("null");
+    assertThat(
+            echo.load(
+                SqlQuery.of(
+                    "SELECT ?", java.util.UUID.fromString("00000000-0000-0000-0000-000000000042"))))
+        .containsExactly("00000000-0000-0000-0000-000000000042");
+    assertThat(echo.load(SqlQuery.of("SELECT ?", java.time.LocalDate.of(2026, 11, 21))))
+        .containsExactly("2026-11-21");
+    // An Instant is bound in UTC whatever the JVM's zone; the session's time zone is UTC here.
+    try (Connection c = DriverManager.getConnection(db.jdbcUrl(), "root", "");
+        ResultSet rs =
+            c.createStatement().executeQuery("SELECT @@global.time_zone, @@system_time_zone")) {
+      rs.next();
+    }
+    assertThat(echo.load(SqlQuery.of("SELECT CAST(? AS CHAR)", new java.math.BigDecimal("12.50"))))
+        .containsExactly("12.50");
+  }
+
+  @Test
   void aSlowQuery_isCancelledOnTheServer_atTheGuardsTimeout() throws Exception {
     JdbcLoader<List<Long>> sleeper = JdbcLoader.list(ds, GUARD, rs -> rs.getLong(1));
     long start = System.nanoTime();

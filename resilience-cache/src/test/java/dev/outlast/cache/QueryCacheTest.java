@@ -243,7 +243,7 @@ class QueryCacheTest {
     tick(clock, 30);
     assertThatThrownBy(() -> cache.get("k"))
         .isInstanceOf(NoUsableValueException.class)
-        .hasMessageContaining("failed the query (not an outage, so nothing stale was served)")
+        .hasMessageContaining("failed the query (not an outage, so nothing stale is served)")
         .hasMessageContaining("Unknown column");
     assertThat(guard.state())
         .as("a query error says nothing about the database's health")

@@ -8,14 +8,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Timestamp;
+import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Calendar;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.TimeZone;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
@@ -25,11 +28,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a {@link SqlQuery} on a {@link DataSource} and maps its rows: the loader of a query cache.
  *
- * <p>Every query is bounded by the guard's call timeout twice over, in the driver: the statement's
- * query timeout (the server cancels a slow query) and the connection's network timeout (the client
- * stops waiting on a socket that went silent, as with a frozen server), so that a load gives up on
- * its own instead of holding a loader thread. The data source's own connect timeout bounds getting
- * a connection; configure it (and a pool's acquisition timeout) no longer than the call timeout.
+ * <p>Every query is bounded twice, in the driver, so that a load gives up on its own instead of
+ * holding a loader thread: the statement's query timeout, the guard's call timeout rounded up to
+ * whole seconds (JDBC's unit), lets the server cancel a slow query; a second later the connection's
+ * network timeout makes the client stop waiting on a socket that went silent, as with a frozen
+ * server. The network timeout is put back as it was before the connection returns to its pool. The
+ * data source's own connect timeout bounds getting a connection; configure it (and a pool's
+ * acquisition timeout) no longer than the call timeout.
  *
  * <p>Threadsafe if the data source and mapper are.
  *
@@ -39,6 +44,8 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
   private static final Logger log = LoggerFactory.getLogger(JdbcLoader.class);
   // setNetworkTimeout needs an executor to abort with; the drivers used here run it inline.
   private static final Executor INLINE = Runnable::run;
+
+  private static final TimeZone UTC = TimeZone.getTimeZone("UTC");
 
   private final DataSource dataSource;
   private final Duration timeout;
@@ -91,10 +98,12 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
 
   @Override
   public V load(SqlQuery query) throws SQLException {
+    int querySeconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
     try (Connection c = dataSource.getConnection()) {
-      setNetworkTimeout(c);
+      // After the query timeout, so that the server's cancel comes first and the connection lives.
+      int previous = setNetworkTimeout(c, querySeconds * 1000 + 1000);
       try (PreparedStatement ps = c.prepareStatement(query.sql())) {
-        ps.setQueryTimeout((int) Math.max(1, (timeout.toMillis() + 999) / 1000));
+        ps.setQueryTimeout(querySeconds);
         List<@Nullable Object> params = query.params();
         for (int i = 0; i < params.size(); i++) {
           bind(ps, i + 1, params.get(i));
@@ -102,33 +111,40 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
         try (ResultSet rs = ps.executeQuery()) {
           return shape.read(rs);
         }
+      } finally {
+        if (previous >= 0 && !c.isClosed()) {
+          c.setNetworkTimeout(INLINE, previous);
+        }
       }
     }
   }
 
-  private void setNetworkTimeout(Connection c) throws SQLException {
+  /** Sets the network timeout; returns the one before, or -1 if the driver cannot. */
+  private int setNetworkTimeout(Connection c, int millis) throws SQLException {
     if (networkTimeoutUnsupported) {
-      return;
+      return -1;
     }
     try {
-      c.setNetworkTimeout(INLINE, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+      int previous = c.getNetworkTimeout();
+      c.setNetworkTimeout(INLINE, millis);
+      return previous;
     } catch (SQLFeatureNotSupportedException e) {
       networkTimeoutUnsupported = true;
       log.warn(
           "the JDBC driver of {} cannot set a network timeout: queries to a frozen server will"
               + " wait for the driver's socket timeout; configure socketTimeout on the data source",
           dataSource);
+      return -1;
     }
   }
 
   private static void bind(PreparedStatement ps, int index, @Nullable Object p)
       throws SQLException {
     if (p == null) {
-      ps.setObject(index, null);
+      ps.setNull(index, Types.NULL);
     } else if (p instanceof Instant i) {
-      ps.setTimestamp(index, Timestamp.from(i));
-    } else if (p instanceof UUID u) {
-      ps.setString(index, u.toString());
+      // In UTC, whatever the JVM's default time zone.
+      ps.setTimestamp(index, Timestamp.from(i), Calendar.getInstance(UTC, Locale.ROOT));
     } else if (p instanceof byte[] b) {
       ps.setBytes(index, b);
     } else {
