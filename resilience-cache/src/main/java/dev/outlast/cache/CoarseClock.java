@@ -9,9 +9,10 @@ import org.jspecify.annotations.Nullable;
  * Outlast is measured on, as much as the whole Caffeine lookup; this costs a volatile read.
  *
  * <p>The value lags the system clock by about a millisecond (more if the machine is starved of
- * CPU). For a freshness check that is harmless: an entry counts as fresh a little longer, and the
- * refresh-ahead point sits well inside the fresh window. Loads, ages of stale answers and the
- * snapshot use the precise clock.
+ * CPU). Hit paths use it: a fresh value counts as fresh a little longer (the refresh-ahead point
+ * sits well inside the fresh window), and a stale one, served while the guard refuses loads, may be
+ * served up to that lag past its {@code serveStaleFor}. Loads, the slow read path, ages reported by
+ * {@code lookup} outside the fresh window, and the snapshot use the precise clock.
  *
  * <p>The thread runs only while at least one cache uses it.
  */

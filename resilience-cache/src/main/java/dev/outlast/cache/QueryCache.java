@@ -321,6 +321,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
     if (keys != null) {
       for (K k : keys) {
         cache.asMap().computeIfPresent(k, (kk, e) -> e.tags.contains(tag) ? null : e);
+        // The data changed: a load that failed before says nothing about the next one.
+        backoffs.remove(k);
       }
     }
     changes.incrementAndGet();

@@ -191,6 +191,24 @@ class QueryCacheReviewTest {
     }
   }
 
+  /**
+   * Found by the guide's example: invalidateTag kept the keys' failure backoff, so after the
+   * database came back a just-invalidated key was still refused a load.
+   */
+  @Test
+  void invalidateTag_clearsTheKeysBackoff() {
+    QueryCache<String, String> cache =
+        track(builder(guard(32)).tags((k, v) -> Set.of("product")).build(loader));
+    cache.get("p1");
+    loader.failure = new ConnectException("Connection refused");
+    clock.advance(Duration.ofSeconds(12)); // stale-while-revalidate: a background refresh fails
+    assertThat(cache.lookup("p1").state()).isEqualTo(Answer.State.STALE);
+    await().until(() -> loader.callsFor("p1") == 2);
+    loader.failure = null; // the database is back
+    cache.invalidateTag("product");
+    assertThat(cache.lookup("p1").state()).isEqualTo(Answer.State.LOADED);
+  }
+
   /** invalidateAll during a load. */
   @Test
   void invalidateAll_duringALoad_keepsTheValueOut() throws Exception {
