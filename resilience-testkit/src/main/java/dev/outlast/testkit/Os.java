@@ -83,7 +83,7 @@ final class Os {
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.DISCARD)
               .start();
-      ProcessTree.awaitExit(List.of(p.toHandle()), Duration.ofSeconds(10));
+      ProcessTree.waitFor(p, Duration.ofSeconds(10));
     } catch (IOException e) {
       log.warn("cannot run ipcrm to remove shared memory segment {}: {}", id, e.toString());
     }
@@ -160,7 +160,7 @@ final class Os {
     } catch (IOException e) {
       throw new TestServerException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
     }
-    if (!ProcessTree.awaitExit(List.of(p.toHandle()), timeout)) {
+    if (!ProcessTree.waitFor(p, timeout)) {
       // Installers start children of their own; take the whole tree down.
       ProcessTree.kill(p.toHandle());
       throw new TestServerException(

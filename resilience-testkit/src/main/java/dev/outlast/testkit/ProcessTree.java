@@ -128,6 +128,29 @@ final class ProcessTree {
     }
   }
 
+  /**
+   * Waits for a child process with the {@link Process} API, ignoring interrupts (the flag is kept).
+   * After it returns true, {@link Process#exitValue()} is defined; a {@link ProcessHandle}'s exit
+   * can be seen before the {@code Process} itself has reaped the child.
+   */
+  static boolean waitFor(Process p, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Sends {@code SIG<name>} to the given processes; processes already gone are ignored. */
   static void signal(String name, List<Long> pids) {
     List<String> command =
@@ -143,7 +166,7 @@ final class ProcessTree {
     } catch (IOException e) {
       throw new TestServerException("cannot run /bin/sh to send SIG" + name + " to " + pids, e);
     }
-    if (!awaitExit(List.of(kill.toHandle()), Duration.ofSeconds(10))) {
+    if (!waitFor(kill, Duration.ofSeconds(10))) {
       kill.destroyForcibly();
       throw new TestServerException("kill -" + name + " " + pids + " did not return in 10 s");
     }
