@@ -1,0 +1,183 @@
+package dev.outlast.buffer;
+
+import dev.outlast.buffer.spi.EventId;
+import dev.outlast.core.spi.Codec;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The dead-letter journal: events the sink rejected for good, appended to one file with plain
+ * positional writes (a full disk fails the write instead of crashing the JVM). Each record is
+ * {@code [length i32][crc32c i32][body]}, the body holding the event's id, times, reason and
+ * encoded bytes. A damaged tail (a crash mid-write) is ignored when read.
+ *
+ * <p>Appends are made by the drainer thread; reads by anyone, under the same lock.
+ */
+final class DeadLetterLog implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DeadLetterLog.class);
+  private static final int FORMAT = 1;
+
+  private final Path file;
+  private final FileChannel channel;
+  private final boolean sync;
+  private long count;
+
+  DeadLetterLog(Path dir, boolean sync) throws IOException {
+    Files.createDirectories(dir);
+    this.file = dir.resolve("dead-letters.log");
+    if (!Files.exists(file)) {
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    }
+    this.channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    this.sync = sync;
+    long valid = scan(null);
+    if (valid < channel.size()) {
+      log.warn(
+          "{}: {} bytes of a torn record at the end are ignored", file, channel.size() - valid);
+      channel.truncate(valid);
+    }
+  }
+
+  /** Appends a dead letter; throws if the disk refuses, so that the event is not dropped. */
+  synchronized void append(
+      EventId id, long publishedAt, long rejectedAt, String reason, byte[] payload)
+      throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + 128);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeByte(FORMAT);
+      byte[] producer = id.producerId().getBytes(StandardCharsets.UTF_8);
+      out.writeShort(producer.length);
+      out.write(producer);
+      out.writeLong(id.sequence());
+      out.writeLong(publishedAt);
+      out.writeLong(rejectedAt);
+      byte[] why = reason.getBytes(StandardCharsets.UTF_8);
+      out.writeInt(why.length);
+      out.write(why);
+      out.writeInt(payload.length);
+      out.write(payload);
+    }
+    byte[] body = bytes.toByteArray();
+    CRC32C crc = new CRC32C();
+    crc.update(body);
+    ByteBuffer record = ByteBuffer.allocate(8 + body.length);
+    record.putInt(body.length).putInt((int) crc.getValue()).put(body).flip();
+    long position = channel.size();
+    try {
+      while (record.hasRemaining()) {
+        position += channel.write(record, position);
+      }
+      if (sync) {
+        channel.force(false);
+      }
+    } catch (IOException e) {
+      // Leave no half record behind.
+      channel.truncate(position - record.position());
+      throw e;
+    }
+    count++;
+  }
+
+  synchronized long count() {
+    return count;
+  }
+
+  /** Every dead letter, oldest first. */
+  synchronized <E> List<DeadLetter<E>> read(Codec<E> codec) throws IOException {
+    List<DeadLetter<E>> out = new ArrayList<>();
+    scan(
+        (id, published, rejected, reason, payload) -> {
+          E event;
+          try {
+            event = codec.decode(payload);
+          } catch (RuntimeException e) {
+            event = null;
+          }
+          out.add(
+              new DeadLetter<>(
+                  id,
+                  Instant.ofEpochMilli(published),
+                  Instant.ofEpochMilli(rejected),
+                  reason,
+                  payload,
+                  event));
+        });
+    return out;
+  }
+
+  private interface Visitor {
+    void visit(EventId id, long published, long rejected, String reason, byte[] payload);
+  }
+
+  /** Reads records from the start; returns where the valid ones end. */
+  private long scan(@Nullable Visitor visitor) throws IOException {
+    long size = channel.size();
+    long position = 0;
+    long n = 0;
+    ByteBuffer head = ByteBuffer.allocate(8);
+    while (position + 8 <= size) {
+      head.clear();
+      channel.read(head, position);
+      head.flip();
+      int length = head.getInt();
+      int stored = head.getInt();
+      if (length < 0 || position + 8 + length > size) {
+        break;
+      }
+      ByteBuffer body = ByteBuffer.allocate(length);
+      while (body.hasRemaining() && channel.read(body, position + 8 + body.position()) > 0) {
+        // keep reading
+      }
+      CRC32C crc = new CRC32C();
+      crc.update(body.array());
+      if ((int) crc.getValue() != stored) {
+        break;
+      }
+      if (visitor != null) {
+        ByteBuffer b = ByteBuffer.wrap(body.array());
+        b.get(); // format
+        int idLength = b.getShort() & 0xFFFF;
+        byte[] idBytes = new byte[idLength];
+        b.get(idBytes);
+        long sequence = b.getLong();
+        long published = b.getLong();
+        long rejected = b.getLong();
+        byte[] why = new byte[b.getInt()];
+        b.get(why);
+        byte[] payload = new byte[b.getInt()];
+        b.get(payload);
+        visitor.visit(
+            new EventId(new String(idBytes, StandardCharsets.UTF_8), sequence),
+            published,
+            rejected,
+            new String(why, StandardCharsets.UTF_8),
+            payload);
+      }
+      position += 8 + length;
+      n++;
+    }
+    count = n;
+    return position;
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    channel.close();
+  }
+}

@@ -1,0 +1,47 @@
+package dev.outlast.buffer;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What {@code publish} does when the journal is full (its byte bound, or the disk's free-space
+ * reserve): fail at once, or wait for room up to a timeout. Either way it never writes past the
+ * bound, never crashes the JVM, and never drops an event silently.
+ *
+ * <p>Immutable and threadsafe.
+ */
+public final class FullPolicy {
+  private final Duration maxWait;
+
+  private FullPolicy(Duration maxWait) {
+    this.maxWait = maxWait;
+  }
+
+  /** Throw {@link SpillQueueFullException} at once. */
+  public static FullPolicy fail() {
+    return new FullPolicy(Duration.ZERO);
+  }
+
+  /**
+   * Wait for room (the drainer frees it as the sink takes events; an operator may free disk) for at
+   * most this long, then throw {@link SpillQueueFullException}.
+   */
+  public static FullPolicy block(Duration maxWait) {
+    Objects.requireNonNull(maxWait, "maxWait");
+    if (maxWait.isNegative() || maxWait.isZero()) {
+      throw new IllegalArgumentException(
+          "block needs a positive wait, was " + maxWait + "; use FullPolicy.fail() for none");
+    }
+    return new FullPolicy(maxWait);
+  }
+
+  /** How long a publish waits for room; zero for fail at once. */
+  public Duration maxWait() {
+    return maxWait;
+  }
+
+  @Override
+  public String toString() {
+    return maxWait.isZero() ? "fail" : "block up to " + maxWait;
+  }
+}

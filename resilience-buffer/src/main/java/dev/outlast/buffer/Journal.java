@@ -1,0 +1,767 @@
+package dev.outlast.buffer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import net.openhft.chronicle.queue.ChronicleQueue;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The spill queue's journal on local disk: a chain of {@link Segment}s, the acknowledged position,
+ * and the sequence lease.
+ *
+ * <p>Appends go to a segment this process created (one is started at every open, so a process never
+ * appends to a file a crashed one was writing). A segment is rotated when it holds {@code
+ * segmentBytes}. Before every append the journal checks its byte bound and the free space on the
+ * file system, because Chronicle writes through memory-mapped files and a write into a page the
+ * disk cannot back kills the JVM with SIGBUS instead of throwing.
+ *
+ * <p>Sequence numbers are reserved in blocks by the lease file before they are used, so that a
+ * number is never issued twice, not even after a crash that lost the last segment.
+ *
+ * <p>Appends are serialised by the caller; the reader is used by one drainer thread; {@link
+ * #acknowledge} by that thread too. Metrics may be read from any thread.
+ */
+final class Journal implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Journal.class);
+  private static final long LEASE_BLOCK = 4096;
+
+  /** Room a new segment's files need before their first record (headers, first index). */
+  private static final long SEGMENT_START_BYTES = 1 << 20;
+
+  /** What the journal found wrong, for the queue to report. */
+  interface DamageListener {
+    /** Records with these sequence numbers are lost (one range; some may have been delivered). */
+    void lost(long from, long to, String reason, @Nullable Path quarantined);
+  }
+
+  /** The journal would exceed its bound or the disk's free space. */
+  static final class FullException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    FullException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  record Settings(
+      RollCycle rollCycle,
+      long blockSize,
+      long segmentBytes,
+      long maxBytes,
+      long minFreeBytes,
+      boolean powerLossDurable) {}
+
+  private final Path root;
+  private final Path segmentsDir;
+  private final Path quarantineDir;
+  private final Settings settings;
+  private final Clock clock;
+  private final DamageListener damage;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final CounterFile ackFile;
+  private final CounterFile leaseFile;
+  private final FileStore store;
+
+  /** Segments not yet deleted, oldest first; the last one is the active one. */
+  private final List<Segment> segments = new CopyOnWriteArrayList<>();
+
+  private final AtomicLong bytesOfClosedSegments = new AtomicLong();
+  private final AtomicLong activeBytes = new AtomicLong();
+  private final AtomicLong backlogRecords = new AtomicLong();
+
+  /** Segments synced since they stopped changing, and segments whose entry is on disk. */
+  private final java.util.Set<Segment> sealedAndSynced =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private final java.util.Set<Segment> directorySynced =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** Segments the reader finished, waiting for their last record to be acknowledged. */
+  private final List<FinishedSegment> finished = new ArrayList<>();
+
+  // Appender state, guarded by the caller's append lock; the reader looks at which segment is
+  // active.
+  private volatile Segment active;
+  private ChronicleQueue activeQueue;
+  private ExcerptAppender appender;
+  private long nextSequence;
+  private long lastJournaled;
+  private long leasedUntil;
+  private long freeBudget;
+  private long activeRecords;
+  private volatile long lastAppended;
+
+  private Journal(
+      Path root,
+      Settings settings,
+      Clock clock,
+      DamageListener damage,
+      FileChannel lockChannel,
+      FileLock lock,
+      CounterFile ackFile,
+      CounterFile leaseFile)
+      throws IOException {
+    this.root = root;
+    this.segmentsDir = root.resolve("journal");
+    this.quarantineDir = root.resolve("quarantine");
+    this.settings = settings;
+    this.clock = clock;
+    this.damage = damage;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+    this.ackFile = ackFile;
+    this.leaseFile = leaseFile;
+    Files.createDirectories(segmentsDir);
+    this.store = Files.getFileStore(segmentsDir);
+
+    try (Stream<Path> dirs = Files.list(segmentsDir)) {
+      dirs.map(Segment::of)
+          .filter(s -> s != null)
+          .sorted((a, b) -> Long.compare(a.firstSequence, b.firstSequence))
+          .forEach(segments::add);
+    }
+    for (Segment s : segments) {
+      bytesOfClosedSegments.addAndGet(s.bytes());
+      backlogRecords.addAndGet(recordCount(s));
+    }
+    // Everything below the lease may have been issued, as a journal record or a direct delivery.
+    this.nextSequence = Math.max(1, leaseFile.value());
+    this.leasedUntil = nextSequence;
+    // The chain of records goes on from the previous run's last record.
+    this.lastJournaled = lastRecordSequence();
+    this.freeBudget = 0;
+    this.active = startSegment();
+    this.activeQueue = openActive(active);
+    this.appender = newAppender(activeQueue);
+  }
+
+  /**
+   * Opens (or creates) the journal under a directory, locking it against other processes.
+   *
+   * @throws IOException if the directory cannot be used, or another process holds it
+   */
+  static Journal open(Path root, Settings settings, Clock clock, DamageListener damage)
+      throws IOException {
+    Files.createDirectories(root);
+    Path lockPath = root.resolve("lock");
+    FileChannel ch =
+        FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = ch.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      ch.close();
+      throw new IOException(
+          root
+              + " is in use by another process (another spill queue in this JVM holds it); a"
+              + " spill queue directory belongs to one queue at a time",
+          e);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+    if (lock == null) {
+      ch.close();
+      throw new IOException(
+          root
+              + " is in use by another process (its lock file is held); a spill queue directory"
+              + " belongs to one process at a time");
+    }
+    CounterFile ack = null;
+    CounterFile lease = null;
+    try {
+      ack = CounterFile.open(root.resolve("ack.position"), 0);
+      lease = CounterFile.open(root.resolve("sequence.lease"), 1);
+      return new Journal(root, settings, clock, damage, ch, lock, ack, lease);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(ack);
+      closeQuietly(lease);
+      lock.release();
+      ch.close();
+      throw e;
+    }
+  }
+
+  // ---- appending (serialised by the caller) ----
+
+  /**
+   * Appends one record made by {@code format}.
+   *
+   * @param presetSequence a number issued earlier for this event (a failed direct delivery), used
+   *     if it keeps the journal in order; 0 to issue a new one
+   * @return the record's sequence number
+   * @throws FullException if the bound or the disk's free space would be passed; nothing is written
+   *     and no sequence number is used
+   */
+  long append(RecordFormat format, byte[] encoded, long publishedAt, long presetSequence)
+      throws FullException {
+    long recordBytes = RecordFormat.OVERHEAD + format.payloadLength(encoded.length) + 8L;
+    if (activeBytes.get() + recordBytes > settings.segmentBytes()) {
+      ensureRoom(recordBytes + SEGMENT_START_BYTES);
+      rotate();
+    }
+    ensureRoom(recordBytes);
+    long sequence = presetSequence > lastJournaled ? presetSequence : issue();
+    byte[] record = format.encode(sequence, lastJournaled, publishedAt, encoded);
+    try (DocumentContext dc = appender.writingDocument()) {
+      dc.wire().bytes().write(record);
+    }
+    lastJournaled = sequence;
+    lastAppended = sequence;
+    activeBytes.addAndGet(recordBytes);
+    freeBudget -= recordBytes;
+    backlogRecords.incrementAndGet();
+    activeRecords++;
+    return sequence;
+  }
+
+  /** A sequence number for an event delivered without the journal (spill-on-failure, direct). */
+  long issueDirect() throws FullException {
+    return issue();
+  }
+
+  private long issue() throws FullException {
+    if (nextSequence >= leasedUntil) {
+      long until = nextSequence + LEASE_BLOCK;
+      try {
+        leaseFile.write(until, settings.powerLossDurable());
+      } catch (IOException e) {
+        throw new FullException(
+            "cannot extend the sequence lease in " + leaseFile.path() + ": " + e);
+      }
+      leasedUntil = until;
+    }
+    return nextSequence++;
+  }
+
+  /**
+   * Forces every record appended so far to disk (power-loss durability), with {@code fsync} on the
+   * segments' files: that writes back pages written through Chronicle's memory mapping too, and
+   * needs no lock, so appends go on meanwhile. New segment directories are synced once.
+   */
+  void syncToDisk() throws IOException {
+    for (Segment s : segments) {
+      // A segment is synced while it is written to, and once more after it stops changing.
+      if (s != active && sealedAndSynced.contains(s)) {
+        continue;
+      }
+      boolean sealed = s != active;
+      try (Stream<Path> files = Files.list(s.dir)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          if (Files.isRegularFile(f)) {
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+              ch.force(true);
+            }
+          }
+        }
+      }
+      if (directorySynced.add(s)) {
+        forceDirectory(s.dir);
+        forceDirectory(segmentsDir);
+      }
+      if (sealed) {
+        sealedAndSynced.add(s);
+      }
+    }
+  }
+
+  private static void forceDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // Not every file system syncs directories; the files themselves are synced.
+    }
+  }
+
+  /** The sequence number of the last record appended, 0 if none since open. */
+  long lastAppended() {
+    return lastAppended;
+  }
+
+  private void ensureRoom(long bytes) throws FullException {
+    long used = usedBytes();
+    if (used + bytes > settings.maxBytes()) {
+      throw new FullException(
+          "the journal holds "
+              + used
+              + " bytes; "
+              + bytes
+              + " more would pass its bound of "
+              + settings.maxBytes());
+    }
+    if (freeBudget < bytes) {
+      long usable;
+      try {
+        usable = store.getUsableSpace();
+      } catch (IOException e) {
+        throw new FullException("cannot read the free space of " + segmentsDir + ": " + e);
+      }
+      freeBudget = usable - settings.minFreeBytes();
+      if (freeBudget < bytes) {
+        throw new FullException(
+            "the file system of "
+                + segmentsDir
+                + " has "
+                + usable
+                + " bytes free; the queue keeps "
+                + settings.minFreeBytes()
+                + " free");
+      }
+    }
+  }
+
+  private void rotate() {
+    Segment old = active;
+    writeCount(old, activeRecords);
+    activeRecords = 0;
+    appender.close();
+    activeQueue.close();
+    bytesOfClosedSegments.addAndGet(old.bytes());
+    activeBytes.set(0);
+    active = startSegment();
+    activeQueue = openActive(active);
+    appender = newAppender(activeQueue);
+  }
+
+  private Segment startSegment() {
+    Segment s = new Segment(nextSequence, segmentsDir.resolve(Segment.name(nextSequence)));
+    try {
+      if (Files.exists(s.dir)) {
+        // Left by a crash between creating this segment and its first record: nothing in it.
+        Files.move(s.dir, quarantineDir.resolve(s.dir.getFileName() + "-empty-" + clock.millis()));
+      }
+      Files.createDirectories(quarantineDir);
+      Files.createDirectory(
+          s.dir,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create journal segment " + s.dir, e);
+    }
+    segments.add(s);
+    return s;
+  }
+
+  private ChronicleQueue openActive(Segment s) {
+    return s.open(settings.rollCycle(), settings.blockSize(), settings.powerLossDurable());
+  }
+
+  private static ExcerptAppender newAppender(ChronicleQueue q) {
+    ExcerptAppender a = q.createAppender();
+    // Appends are serialised by the queue's lock, from whichever publisher thread holds it.
+    a.singleThreadedCheckDisabled(true);
+    return a;
+  }
+
+  // ---- acknowledging (drainer thread) ----
+
+  /** The highest sequence number below which every journal record is done. */
+  long acknowledged() {
+    return ackFile.value();
+  }
+
+  /**
+   * Records that every journal record up to {@code sequence} is done, and deletes the segments the
+   * reader finished whose records are all done.
+   *
+   * @param records how many records this acknowledgement covers, for the backlog count
+   */
+  void acknowledge(long sequence, int records) throws IOException {
+    if (sequence > ackFile.value()) {
+      ackFile.write(sequence, false);
+    }
+    backlogRecords.addAndGet(-records);
+    deleteFinished();
+  }
+
+  private void deleteFinished() {
+    long done = ackFile.value();
+    finished.removeIf(
+        f -> {
+          if (f.lastSequence() <= done) {
+            delete(f.segment());
+            return true;
+          }
+          return false;
+        });
+  }
+
+  private void delete(Segment s) {
+    if (s == active || !segments.remove(s)) {
+      return;
+    }
+    sealedAndSynced.remove(s);
+    directorySynced.remove(s);
+    long bytes = s.bytes();
+    deleteTree(s.dir);
+    bytesOfClosedSegments.addAndGet(-bytes);
+  }
+
+  /** Moves a damaged segment aside; returns where it went. */
+  @Nullable Path quarantine(Segment s, String why) {
+    if (s == active || !segments.remove(s)) {
+      return null;
+    }
+    long bytes = s.bytes();
+    Path to = quarantineDir.resolve(s.dir.getFileName() + "-" + clock.millis());
+    try {
+      Files.createDirectories(quarantineDir);
+      Files.move(s.dir, to);
+      bytesOfClosedSegments.addAndGet(-bytes);
+      log.error("journal {} quarantined to {}: {}", s, to, why);
+      return to;
+    } catch (IOException e) {
+      log.error(
+          "journal {} is damaged ({}) and could not be moved aside: {}", s, why, e.toString());
+      return null;
+    }
+  }
+
+  // ---- reading (drainer thread) ----
+
+  /** A segment the reader has moved past, and the last record it held. */
+  record FinishedSegment(Segment segment, long lastSequence) {}
+
+  /** One record for delivery. Internal and never compared, so an array component is harmless. */
+  @SuppressWarnings("ArrayRecordComponent")
+  record Entry(long sequence, long publishedAt, byte[] payload) {}
+
+  /** Reads the journal in order from after the acknowledged position, checking every record. */
+  Reader reader(RecordFormat format) {
+    return new Reader(format);
+  }
+
+  final class Reader implements AutoCloseable {
+    private final RecordFormat format;
+    private @Nullable Segment segment;
+    private @Nullable ChronicleQueue queue;
+    private @Nullable ExcerptTailer tailer;
+
+    /** The last journal record read (or acknowledged at open); -1 after a quarantine. */
+    private long lastSeen;
+
+    /** Damage found in the current segment, which is then quarantined when finished. */
+    private @Nullable String damageInSegment;
+
+    private boolean rotatedWhileReading;
+
+    /** What went wrong since the last good record, for the report of the range it cost. */
+    private @Nullable String damageSinceGood;
+
+    Reader(RecordFormat format) {
+      this.format = format;
+      this.lastSeen = ackFile.value();
+    }
+
+    /**
+     * The next record to deliver, or null if there is none now.
+     *
+     * @throws IOException only if the journal directory itself fails
+     */
+    @Nullable Entry next() throws IOException {
+      while (true) {
+        ExcerptTailer t = tailer;
+        if (t == null) {
+          if (!openNextSegment()) {
+            return null;
+          }
+          t = java.util.Objects.requireNonNull(tailer);
+        }
+        byte[] bytes;
+        try (DocumentContext dc = t.readingDocument()) {
+          if (!dc.isPresent()) {
+            if (segment == active) {
+              rotatedWhileReading = false;
+              return null; // caught up with the writer
+            }
+            if (!rotatedWhileReading) {
+              // The writer moved on after this read began: it may have added records first.
+              rotatedWhileReading = true;
+              continue;
+            }
+            rotatedWhileReading = false;
+            finishSegment();
+            continue;
+          }
+          bytes = dc.wire().bytes().toByteArray();
+        } catch (RuntimeException e) {
+          // Chronicle cannot read this segment any further.
+          damageInSegment = "unreadable: " + e;
+          damageSinceGood = damageInSegment;
+          finishSegment();
+          continue;
+        }
+        RecordFormat.Decoded d;
+        try {
+          d = format.decode(bytes);
+        } catch (RecordFormat.DamagedRecordException e) {
+          damageInSegment = e.getMessage();
+          damageSinceGood = damageInSegment;
+          backlogRecords.decrementAndGet();
+          continue; // the next good record's chain shows exactly what was lost
+        }
+        if (d.sequence() <= ackFile.value() || d.sequence() <= lastSeen) {
+          backlogRecords.decrementAndGet();
+          continue; // delivered before this open, or a repeat
+        }
+        if (lastSeen >= 0 && d.previous() > lastSeen) {
+          String why =
+              damageSinceGood != null
+                  ? "damaged journal records (" + damageSinceGood + ")"
+                  : "journal records missing (a deleted file, or damage)";
+          damage.lost(lastSeen + 1, d.previous(), why, null);
+        }
+        damageSinceGood = null;
+        lastSeen = d.sequence();
+        return new Entry(d.sequence(), d.publishedAt(), d.payload());
+      }
+    }
+
+    /** The first segment after the current one, oldest first. */
+    private @Nullable Segment after(@Nullable Segment current) {
+      for (Segment s : segments) {
+        if (current == null || s.firstSequence > current.firstSequence) {
+          return s;
+        }
+      }
+      return null;
+    }
+
+    private boolean openNextSegment() throws IOException {
+      while (true) {
+        Segment s = after(segment);
+        if (s == null) {
+          return false;
+        }
+        segment = s;
+        damageInSegment = null;
+        Segment following = after(s);
+        if (following != null && following.firstSequence - 1 <= ackFile.value()) {
+          // All of it was acknowledged before this open; delete it at the next acknowledgement.
+          finished.add(new FinishedSegment(s, following.firstSequence - 1));
+          continue;
+        }
+        try {
+          if (s != active) {
+            List<Path> removed =
+                s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
+            if (!removed.isEmpty()) {
+              damageInSegment = "roll files without a valid header moved aside: " + removed;
+              damageSinceGood = damageInSegment;
+            }
+          }
+          // A queue instance of the reader's own: the writer closes its one when it rotates.
+          ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
+          queue = q;
+          ExcerptTailer t = q.createTailer();
+          t.singleThreadedCheckDisabled(true);
+          tailer = t;
+          return true;
+        } catch (RuntimeException e) {
+          closeSegment();
+          Path to = quarantine(s, "cannot be opened: " + e);
+          damage.lost(
+              lastSeen + 1,
+              following == null ? -1 : following.firstSequence - 1,
+              "journal segment cannot be opened (" + e + ")",
+              to);
+          // The next record's chain is not comparable with what came before the quarantine.
+          lastSeen = -1;
+        }
+      }
+    }
+
+    /** The current segment is read to its end: note it, quarantine it if it was damaged. */
+    private void finishSegment() {
+      Segment s = segment;
+      closeSegment();
+      if (s == null) {
+        return;
+      }
+      String why = damageInSegment;
+      damageInSegment = null;
+      if (why == null || quarantine(s, why) == null) {
+        finished.add(new FinishedSegment(s, Math.max(lastSeen, 0)));
+      }
+    }
+
+    private void closeSegment() {
+      ExcerptTailer t = tailer;
+      tailer = null;
+      if (t != null) {
+        t.close();
+      }
+      ChronicleQueue q = queue;
+      queue = null;
+      if (q != null) {
+        q.close();
+      }
+    }
+
+    @Override
+    public void close() {
+      closeSegment();
+    }
+  }
+
+  /**
+   * The sequence number of the newest readable record, read backwards from the end of the newest
+   * segments, or 0 if there is none. Damage found here is left for the reader to report.
+   */
+  private long lastRecordSequence() {
+    RecordFormat any = new RecordFormat(null);
+    for (int i = segments.size() - 1; i >= 0; i--) {
+      Segment s = segments.get(i);
+      try {
+        s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
+        try (ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
+            ExcerptTailer t = q.createTailer()) {
+          t.direction(net.openhft.chronicle.queue.TailerDirection.BACKWARD).toEnd();
+          for (int n = 0; n < 10_000; n++) {
+            try (DocumentContext dc = t.readingDocument()) {
+              if (!dc.isPresent()) {
+                break;
+              }
+              byte[] bytes = dc.wire().bytes().toByteArray();
+              long sequence = any.headerSequence(bytes);
+              if (sequence > 0) {
+                return sequence;
+              }
+            }
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        log.debug("cannot read the end of {}", s, e);
+      }
+    }
+    return 0;
+  }
+
+  // ---- record counts of segments, for the backlog metric ----
+
+  private static final String COUNT_FILE = "records.count";
+
+  private static void writeCount(Segment s, long count) {
+    try {
+      Files.writeString(s.dir.resolve(COUNT_FILE), Long.toString(count));
+    } catch (IOException e) {
+      log.debug("cannot write the record count of {}", s, e);
+    }
+  }
+
+  /** A sealed segment's record count; a segment a crash left unsealed is counted by reading it. */
+  private long recordCount(Segment s) {
+    Path file = s.dir.resolve(COUNT_FILE);
+    try {
+      if (Files.exists(file)) {
+        return Long.parseLong(Files.readString(file).trim());
+      }
+    } catch (IOException | NumberFormatException e) {
+      log.debug("bad record count in {}", s, e);
+    }
+    long n = 0;
+    try {
+      s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
+      try (ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
+          ExcerptTailer t = q.createTailer()) {
+        while (true) {
+          try (DocumentContext dc = t.readingDocument()) {
+            if (!dc.isPresent()) {
+              break;
+            }
+            n++;
+          }
+        }
+      }
+      writeCount(s, n);
+    } catch (IOException | RuntimeException e) {
+      // Damaged: the reader will find out and report it; the count is only a metric.
+      log.debug("cannot count the records of {}", s, e);
+    }
+    return n;
+  }
+
+  // ---- metrics (any thread) ----
+
+  long usedBytes() {
+    return bytesOfClosedSegments.get() + activeBytes.get();
+  }
+
+  long backlogRecords() {
+    return Math.max(0, backlogRecords.get());
+  }
+
+  /** Bytes that may still be appended: the smaller of the bound's room and the disk's room. */
+  long bytesLeft() {
+    long byBound = settings.maxBytes() - usedBytes();
+    long byDisk;
+    try {
+      byDisk = store.getUsableSpace() - settings.minFreeBytes();
+    } catch (IOException e) {
+      byDisk = 0;
+    }
+    return Math.max(0, Math.min(byBound, byDisk));
+  }
+
+  Path root() {
+    return root;
+  }
+
+  @Override
+  public void close() {
+    try {
+      writeCount(active, activeRecords);
+      appender.close();
+      activeQueue.close();
+    } finally {
+      closeQuietly(ackFile);
+      closeQuietly(leaseFile);
+      try {
+        lock.release();
+        lockChannel.close();
+      } catch (IOException e) {
+        log.warn("releasing the lock of {}: {}", root, e.toString());
+      }
+    }
+  }
+
+  private static void closeQuietly(@Nullable AutoCloseable c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.debug("close", e);
+      }
+    }
+  }
+
+  static void deleteTree(Path dir) {
+    try (Stream<Path> all = Files.walk(dir)) {
+      List<Path> paths = all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList();
+      for (Path p : paths) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      log.warn("could not delete {} completely: {}", dir, e.toString());
+    }
+  }
+}

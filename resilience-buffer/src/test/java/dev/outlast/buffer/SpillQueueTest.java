@@ -1,0 +1,388 @@
+package dev.outlast.buffer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.EventId;
+import dev.outlast.buffer.spi.Outcome;
+import dev.outlast.buffer.spi.Sink;
+import dev.outlast.core.Guard;
+import dev.outlast.core.GuardConfig;
+import dev.outlast.core.spi.Codec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpillQueueTest {
+  @TempDir Path dir;
+  private final TestSink sink = new TestSink();
+  private final List<SpillQueue<?>> opened = new ArrayList<>();
+
+  static Guard guard() {
+    return Guard.of(
+        "sink",
+        GuardConfig.from(GuardConfig.broker())
+            .callTimeout(Duration.ofSeconds(2))
+            .openWait(Duration.ofMillis(200))
+            .maxOpenWait(Duration.ofMillis(400))
+            .build());
+  }
+
+  private SpillQueue.Builder<String> builder() {
+    return SpillQueue.<String>builder("test")
+        .directory(dir.resolve("q"))
+        .codec(Codec.utf8())
+        .sink(sink)
+        .guard(guard())
+        .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
+        .minFreeDiskBytes(0);
+  }
+
+  private SpillQueue<String> open(SpillQueue.Builder<String> b) {
+    SpillQueue<String> q = b.build();
+    opened.add(q);
+    return q;
+  }
+
+  @AfterEach
+  void closeAll() {
+    opened.forEach(SpillQueue::close);
+  }
+
+  private static List<String> events(int from, int count) {
+    List<String> out = new ArrayList<>();
+    for (int i = from; i < from + count; i++) {
+      out.add("event-" + i);
+    }
+    return out;
+  }
+
+  @Test
+  void writeAhead_deliversEveryEventInPublishOrder_withStableIds() {
+    SpillQueue<String> q = open(builder());
+    List<EventId> ids = new ArrayList<>();
+    for (String e : events(0, 1_000)) {
+      ids.add(q.publish(e));
+    }
+    await().untilAsserted(() -> assertThat(sink.events).hasSize(1_000));
+    assertThat(sink.events).containsExactlyElementsOf(events(0, 1_000));
+    assertThat(sink.ids).containsExactlyElementsOf(ids);
+    assertThat(ids).extracting(EventId::producerId).containsOnly(q.producerId());
+    await().untilAsserted(() -> assertThat(q.metrics().backlogEvents()).isZero());
+  }
+
+  @Test
+  void sinkDown_eventsAreHeld_thenDeliveredInOrderWhenItIsBack() {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> q = open(builder());
+    for (String e : events(0, 500)) {
+      q.publish(e);
+    }
+    await().untilAsserted(() -> assertThat(q.metrics().sinkState()).isEqualTo(Guard.State.OPEN));
+    assertThat(sink.events).isEmpty();
+    assertThat(q.metrics().backlogEvents()).isEqualTo(500);
+    sink.state = TestSink.State.UP;
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(() -> assertThat(sink.events).hasSize(500));
+    assertThat(sink.events).containsExactlyElementsOf(events(0, 500));
+  }
+
+  @Test
+  void restart_keepsTheBacklog_theProducerId_andTheSequence() {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> first = open(builder());
+    EventId a = first.publish("a");
+    EventId b = first.publish("b");
+    first.close();
+    sink.state = TestSink.State.UP;
+    SpillQueue<String> second = open(builder());
+    await().untilAsserted(() -> assertThat(sink.events).containsExactly("a", "b"));
+    assertThat(sink.ids).containsExactly(a, b);
+    EventId c = second.publish("c");
+    assertThat(c.producerId()).isEqualTo(a.producerId());
+    assertThat(c.sequence()).isGreaterThan(b.sequence());
+    await().untilAsserted(() -> assertThat(sink.events).containsExactly("a", "b", "c"));
+  }
+
+  @Test
+  void partialAcknowledgements_retryOnlyWhatFailed_andKeepTheOrder() {
+    sink.state = TestSink.State.FLAKY;
+    SpillQueue<String> q = open(builder().batchSize(50));
+    for (String e : events(0, 2_000)) {
+      q.publish(e);
+    }
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(() -> assertThat(sink.events).hasSize(2_000));
+    assertThat(sink.events).containsExactlyElementsOf(events(0, 2_000));
+  }
+
+  @Test
+  void poisonEvents_goToTheDeadLetterJournal_andTheLineGoesOn() {
+    sink.rejects = e -> e.equals("event-3") || e.equals("event-7");
+    SpillQueue<String> q = open(builder());
+    for (String e : events(0, 10)) {
+      q.publish(e);
+    }
+    await().untilAsserted(() -> assertThat(sink.events).hasSize(8));
+    assertThat(sink.events).doesNotContain("event-3", "event-7");
+    List<DeadLetter<String>> dead = q.deadLetters();
+    assertThat(dead).extracting(DeadLetter::event).containsExactly("event-3", "event-7");
+    assertThat(dead.get(0).reason()).isEqualTo("poison: event-3");
+    assertThat(q.metrics().deadLetters()).isEqualTo(2);
+  }
+
+  @Test
+  void spillOnFailure_deliversDirectly_spillsWhenTheSinkFails_andNothingOvertakes() {
+    SpillQueue<String> q = open(builder().mode(SpillQueue.Mode.SPILL_ON_FAILURE));
+    q.publish("direct-1");
+    assertThat(sink.events).as("delivered before publish returned").containsExactly("direct-1");
+    assertThat(q.metrics().spilling()).isFalse();
+    sink.state = TestSink.State.DOWN;
+    for (String e : events(0, 100)) {
+      q.publish(e); // never fails: the first failure spills, the rest queue behind it
+    }
+    assertThat(q.metrics().spilling()).isTrue();
+    assertThat(q.metrics().backlogEvents()).isEqualTo(100);
+    sink.state = TestSink.State.UP;
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(() -> assertThat(sink.events).hasSize(101));
+    List<String> expected = new ArrayList<>(List.of("direct-1"));
+    expected.addAll(events(0, 100));
+    assertThat(sink.events).containsExactlyElementsOf(expected);
+    await().untilAsserted(() -> assertThat(q.metrics().spilling()).isFalse());
+    q.publish("direct-2");
+    assertThat(sink.events).last().isEqualTo("direct-2");
+  }
+
+  @Test
+  void flappingSink_withSeveralProducers_deliversEveryEvent_inEachProducersOrder()
+      throws Exception {
+    sink.state = TestSink.State.FLAKY;
+    SpillQueue<String> q = open(builder().mode(SpillQueue.Mode.SPILL_ON_FAILURE).batchSize(20));
+    ExecutorService producers = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int p = 0; p < 4; p++) {
+        int producer = p;
+        done.add(
+            producers.submit(
+                () -> {
+                  for (int i = 0; i < 500; i++) {
+                    q.publish("p" + producer + "-" + i);
+                    if (i % 100 == 0) {
+                      sink.state =
+                          sink.state == TestSink.State.FLAKY
+                              ? TestSink.State.DOWN
+                              : TestSink.State.FLAKY;
+                    }
+                  }
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      producers.shutdownNow();
+    }
+    sink.state = TestSink.State.UP;
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(() -> assertThat(sink.events).hasSize(2_000));
+    for (int p = 0; p < 4; p++) {
+      String prefix = "p" + p + "-";
+      List<String> mine = sink.events.stream().filter(e -> e.startsWith(prefix)).toList();
+      List<String> expected = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        expected.add(prefix + i);
+      }
+      assertThat(mine).as("producer %d", p).containsExactlyElementsOf(expected);
+    }
+  }
+
+  @Test
+  void powerLossDurability_groupCommits_andDelivers() throws Exception {
+    SpillQueue<String> q = open(builder().durability(SpillQueue.Durability.POWER_LOSS));
+    List<CompletableFuture<EventId>> pending = new ArrayList<>();
+    for (String e : events(0, 2_000)) {
+      pending.add(q.publishAsync(e));
+    }
+    for (CompletableFuture<EventId> f : pending) {
+      f.get();
+    }
+    assertThat(q.publish("last").sequence()).isGreaterThan(pending.get(1_999).get().sequence());
+    await().untilAsserted(() -> assertThat(sink.events).hasSize(2_001));
+  }
+
+  @Test
+  void encryption_keepsPayloadsUnreadableOnDisk_andDeliversThem() throws Exception {
+    SecretKeySpec key = new SecretKeySpec(new byte[16], "AES");
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> q = open(builder().encryption(key));
+    q.publish("a secret card number 4111111111111111");
+    q.close();
+    try (Stream<Path> files = Files.walk(dir.resolve("q"))) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (Files.isRegularFile(f)) {
+          assertThat(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1))
+              .as(f.toString())
+              .doesNotContain("4111111111111111");
+        }
+      }
+    }
+    sink.state = TestSink.State.UP;
+    open(builder().encryption(key));
+    await()
+        .untilAsserted(
+            () -> assertThat(sink.events).containsExactly("a secret card number 4111111111111111"));
+  }
+
+  @Test
+  void wrongKey_recordsFailAuthentication_andAreReportedLost_notDelivered() {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> q = open(builder().encryption(new SecretKeySpec(new byte[16], "AES")));
+    q.publish("x");
+    q.publish("y");
+    q.close();
+    sink.state = TestSink.State.UP;
+    byte[] other = new byte[16];
+    other[0] = 1;
+    SpillQueue<String> wrong = open(builder().encryption(new SecretKeySpec(other, "AES")));
+    wrong.publish("z");
+    await().untilAsserted(() -> assertThat(sink.events).containsExactly("z"));
+    assertThat(wrong.metrics().lost()).isNotEmpty();
+    assertThat(wrong.metrics().lost().get(0).reason()).contains("AES-GCM authentication");
+  }
+
+  @Test
+  void badInput_isRefusedBeforeAnythingIsWritten() {
+    SpillQueue<String> q = open(builder().maxEventBytes(10));
+    assertThatThrownBy(() -> q.publish(nullEvent()))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("event");
+    assertThatThrownBy(() -> q.publish(""))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("encodes to no bytes")
+        .hasMessageContaining("allowEmptyEvents()");
+    assertThatThrownBy(() -> q.publish("eleven char"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("11 bytes, more than maxEventBytes (10)");
+    assertThat(q.metrics().published()).isZero();
+    assertThat(q.metrics().backlogEvents()).isZero();
+  }
+
+  @Test
+  void aCodecThatThrows_isABadInputError() {
+    Codec<String> broken =
+        new Codec<>() {
+          @Override
+          public byte[] encode(String value) {
+            throw new IllegalStateException("cannot encode " + value);
+          }
+
+          @Override
+          public String decode(byte[] bytes) {
+            return "";
+          }
+        };
+    SpillQueue<String> q = open(builder().codec(broken));
+    assertThatThrownBy(() -> q.publish("x"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the codec cannot encode the event")
+        .hasMessageContaining("cannot encode x");
+  }
+
+  @Test
+  void badConfiguration_isRefusedAtBuildTime() {
+    assertThatThrownBy(() -> SpillQueue.<String>builder("x").build())
+        .hasMessageContaining("needs directory(...)");
+    assertThatThrownBy(() -> SpillQueue.builder("bad name")).hasMessageContaining("'bad name'");
+    assertThatThrownBy(() -> builder().maxEventBytes(0)).hasMessageContaining("was 0");
+    assertThatThrownBy(() -> builder().maxDiskBytes(100)).hasMessageContaining("at least 4 MiB");
+    assertThatThrownBy(() -> builder().batchSize(0)).hasMessageContaining("batchSize");
+    assertThatThrownBy(() -> builder().drainRate(-1)).hasMessageContaining("drainRate");
+    assertThatThrownBy(() -> builder().segmentBytes(1 << 20).maxEventBytes(2 << 20).build())
+        .hasMessageContaining("does not fit a segment");
+    assertThatThrownBy(() -> builder().encryption(new SecretKeySpec(new byte[16], "DES")))
+        .hasMessageContaining("needs an AES key");
+  }
+
+  @Test
+  void aDirectoryHeldByAnotherQueue_isRefusedWithAClearError() {
+    open(builder());
+    assertThatThrownBy(() -> open(builder())).hasMessageContaining("is in use by another process");
+  }
+
+  @Test
+  void closed_refusesToPublish_andCloseIsIdempotent() {
+    SpillQueue<String> q = open(builder());
+    q.close();
+    q.close();
+    assertThatThrownBy(() -> q.publish("x")).hasMessageContaining("is closed");
+  }
+
+  @Test
+  void drainedSegments_areDeleted() throws Exception {
+    SpillQueue<String> q = open(builder().segmentBytes(1 << 20).maxEventBytes(4096));
+    String big = "x".repeat(4_000);
+    for (int i = 0; i < 1_000; i++) {
+      q.publish(big + i);
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(sink.events).hasSize(1_000));
+    await()
+        .untilAsserted(
+            () -> {
+              try (Stream<Path> segs = Files.list(dir.resolve("q/journal"))) {
+                assertThat(segs.count()).as("segments left").isLessThanOrEqualTo(2);
+              }
+            });
+  }
+
+  @Test
+  void theSinkSeesStableIdsAndAttemptNumbers_onRedelivery() {
+    List<Delivery<String>> seen = new ArrayList<>();
+    Sink<String> failsTwice =
+        batch -> {
+          synchronized (seen) {
+            seen.addAll(batch);
+          }
+          return CompletableFuture.completedFuture(
+              batch.stream()
+                  .map(d -> d.attempt() < 3 ? Outcome.retry("not yet") : Outcome.ok())
+                  .toList());
+        };
+    SpillQueue<String> q = open(builder().sink(failsTwice));
+    EventId id = q.publish("once");
+    await()
+        .untilAsserted(
+            () -> {
+              synchronized (seen) {
+                assertThat(seen).extracting(Delivery::attempt).containsExactly(1, 2, 3);
+                assertThat(seen).extracting(Delivery::id).containsOnly(id);
+              }
+            });
+  }
+
+  @SuppressWarnings("NullAway") // testing the null check
+  private static String nullEvent() {
+    return null;
+  }
+}
