@@ -96,6 +96,13 @@ final class Journal implements AutoCloseable {
   private final java.util.Set<Segment> directorySynced =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** What each segment held when it was sealed: its record count and its last sequence number. */
+  private final java.util.Map<Segment, Sealed> counts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** A sealed segment's record count and last sequence number (0 if it held none or is unknown). */
+  record Sealed(long records, long lastSequence) {}
+
   /** Segments the reader finished, waiting for their last record to be acknowledged. */
   private final List<FinishedSegment> finished = new ArrayList<>();
 
@@ -142,13 +149,20 @@ final class Journal implements AutoCloseable {
     }
     for (Segment s : segments) {
       bytesOfClosedSegments.addAndGet(s.bytes());
-      backlogRecords.addAndGet(recordCount(s));
+      Sealed info = sealedInfo(s);
+      counts.put(s, info);
+      backlogRecords.addAndGet(info.records());
     }
     // Everything below the lease may have been issued, as a journal record or a direct delivery.
     this.nextSequence = Math.max(1, leaseFile.value());
     this.leasedUntil = nextSequence;
-    // The chain of records goes on from the previous run's last record.
-    this.lastJournaled = lastRecordSequence();
+    // The chain of records goes on from the previous run's last record: as sealed, if known (so
+    // that records lost from its end show as a gap), else the last one readable.
+    long sealedLast = 0;
+    for (Sealed info : counts.values()) {
+      sealedLast = Math.max(sealedLast, info.lastSequence());
+    }
+    this.lastJournaled = sealedLast > 0 ? sealedLast : lastRecordSequence();
     this.freeBudget = 0;
     this.active = startSegment();
     this.activeQueue = openActive(active);
@@ -332,7 +346,9 @@ final class Journal implements AutoCloseable {
 
   private void rotate() {
     Segment old = active;
-    writeCount(old, activeRecords);
+    Sealed sealed = new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled);
+    writeSealed(old, sealed);
+    counts.put(old, sealed);
     activeRecords = 0;
     appender.close();
     activeQueue.close();
@@ -467,6 +483,9 @@ final class Journal implements AutoCloseable {
     /** What went wrong since the last good record, for the report of the range it cost. */
     private @Nullable String damageSinceGood;
 
+    /** Documents read from the current segment, good or not. */
+    private long readInSegment;
+
     Reader(RecordFormat format) {
       this.format = format;
       this.lastSeen = ackFile.value();
@@ -503,8 +522,10 @@ final class Journal implements AutoCloseable {
             continue;
           }
           bytes = dc.wire().bytes().toByteArray();
-        } catch (RuntimeException e) {
-          // Chronicle cannot read this segment any further.
+          readInSegment++;
+        } catch (RuntimeException | AssertionError | InternalError e) {
+          // Chronicle cannot read this segment any further (with -ea its own assertions fail on
+          // damaged data; a file cut while mapped faults as an InternalError).
           damageInSegment = "unreadable: " + e;
           damageSinceGood = damageInSegment;
           finishSegment();
@@ -554,10 +575,31 @@ final class Journal implements AutoCloseable {
         }
         segment = s;
         damageInSegment = null;
+        readInSegment = 0;
         Segment following = after(s);
         if (following != null && following.firstSequence - 1 <= ackFile.value()) {
           // All of it was acknowledged before this open; delete it at the next acknowledgement.
           finished.add(new FinishedSegment(s, following.firstSequence - 1));
+          continue;
+        }
+        if (!Files.isDirectory(s.dir)) {
+          // Deleted by someone else (retention, an operator). Opening it would make Chronicle
+          // create it again, empty; report the range it held instead.
+          segments.remove(s);
+          Sealed held = counts.remove(s);
+          long to =
+              held != null && held.lastSequence() > 0
+                  ? held.lastSequence()
+                  : following == null ? -1 : following.firstSequence - 1;
+          if (lastSeen >= 0 && (to < 0 || to > lastSeen)) {
+            damage.lost(Math.max(lastSeen + 1, s.firstSequence), to, s + " was deleted", null);
+          }
+          if (held != null) {
+            backlogRecords.addAndGet(-held.records());
+          }
+          if (to > 0) {
+            lastSeen = Math.max(lastSeen, to);
+          }
           continue;
         }
         try {
@@ -576,8 +618,9 @@ final class Journal implements AutoCloseable {
           t.singleThreadedCheckDisabled(true);
           tailer = t;
           return true;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | AssertionError | InternalError e) {
           closeSegment();
+          settleCount(s);
           Path to = quarantine(s, "cannot be opened: " + e);
           damage.lost(
               lastSeen + 1,
@@ -597,10 +640,36 @@ final class Journal implements AutoCloseable {
       if (s == null) {
         return;
       }
+      settleCount(s);
       String why = damageInSegment;
       damageInSegment = null;
       if (why == null || quarantine(s, why) == null) {
         finished.add(new FinishedSegment(s, Math.max(lastSeen, 0)));
+      }
+    }
+
+    /**
+     * Squares a finished segment with what it held when sealed: records the reader never got leave
+     * the backlog, and records missing from its end are reported (nothing after them shows the
+     * gap).
+     */
+    private void settleCount(Segment s) {
+      Sealed held = counts.remove(s);
+      if (held == null) {
+        return;
+      }
+      if (held.records() > readInSegment) {
+        backlogRecords.addAndGet(readInSegment - held.records());
+      }
+      if (lastSeen >= 0 && held.lastSequence() > lastSeen) {
+        String why =
+            damageSinceGood != null
+                ? "damaged journal records (" + damageSinceGood + ")"
+                : "journal records missing from the end of " + s;
+        damage.lost(lastSeen + 1, held.lastSequence(), why, null);
+        damageInSegment = damageInSegment != null ? damageInSegment : why;
+        damageSinceGood = null;
+        lastSeen = held.lastSequence();
       }
     }
 
@@ -649,7 +718,7 @@ final class Journal implements AutoCloseable {
             }
           }
         }
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException | AssertionError | InternalError e) {
         log.debug("cannot read the end of {}", s, e);
       }
     }
@@ -658,27 +727,34 @@ final class Journal implements AutoCloseable {
 
   // ---- record counts of segments, for the backlog metric ----
 
-  private static final String COUNT_FILE = "records.count";
+  private static final String SEALED_FILE = "sealed";
 
-  private static void writeCount(Segment s, long count) {
+  private static void writeSealed(Segment s, Sealed info) {
     try {
-      Files.writeString(s.dir.resolve(COUNT_FILE), Long.toString(count));
+      Files.writeString(
+          s.dir.resolve(SEALED_FILE), info.records() + " " + info.lastSequence() + "\n");
     } catch (IOException e) {
-      log.debug("cannot write the record count of {}", s, e);
+      log.debug("cannot write what {} holds", s, e);
     }
   }
 
-  /** A sealed segment's record count; a segment a crash left unsealed is counted by reading it. */
-  private long recordCount(Segment s) {
-    Path file = s.dir.resolve(COUNT_FILE);
+  /**
+   * What a segment held when it was sealed; a segment a crash left unsealed is read to find out
+   * (its records survived the crash: they were in the page cache).
+   */
+  private Sealed sealedInfo(Segment s) {
+    Path file = s.dir.resolve(SEALED_FILE);
     try {
       if (Files.exists(file)) {
-        return Long.parseLong(Files.readString(file).trim());
+        String[] parts = Files.readString(file).trim().split(" ", -1);
+        return new Sealed(Long.parseLong(parts[0]), Long.parseLong(parts[1]));
       }
-    } catch (IOException | NumberFormatException e) {
-      log.debug("bad record count in {}", s, e);
+    } catch (IOException | RuntimeException e) {
+      log.debug("bad seal in {}", s, e);
     }
     long n = 0;
+    long last = 0;
+    RecordFormat any = new RecordFormat(null);
     try {
       s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
       try (ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
@@ -689,15 +765,19 @@ final class Journal implements AutoCloseable {
               break;
             }
             n++;
+            long sequence = any.headerSequence(dc.wire().bytes().toByteArray());
+            last = Math.max(last, sequence);
           }
         }
       }
-      writeCount(s, n);
-    } catch (IOException | RuntimeException e) {
-      // Damaged: the reader will find out and report it; the count is only a metric.
+      Sealed info = new Sealed(n, last);
+      writeSealed(s, info);
+      return info;
+    } catch (IOException | RuntimeException | AssertionError | InternalError e) {
+      // Damaged: the reader will find out and report it.
       log.debug("cannot count the records of {}", s, e);
+      return new Sealed(n, last);
     }
-    return n;
   }
 
   // ---- metrics (any thread) ----
@@ -729,7 +809,7 @@ final class Journal implements AutoCloseable {
   @Override
   public void close() {
     try {
-      writeCount(active, activeRecords);
+      writeSealed(active, new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled));
       appender.close();
       activeQueue.close();
     } finally {

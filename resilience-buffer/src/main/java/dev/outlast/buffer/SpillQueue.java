@@ -979,7 +979,10 @@ public final class SpillQueue<E> implements AutoCloseable {
     private FullPolicy fullPolicy = FullPolicy.block(Duration.ofSeconds(5));
     private long maxDiskBytes = 1L << 30;
     private long minFreeDiskBytes = 256L << 20;
-    private int maxEventBytes = 1 << 20;
+
+    /** 0 until set: then 1 MiB, or a quarter of a segment if that is less. */
+    private int maxEventBytes;
+
     private boolean allowEmpty;
     private int batchSize = 500;
     private double drainRate;
@@ -1063,7 +1066,10 @@ public final class SpillQueue<E> implements AutoCloseable {
       return this;
     }
 
-    /** The largest encoded event accepted; default 1 MiB, 1 byte to 16 MiB. */
+    /**
+     * The largest encoded event accepted, 1 byte to 16 MiB; default 1 MiB, or a quarter of {@link
+     * #segmentBytes} if that is less.
+     */
     public Builder<E> maxEventBytes(int bytes) {
       if (bytes < 1 || bytes > (16 << 20)) {
         throw new IllegalArgumentException("maxEventBytes must be in [1, 16 MiB], was " + bytes);
@@ -1177,6 +1183,9 @@ public final class SpillQueue<E> implements AutoCloseable {
       requireSet(codec, "codec");
       requireSet(sink, "sink");
       requireSet(guard, "guard");
+      if (maxEventBytes == 0) {
+        maxEventBytes = (int) Math.min(1 << 20, segmentBytes / 4);
+      }
       if (maxEventBytes + RecordFormat.OVERHEAD + 64L > segmentBytes) {
         throw new IllegalArgumentException(
             "maxEventBytes ("
