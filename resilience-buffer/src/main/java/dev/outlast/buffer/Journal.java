@@ -153,9 +153,6 @@ final class Journal implements AutoCloseable {
       counts.put(s, info);
       backlogRecords.addAndGet(info.records());
     }
-    // Everything below the lease may have been issued, as a journal record or a direct delivery.
-    this.nextSequence = Math.max(1, leaseFile.value());
-    this.leasedUntil = nextSequence;
     // The chain of records goes on from the previous run's last record: as sealed, if known (so
     // that records lost from its end show as a gap), else the last one readable.
     long sealedLast = 0;
@@ -163,6 +160,22 @@ final class Journal implements AutoCloseable {
       sealedLast = Math.max(sealedLast, info.lastSequence());
     }
     this.lastJournaled = sealedLast > 0 ? sealedLast : lastRecordSequence();
+    // Everything below the lease may have been issued, as a journal record or a direct delivery.
+    // The journal and the acknowledged position bound it from below too, should the lease file
+    // have been deleted: numbers are never reused while the records that had them exist.
+    long floor = Math.max(lastJournaled, ackFile.value()) + 1;
+    if (!segments.isEmpty()) {
+      floor = Math.max(floor, segments.get(segments.size() - 1).firstSequence);
+    }
+    if (leaseFile.value() < floor) {
+      log.warn(
+          "{} is behind the journal ({} < {}); numbering goes on from the journal",
+          leaseFile.path(),
+          leaseFile.value(),
+          floor);
+    }
+    this.nextSequence = Math.max(floor, leaseFile.value());
+    this.leasedUntil = nextSequence;
     this.freeBudget = 0;
     this.active = startSegment();
     this.activeQueue = openActive(active);
@@ -361,12 +374,28 @@ final class Journal implements AutoCloseable {
 
   private Segment startSegment() {
     Segment s = new Segment(nextSequence, segmentsDir.resolve(Segment.name(nextSequence)));
+    // A segment of this name was left by a crash before its first record. It holds no record: a
+    // record in it would have a number at or past nextSequence, and no such number was leased.
+    // It must leave the list too, or the reader would take it for this one and finish it early.
+    segments.removeIf(
+        old -> {
+          if (old.firstSequence != s.firstSequence) {
+            return false;
+          }
+          counts.remove(old);
+          bytesOfClosedSegments.addAndGet(-old.bytes());
+          return true;
+        });
     try {
       if (Files.exists(s.dir)) {
-        // Left by a crash between creating this segment and its first record: nothing in it.
-        Files.move(s.dir, quarantineDir.resolve(s.dir.getFileName() + "-empty-" + clock.millis()));
+        if (holdsRollFile(s.dir)) {
+          // Records in it cannot be, but files that look like them are kept for a look.
+          Files.createDirectories(quarantineDir);
+          Files.move(s.dir, quarantineDir.resolve(s.dir.getFileName() + "-" + clock.millis()));
+        } else {
+          deleteTree(s.dir);
+        }
       }
-      Files.createDirectories(quarantineDir);
       Files.createDirectory(
           s.dir,
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -375,6 +404,12 @@ final class Journal implements AutoCloseable {
     }
     segments.add(s);
     return s;
+  }
+
+  private static boolean holdsRollFile(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.anyMatch(f -> f.getFileName().toString().endsWith(Segment.SUFFIX));
+    }
   }
 
   private ChronicleQueue openActive(Segment s) {
@@ -809,9 +844,15 @@ final class Journal implements AutoCloseable {
   @Override
   public void close() {
     try {
-      writeSealed(active, new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled));
       appender.close();
       activeQueue.close();
+      if (activeRecords == 0) {
+        // Nothing was written to it: the next open starts a segment of the same name anyway.
+        segments.remove(active);
+        deleteTree(active.dir);
+      } else {
+        writeSealed(active, new Sealed(activeRecords, lastJournaled));
+      }
     } finally {
       closeQuietly(ackFile);
       closeQuietly(leaseFile);

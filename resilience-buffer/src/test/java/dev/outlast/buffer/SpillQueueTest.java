@@ -381,6 +381,54 @@ class SpillQueueTest {
             });
   }
 
+  @Test
+  void aCrashBeforeASegmentsFirstRecord_isHarmless_andLaterRecordsAreDelivered() throws Exception {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> first = open(builder());
+    first.publish("a");
+    first.publish("b");
+    first.close();
+    // A second run opens a fresh segment and "dies" before writing to it: a copy of the directory
+    // taken then is what a kill -9 would leave.
+    SpillQueue<String> second = open(builder());
+    Path crashed = dir.resolve("crashed");
+    copyTree(dir.resolve("q"), crashed);
+    second.close();
+    sink.state = TestSink.State.UP;
+    SpillQueue<String> third = open(builder().directory(crashed));
+    third.publish("c");
+    await().untilAsserted(() -> assertThat(sink.events).containsExactly("a", "b", "c"));
+    // Records appended after the reader caught up must come too (they were not, when the reader
+    // took the crashed segment for the one being written).
+    third.publish("d");
+    await().untilAsserted(() -> assertThat(sink.events).containsExactly("a", "b", "c", "d"));
+    assertThat(crashed.resolve("quarantine")).doesNotExist();
+  }
+
+  @Test
+  void aDeletedLeaseFile_doesNotMakeTheQueueReuseSequenceNumbers() throws Exception {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> first = open(builder());
+    first.publish("a");
+    EventId b = first.publish("b");
+    first.close();
+    Files.delete(dir.resolve("q/sequence.lease"));
+    sink.state = TestSink.State.UP;
+    SpillQueue<String> second = open(builder());
+    EventId c = second.publish("c");
+    assertThat(c.sequence()).isGreaterThan(b.sequence());
+    await().untilAsserted(() -> assertThat(sink.events).containsExactly("a", "b", "c"));
+    assertThat(sink.ids).doesNotHaveDuplicates();
+  }
+
+  private static void copyTree(Path from, Path to) throws Exception {
+    try (Stream<Path> all = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        Files.copy(p, to.resolve(from.relativize(p).toString()));
+      }
+    }
+  }
+
   @SuppressWarnings("NullAway") // testing the null check
   private static String nullEvent() {
     return null;
