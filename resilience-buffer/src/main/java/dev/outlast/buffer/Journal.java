@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -44,6 +45,13 @@ final class Journal implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Journal.class);
   private static final long LEASE_BLOCK = 4096;
 
+  /**
+   * The free space is read again after at most this many bytes are appended: a {@code statvfs} per
+   * append would cost as much as the append. Another process can take up to this much space unseen,
+   * which is what the free-space reserve is for.
+   */
+  private static final long FREE_SPACE_CHECK_BYTES = 1 << 20;
+
   /** Room a new segment's files need before their first record (headers, first index). */
   private static final long SEGMENT_START_BYTES = 1 << 20;
 
@@ -68,7 +76,8 @@ final class Journal implements AutoCloseable {
       long segmentBytes,
       long maxBytes,
       long minFreeBytes,
-      boolean powerLossDurable) {}
+      boolean powerLossDurable,
+      boolean fallocate) {}
 
   private final Path root;
   private final Path segmentsDir;
@@ -109,6 +118,7 @@ final class Journal implements AutoCloseable {
   // Appender state, guarded by the caller's append lock; the reader looks at which segment is
   // active.
   private volatile Segment active;
+  private final Preallocator preallocator;
   private ChronicleQueue activeQueue;
   private ExcerptAppender appender;
   private long nextSequence;
@@ -177,6 +187,8 @@ final class Journal implements AutoCloseable {
     this.nextSequence = Math.max(floor, leaseFile.value());
     this.leasedUntil = nextSequence;
     this.freeBudget = 0;
+    this.preallocator =
+        new Preallocator(Math.min(1 << 20, settings.segmentBytes() / 4), settings.fallocate());
     this.active = startSegment();
     this.activeQueue = openActive(active);
     this.appender = newAppender(activeQueue);
@@ -248,11 +260,18 @@ final class Journal implements AutoCloseable {
       rotate();
     }
     ensureRoom(recordBytes);
+    preallocator.ensure(
+        recordBytes, settings.maxBytes() - usedBytes() - preallocator.allocatedAhead());
     long sequence = presetSequence > lastJournaled ? presetSequence : issue();
     byte[] record = format.encode(sequence, lastJournaled, publishedAt, encoded);
+    long end;
     try (DocumentContext dc = appender.writingDocument()) {
-      dc.wire().bytes().write(record);
+      Bytes<?> bytes = dc.wire().bytes();
+      bytes.write(record);
+      // The roll file's bytes are addressed by file offset: this is where the record ends.
+      end = bytes.writePosition();
     }
+    preallocator.written(appender.currentFile(), end);
     lastJournaled = sequence;
     lastAppended = sequence;
     activeBytes.addAndGet(recordBytes);
@@ -326,7 +345,7 @@ final class Journal implements AutoCloseable {
   }
 
   private void ensureRoom(long bytes) throws FullException {
-    long used = usedBytes();
+    long used = usedBytes() + preallocator.allocatedAhead();
     if (used + bytes > settings.maxBytes()) {
       throw new FullException(
           "the journal holds "
@@ -343,8 +362,9 @@ final class Journal implements AutoCloseable {
       } catch (IOException e) {
         throw new FullException("cannot read the free space of " + segmentsDir + ": " + e);
       }
-      freeBudget = usable - settings.minFreeBytes();
-      if (freeBudget < bytes) {
+      // Spent in chunks, so that space another process takes shows up within a chunk's writes.
+      freeBudget = Math.min(usable - settings.minFreeBytes(), FREE_SPACE_CHECK_BYTES);
+      if (usable - settings.minFreeBytes() < bytes) {
         throw new FullException(
             "the file system of "
                 + segmentsDir
@@ -370,6 +390,7 @@ final class Journal implements AutoCloseable {
     active = startSegment();
     activeQueue = openActive(active);
     appender = newAppender(activeQueue);
+    preallocator.reset();
   }
 
   private Segment startSegment() {

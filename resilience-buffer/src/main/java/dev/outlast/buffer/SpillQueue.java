@@ -183,7 +183,8 @@ public final class SpillQueue<E> implements AutoCloseable {
                 b.segmentBytes,
                 b.maxDiskBytes,
                 b.minFreeDiskBytes,
-                syncing),
+                syncing,
+                b.fallocate),
             clock,
             this::onLost);
     try {
@@ -989,6 +990,7 @@ public final class SpillQueue<E> implements AutoCloseable {
     private Duration retryBackoff = Duration.ofMillis(200);
     private Duration maxRetryBackoff = Duration.ofSeconds(30);
     private RollCycle rollCycle = RollCycles.FAST_DAILY;
+    private boolean fallocate = true;
     private long blockSize = 4L << 20;
     private long segmentBytes = 64L << 20;
     private @Nullable String producerId;
@@ -1161,6 +1163,12 @@ public final class SpillQueue<E> implements AutoCloseable {
     /** Chronicle's roll cycle inside a segment; for tests. */
     Builder<E> rollCycle(RollCycle cycle) {
       this.rollCycle = Objects.requireNonNull(cycle, "cycle");
+      return this;
+    }
+
+    /** Allocates journal space by writing zeros, not with fallocate; for tests of that path. */
+    Builder<E> withoutFallocate() {
+      this.fallocate = false;
       return this;
     }
 

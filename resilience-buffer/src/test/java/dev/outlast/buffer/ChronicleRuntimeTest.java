@@ -3,16 +3,21 @@ package dev.outlast.buffer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.wire.DocumentContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The build gives every test JVM what Chronicle Queue needs on JDK 17+ (module exports and opens)
- * and keeps its usage analytics off; this proves both in a real queue round trip.
+ * and keeps its usage analytics off; this proves both in a real queue round trip. It also pins down
+ * facts of Chronicle's file layout the journal depends on.
  */
 class ChronicleRuntimeTest {
 
@@ -28,6 +33,34 @@ class ChronicleRuntimeTest {
         assertThat(tailer.readText()).isEqualTo("event-" + i);
       }
       assertThat(tailer.readText()).isNull();
+    }
+  }
+
+  /**
+   * What the journal's preallocation relies on: a document's bytes are addressed by file offset,
+   * and past the last document the file holds zeros, so space there can be allocated (or zeros
+   * written) without touching anything Chronicle wrote.
+   */
+  @Test
+  void writePosition_isTheFileOffset_andTheFileIsZeroPastIt(@TempDir Path dir) throws Exception {
+    byte[] record = "0123456789abcdef".repeat(20).getBytes(StandardCharsets.US_ASCII);
+    long end = 0;
+    java.io.File file;
+    try (ChronicleQueue queue = ChronicleQueue.singleBuilder(dir).blockSize(256 << 10).build();
+        ExcerptAppender appender = queue.createAppender()) {
+      for (int i = 0; i < 5_000; i++) { // past the first index array
+        try (DocumentContext dc = appender.writingDocument()) {
+          dc.wire().bytes().write(record);
+          end = dc.wire().bytes().writePosition();
+        }
+      }
+      file = java.util.Objects.requireNonNull(appender.currentFile());
+      byte[] onDisk = Files.readAllBytes(file.toPath());
+      assertThat(Arrays.copyOfRange(onDisk, (int) end - record.length, (int) end))
+          .isEqualTo(record);
+      for (int i = (int) end; i < onDisk.length; i++) {
+        assertThat(onDisk[i]).as("byte %d past the last record at %d", i, end).isZero();
+      }
     }
   }
 

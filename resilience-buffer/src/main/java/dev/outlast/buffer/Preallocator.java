@@ -1,0 +1,183 @@
+package dev.outlast.buffer;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import net.openhft.posix.PosixAPI;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the file blocks ahead of the journal's appender allocated, so that a write through
+ * Chronicle's memory mapping never lands on a page the file system cannot back (which is SIGBUS, a
+ * dead JVM) but an allocation that fails here first, as an ordinary error, before anything is
+ * written. A free-space check alone cannot promise that: another process can take the space between
+ * the check and the write.
+ *
+ * <p>Allocation is {@code fallocate(2)}, which never changes bytes already in the file; where it is
+ * missing (no native library, a file system without it) zeros are written instead, only past the
+ * last record, where Chronicle's file holds zeros anyway. The first record of a new roll file
+ * cannot be covered (Chronicle creates the file in the same call); the free-space reserve covers
+ * it.
+ *
+ * <p>Not threadsafe: used under the journal's append lock.
+ */
+final class Preallocator {
+  private static final Logger log = LoggerFactory.getLogger(Preallocator.class);
+
+  /**
+   * Room for what Chronicle may write before a record besides the record itself: an index array, or
+   * an entry in the index of index arrays.
+   */
+  static final long SLACK = 256 << 10;
+
+  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
+
+  private final long ahead;
+  private final boolean useFallocate;
+  private @Nullable File file;
+  private long end;
+  private long allocatedUntil;
+
+  /**
+   * @param ahead bytes to allocate past what the next record needs, so that allocation happens once
+   *     per this many bytes written
+   * @param useFallocate false to write zeros always (for tests of that path)
+   */
+  Preallocator(long ahead, boolean useFallocate) {
+    this.ahead = ahead;
+    this.useFallocate = useFallocate && Native.POSIX != null;
+  }
+
+  /** Bytes allocated past the last record of the active roll file. */
+  long allocatedAhead() {
+    return file == null ? 0 : Math.max(0, allocatedUntil - end);
+  }
+
+  /** A new segment: nothing is known of its file until its first record is written. */
+  void reset() {
+    file = null;
+    end = 0;
+    allocatedUntil = 0;
+  }
+
+  /**
+   * Makes sure a record of this many bytes can be written without allocating.
+   *
+   * @param boundRoom bytes the journal's bound still allows, which the step ahead stays within
+   * @throws Journal.FullException if the file system cannot give the space; nothing was written
+   *     into the roll file's data
+   */
+  void ensure(long recordBytes, long boundRoom) throws Journal.FullException {
+    File f = file;
+    if (f == null) {
+      return; // the first record of a roll file: covered by the free-space reserve
+    }
+    long need = end + recordBytes + SLACK;
+    if (need <= allocatedUntil) {
+      return;
+    }
+    // Ask for a whole step ahead (within the bound); if the disk has less, for just this record.
+    long step = Math.max(0, Math.min(ahead, boundRoom - (need - allocatedUntil)));
+    if (!allocate(f, need + step) && !allocate(f, need)) {
+      throw new Journal.FullException(
+          "the file system of "
+              + f.getParent()
+              + " cannot allocate "
+              + (need - allocatedUntil)
+              + " more bytes for the journal ("
+              + f.getUsableSpace()
+              + " bytes free)");
+    }
+  }
+
+  /**
+   * Notes where the last record ended. A new roll file (a new segment, or a new cycle within one)
+   * is taken as allocated up to that point: Chronicle has just written it.
+   */
+  // Chronicle hands back the same File instance while the roll file stays; the identity check
+  // spares a path comparison on every append.
+  @SuppressWarnings("ReferenceEquality")
+  void written(@Nullable File current, long endPosition) {
+    if (current == null) {
+      return;
+    }
+    if (current != file && !current.equals(file)) {
+      file = current;
+      allocatedUntil = endPosition;
+    }
+    end = endPosition;
+    allocatedUntil = Math.max(allocatedUntil, endPosition);
+  }
+
+  private boolean allocate(File f, long until) {
+    if (until <= allocatedUntil) {
+      return true;
+    }
+    long from = allocatedUntil;
+    if (useFallocate && fallocate(f, from, until - from)) {
+      allocatedUntil = until;
+      return true;
+    }
+    try (FileChannel ch = FileChannel.open(f.toPath(), StandardOpenOption.WRITE)) {
+      // Zeros over zeros: past the last record nothing else is in the file.
+      for (long at = from; at < until; ) {
+        ByteBuffer z = ZEROS.duplicate();
+        z.limit((int) Math.min(z.capacity(), until - at));
+        at += ch.write(z, at);
+        allocatedUntil = at;
+      }
+      return true;
+    } catch (IOException e) {
+      log.debug("cannot allocate {} bytes of {} from {}: {}", until - from, f, from, e.toString());
+      return false;
+    }
+  }
+
+  private static boolean fallocate(File f, long offset, long length) {
+    PosixAPI posix = Native.POSIX;
+    if (posix == null) {
+      return false;
+    }
+    int fd = posix.open(f.getPath(), net.openhft.posix.OpenFlag.O_RDWR.value(), 0);
+    if (fd < 0) {
+      return false;
+    }
+    try {
+      return posix.fallocate(fd, 0, offset, length) == 0;
+    } finally {
+      posix.close(fd);
+    }
+  }
+
+  /** Chronicle's binding to the C library, if it loads here. */
+  private static final class Native {
+    static final @Nullable PosixAPI POSIX = load();
+
+    private static @Nullable PosixAPI load() {
+      try {
+        PosixAPI p = PosixAPI.posix();
+        if (p.getClass().getSimpleName().startsWith("NoOp")) {
+          log.info("no native fallocate here; journal space is allocated by writing zeros");
+          return null;
+        }
+        return p;
+      } catch (RuntimeException | LinkageError e) {
+        log.info(
+            "no native fallocate here ({}); journal space is allocated by writing zeros",
+            e.toString());
+        return null;
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "preallocator of "
+        + (file == null ? "nothing yet" : Path.of(file.getPath()).getFileName());
+  }
+}
