@@ -84,6 +84,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class SpillQueue<E> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SpillQueue.class);
+  private static final long RATE_SAMPLE_NANOS = 1_000_000_000L;
 
   static {
     // Chronicle reports usage to a remote host unless told not to; a library must not make its
@@ -150,9 +151,14 @@ public final class SpillQueue<E> implements AutoCloseable {
   private final LongAdder journaled = new LongAdder();
   private final LongAdder delivered = new LongAdder();
   private volatile long oldestUndelivered;
-  private long rateSampleAt;
-  private long rateSampleJournaled;
-  private long rateSampleDelivered;
+  // Rates are measured from a sample 1-2 s old, so they do not depend on how often (or by how many
+  // observers) metrics() is called. Guarded by this.
+  private long olderSampleAt;
+  private long olderJournaled;
+  private long olderDelivered;
+  private long newerSampleAt;
+  private long newerJournaled;
+  private long newerDelivered;
 
   private SpillQueue(Builder<E> b) throws IOException {
     this.name = b.name;
@@ -194,7 +200,8 @@ public final class SpillQueue<E> implements AutoCloseable {
       throw e;
     }
     this.spilling = mode == Mode.WRITE_AHEAD || journal.backlogRecords() > 0;
-    this.rateSampleAt = System.nanoTime();
+    this.olderSampleAt = System.nanoTime();
+    this.newerSampleAt = olderSampleAt;
     this.groupCommit = syncing ? new GroupCommit() : null;
     this.drainer = new Drainer(new RecordFormat(b.key));
     drainer.start();
@@ -484,12 +491,17 @@ public final class SpillQueue<E> implements AutoCloseable {
     double appendRate;
     double deliverRate;
     synchronized (this) {
-      seconds = Math.max(1e-3, (now - rateSampleAt) / 1e9);
-      appendRate = (j - rateSampleJournaled) / seconds;
-      deliverRate = (d - rateSampleDelivered) / seconds;
-      rateSampleAt = now;
-      rateSampleJournaled = j;
-      rateSampleDelivered = d;
+      if (now - newerSampleAt >= RATE_SAMPLE_NANOS) {
+        olderSampleAt = newerSampleAt;
+        olderJournaled = newerJournaled;
+        olderDelivered = newerDelivered;
+        newerSampleAt = now;
+        newerJournaled = j;
+        newerDelivered = d;
+      }
+      seconds = Math.max(1e-3, (now - olderSampleAt) / 1e9);
+      appendRate = (j - olderJournaled) / seconds;
+      deliverRate = (d - olderDelivered) / seconds;
     }
     long oldest = oldestUndelivered;
     long backlog = journal.backlogRecords();

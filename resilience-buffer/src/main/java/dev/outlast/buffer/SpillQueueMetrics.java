@@ -14,8 +14,9 @@ import java.util.List;
  *     is being recounted)
  * @param backlogBytes bytes the journal takes on disk (its files' lengths: an upper bound)
  * @param oldestEventAge the age of the oldest event not yet delivered; zero if none
- * @param appendRate events journaled per second since the previous metrics call
- * @param deliverRate events delivered per second since the previous metrics call
+ * @param appendRate events journaled per second over the last one to two seconds (since the queue
+ *     opened, if that is less)
+ * @param deliverRate events delivered per second over the same time
  * @param published events accepted since the queue was opened
  * @param delivered events the sink acknowledged since the queue was opened
  * @param deadLetters events in the dead-letter journal

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.outlast.core.spi.Codec;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -170,26 +169,16 @@ class CrashTest {
       SpillQueue.Durability durability,
       long runMillis)
       throws Exception {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (arg.startsWith("--add-")
-          || arg.startsWith("-Dchronicle")
-          || arg.startsWith("--enable-native")
-          || arg.startsWith("--sun-misc")) {
-        command.add(arg);
-      }
-    }
-    command.add("-Xmx256m");
-    command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(CrashPublisher.class.getName());
-    command.add(dir.toString());
-    command.add(sinkFile.toString());
-    command.add(Integer.toString(trial));
-    command.add(mode.name());
-    command.add(durability.name());
+    List<String> command =
+        ChildJvm.command(
+            true,
+            List.of("-Xmx256m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"),
+            CrashPublisher.class,
+            dir.toString(),
+            sinkFile.toString(),
+            Integer.toString(trial),
+            mode.name(),
+            durability.name());
     Process child =
         new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     // A plain synchronized list: a copy-on-write list made each trial quadratic in its events.

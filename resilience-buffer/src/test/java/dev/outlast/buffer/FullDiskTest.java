@@ -3,7 +3,6 @@ package dev.outlast.buffer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,24 +96,17 @@ class FullDiskTest {
     command.add(
         "mount -t tmpfs -o size=" + FS_MIB + "m,mode=0700 outlast-test \"$0\" && exec \"$@\"");
     command.add(mount.toString());
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (arg.startsWith("--add-")
-          || arg.startsWith("-Dchronicle")
-          || arg.startsWith("--enable-native")
-          || arg.startsWith("--sun-misc")) {
-        command.add(arg);
-      }
-    }
-    command.add("-Xmx256m");
-    command.add("-XX:-UsePerfData");
-    command.add("-XX:ErrorFile=" + work.resolve("hs_err_" + scenario + ".log"));
-    command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(DiskFullProbe.class.getName());
-    command.add(scenario);
-    command.add(mount.toString());
+    command.addAll(
+        ChildJvm.command(
+            true,
+            List.of(
+                "-Xmx256m",
+                "-XX:-UsePerfData",
+                "-XX:ErrorFile=" + work.resolve("hs_err_" + scenario + ".log"),
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"),
+            DiskFullProbe.class,
+            scenario,
+            mount.toString()));
     Path stdout = work.resolve(scenario + ".out");
     Path stderr = work.resolve(scenario + ".err");
     Process p =

@@ -11,6 +11,7 @@ import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.spi.Codec;
+import dev.outlast.testkit.ManualClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,6 +101,54 @@ class SpillQueueTest {
         .atMost(Duration.ofSeconds(20))
         .untilAsserted(() -> assertThat(sink.events).hasSize(500));
     assertThat(sink.events).containsExactlyElementsOf(events(0, 500));
+  }
+
+  @Test
+  void metrics_describeTheBacklogWhileTheSinkIsDown_andTheDrainAfter() throws Exception {
+    ManualClock clock = new ManualClock();
+    sink.state = TestSink.State.DOWN;
+    long max = 64L << 20;
+    SpillQueue<String> q = open(builder().clock(clock).maxDiskBytes(max).segmentBytes(4L << 20));
+    SpillQueueMetrics empty = q.metrics();
+    assertThat(empty.backlogEvents()).isZero();
+    assertThat(empty.oldestEventAge()).isZero();
+    assertThat(empty.bytesLeft()).isLessThanOrEqualTo(max).isGreaterThan(max - (8L << 20));
+    String payload = "x".repeat(200);
+    for (int i = 0; i < 2_000; i++) {
+      q.publish(payload + i);
+    }
+    clock.advance(Duration.ofSeconds(42));
+    await().untilAsserted(() -> assertThat(q.metrics().sinkState()).isEqualTo(Guard.State.OPEN));
+    SpillQueueMetrics held = q.metrics();
+    assertThat(held.name()).isEqualTo("test");
+    assertThat(held.spilling()).isTrue();
+    assertThat(held.published()).isEqualTo(2_000);
+    assertThat(held.backlogEvents()).isEqualTo(2_000);
+    assertThat(held.backlogBytes()).isGreaterThanOrEqualTo(2_000L * 200);
+    assertThat(held.oldestEventAge()).isEqualTo(Duration.ofSeconds(42));
+    assertThat(held.appendRate()).isPositive();
+    assertThat(held.delivered()).isZero();
+    assertThat(held.deliverRate()).isZero();
+    assertThat(held.deadLetters()).isZero();
+    assertThat(held.lost()).isEmpty();
+    assertThat(held.bytesLeft()).isLessThanOrEqualTo(max - held.backlogBytes());
+
+    sink.state = TestSink.State.UP;
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(() -> assertThat(q.metrics().backlogEvents()).isZero());
+    SpillQueueMetrics drained = q.metrics();
+    assertThat(drained.delivered()).isEqualTo(2_000);
+    assertThat(drained.deliverRate()).isPositive();
+    assertThat(drained.oldestEventAge()).isZero();
+    assertThat(drained.sinkState()).isNotEqualTo(Guard.State.OPEN);
+    // Rates are measured from the sample before last; samples are at least a second apart.
+    Thread.sleep(1_100);
+    q.metrics();
+    Thread.sleep(1_100);
+    q.metrics();
+    assertThat(q.metrics().deliverRate()).isZero();
+    assertThat(q.metrics().appendRate()).isZero();
   }
 
   @Test
