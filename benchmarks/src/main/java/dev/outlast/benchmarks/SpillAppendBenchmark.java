@@ -2,7 +2,6 @@ package dev.outlast.benchmarks;
 
 import dev.outlast.buffer.SpillQueue;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -68,7 +67,7 @@ public class SpillAppendBenchmark {
   /** A fresh directory per iteration: the journal of a 2-second iteration is a few GB. */
   @Setup(Level.Iteration)
   public void open() throws IOException {
-    dir = Files.createTempDirectory("outlast-append-bench");
+    dir = SpillTarget.newDirectory("outlast-append-bench");
     target = SpillTarget.open(impl, dir.resolve("q"), SpillQueue.Durability.PROCESS_CRASH);
   }
 

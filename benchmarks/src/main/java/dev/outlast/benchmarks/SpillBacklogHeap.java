@@ -69,7 +69,7 @@ public final class SpillBacklogHeap {
   }
 
   private static int child(long events) throws Exception {
-    Path dir = Files.createTempDirectory("outlast-backlog-heap");
+    Path dir = SpillTarget.newDirectory("outlast-backlog-heap");
     HeapWatch heap = new HeapWatch();
     heap.start();
     try {

@@ -21,6 +21,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
@@ -93,19 +94,22 @@ public class SpillDrainBenchmark {
   /** Writes the backlog, with the sink down, and closes the journal. Not measured. */
   @Setup(Level.Trial)
   public void fill() throws IOException {
-    template = Files.createTempDirectory("outlast-drain-template");
+    template = SpillTarget.newDirectory("outlast-drain-template");
     try (SpillTarget target =
         SpillTarget.open(impl, template.resolve("q"), SpillQueue.Durability.PROCESS_CRASH)) {
       for (int i = 0; i < backlog; i++) {
         target.append();
       }
+    } catch (IOException | RuntimeException e) {
+      SpillTarget.deleteTree(template);
+      throw e;
     }
   }
 
   /** A fresh copy of the backlog for each shot (from the page cache: a copy, not a disk read). */
   @Setup(Level.Iteration)
   public void copy() throws IOException {
-    dir = Files.createTempDirectory("outlast-drain-bench");
+    dir = SpillTarget.newDirectory("outlast-drain-bench");
     queueDir = dir.resolve("q");
     try (Stream<Path> all = Files.walk(template.resolve("q"))) {
       for (Path from : (Iterable<Path>) all::iterator) {
@@ -145,7 +149,7 @@ public class SpillDrainBenchmark {
           }
           // Done when the last acknowledgement is recorded, not only delivered.
           while (queue.metrics().backlogEvents() > 0) {
-            Thread.onSpinWait();
+            LockSupport.parkNanos(50_000); // leave the CPU to the drainer
           }
         }
       }
@@ -179,7 +183,8 @@ public class SpillDrainBenchmark {
         }
       }
       case tape -> {
-        try (QueueFile queue = new QueueFile.Builder(queueDir.resolve("tape").toFile()).build()) {
+        try (QueueFile queue =
+            new QueueFile.Builder(queueDir.resolve("tape").toFile()).zero(false).build()) {
           long n = 0;
           while (!queue.isEmpty()) {
             List<Delivery<byte[]>> batch = new ArrayList<>(BATCH);

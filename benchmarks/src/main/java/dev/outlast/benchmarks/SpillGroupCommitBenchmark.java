@@ -2,7 +2,6 @@ package dev.outlast.benchmarks;
 
 import dev.outlast.buffer.SpillQueue;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -61,7 +60,7 @@ public class SpillGroupCommitBenchmark {
 
   @Setup(Level.Iteration)
   public void open() throws IOException {
-    dir = Files.createTempDirectory("outlast-sync-bench");
+    dir = SpillTarget.newDirectory("outlast-sync-bench");
     target = SpillTarget.open(impl, dir.resolve("q"), SpillQueue.Durability.POWER_LOSS);
   }
 

@@ -60,6 +60,27 @@ abstract class SpillTarget implements AutoCloseable {
     };
   }
 
+  /**
+   * A new directory for a journal under {@code -Doutlast.bench.dir} (default: the temp directory).
+   * A tmpfs is refused: there fsync and Tape's synchronous writes cost nothing, and the comparison
+   * would be meaningless.
+   */
+  static Path newDirectory(String prefix) throws IOException {
+    Path base =
+        Path.of(System.getProperty("outlast.bench.dir", System.getProperty("java.io.tmpdir")));
+    Files.createDirectories(base);
+    String type = Files.getFileStore(base).type();
+    if (type.equals("tmpfs") || type.equals("ramfs")) {
+      throw new IllegalStateException(
+          base
+              + " is on a "
+              + type
+              + ": the spill-queue benchmarks need a real disk; set -Doutlast.bench.dir=<a"
+              + " directory on one>");
+    }
+    return Files.createTempDirectory(base, prefix);
+  }
+
   static void deleteTree(Path dir) throws IOException {
     try (Stream<Path> all = Files.walk(dir)) {
       for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
@@ -163,7 +184,8 @@ abstract class SpillTarget implements AutoCloseable {
 
     TapeJournal(Path dir) throws IOException {
       Files.createDirectories(dir);
-      queue = new QueueFile.Builder(dir.resolve("tape").toFile()).build();
+      // zero(false): removed elements are not overwritten with zeros, Tape's cheaper setting.
+      queue = new QueueFile.Builder(dir.resolve("tape").toFile()).zero(false).build();
     }
 
     @Override

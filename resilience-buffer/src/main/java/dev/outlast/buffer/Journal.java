@@ -259,9 +259,16 @@ final class Journal implements AutoCloseable {
       ensureRoom(recordBytes + SEGMENT_START_BYTES);
       rotate();
     }
-    ensureRoom(recordBytes);
-    preallocator.ensure(
-        recordBytes, settings.maxBytes() - usedBytes() - preallocator.allocatedAhead());
+    long shortfall = preallocator.shortfall(recordBytes);
+    ensureRoom(recordBytes + shortfall);
+    if (shortfall > 0) {
+      long room =
+          Math.min(
+              settings.maxBytes() - usedBytes() - preallocator.allocatedAhead() - shortfall,
+              freeBudget - shortfall);
+      // What the journal allocates is free space spent, as much as what it writes.
+      freeBudget -= preallocator.ensure(recordBytes, Math.max(0, room));
+    }
     long sequence = presetSequence > lastJournaled ? presetSequence : issue();
     byte[] record = format.encode(sequence, lastJournaled, publishedAt, encoded);
     long end;
@@ -308,10 +315,11 @@ final class Journal implements AutoCloseable {
   void syncToDisk() throws IOException {
     for (Segment s : segments) {
       // A segment is synced while it is written to, and once more after it stops changing.
-      if (s != active && sealedAndSynced.contains(s)) {
+      // Only segments older than the active one are sealed: a newer one may be being created.
+      boolean sealed = s.firstSequence < active.firstSequence;
+      if (sealed && sealedAndSynced.contains(s)) {
         continue;
       }
-      boolean sealed = s != active;
       try (Stream<Path> files = Files.list(s.dir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
           if (Files.isRegularFile(f)) {
@@ -377,8 +385,37 @@ final class Journal implements AutoCloseable {
     }
   }
 
-  private void rotate() {
+  /**
+   * Seals the active segment and starts the next. The next one is made whole (directory, queue,
+   * appender) before anything of the old one changes, so that a failure (a full disk, no inodes)
+   * leaves the journal appending to the old segment, and the reader never opens a segment whose
+   * files are still being created.
+   */
+  private void rotate() throws FullException {
     Segment old = active;
+    Segment next;
+    try {
+      next = startSegment();
+    } catch (UncheckedIOException e) {
+      throw new FullException("cannot start a new journal segment: " + e.getCause());
+    }
+    ChronicleQueue nextQueue = null;
+    ExcerptAppender nextAppender;
+    try {
+      nextQueue = openActive(next);
+      nextAppender = newAppender(nextQueue);
+    } catch (RuntimeException e) {
+      if (nextQueue != null) {
+        nextQueue.close();
+      }
+      segments.remove(next);
+      try {
+        deleteTree(next.dir);
+      } catch (UncheckedIOException ignored) {
+        // an empty segment directory; the next open starts one of the same name anyway
+      }
+      throw new FullException("cannot open a new journal segment in " + next.dir + ": " + e);
+    }
     Sealed sealed = new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled);
     writeSealed(old, sealed);
     counts.put(old, sealed);
@@ -387,10 +424,11 @@ final class Journal implements AutoCloseable {
     activeQueue.close();
     bytesOfClosedSegments.addAndGet(old.bytes());
     activeBytes.set(0);
-    active = startSegment();
-    activeQueue = openActive(active);
-    appender = newAppender(activeQueue);
+    activeQueue = nextQueue;
+    appender = nextAppender;
+    active = next;
     preallocator.reset();
+    freeBudget -= SEGMENT_START_BYTES;
   }
 
   private Segment startSegment() {

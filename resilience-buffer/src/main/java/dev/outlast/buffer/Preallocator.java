@@ -20,9 +20,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Allocation is {@code fallocate(2)}, which never changes bytes already in the file; where it is
  * missing (no native library, a file system without it) zeros are written instead, only past the
- * last record, where Chronicle's file holds zeros anyway. The first record of a new roll file
- * cannot be covered (Chronicle creates the file in the same call); the free-space reserve covers
- * it.
+ * last record, where Chronicle's file holds zeros anyway. The first record of a new roll file (a
+ * new segment, or a new day within one) cannot be covered, as Chronicle creates the file in the
+ * same call; the free-space reserve covers it. At a day's roll the step before it was allocated in
+ * the old file, past its end: up to a step of space wasted once a day.
  *
  * <p>Not threadsafe: used under the journal's append lock.
  */
@@ -66,23 +67,31 @@ final class Preallocator {
   }
 
   /**
+   * Bytes that must still be allocated before a record of this many bytes can be written; 0 if the
+   * space is there (or this is the first record of a roll file, which cannot be covered).
+   */
+  long shortfall(long recordBytes) {
+    return file == null ? 0 : Math.max(0, end + recordBytes + SLACK - allocatedUntil);
+  }
+
+  /**
    * Makes sure a record of this many bytes can be written without allocating.
    *
-   * @param boundRoom bytes the journal's bound still allows, which the step ahead stays within
+   * @param room bytes the journal's bound and the disk's free space (less the reserve) allow to
+   *     allocate beyond the {@link #shortfall}, which the step ahead stays within
+   * @return the bytes newly allocated
    * @throws Journal.FullException if the file system cannot give the space; nothing was written
    *     into the roll file's data
    */
-  void ensure(long recordBytes, long boundRoom) throws Journal.FullException {
+  long ensure(long recordBytes, long room) throws Journal.FullException {
     File f = file;
-    if (f == null) {
-      return; // the first record of a roll file: covered by the free-space reserve
-    }
     long need = end + recordBytes + SLACK;
-    if (need <= allocatedUntil) {
-      return;
+    if (f == null || need <= allocatedUntil) {
+      return 0; // the first record of a roll file is covered by the free-space reserve
     }
-    // Ask for a whole step ahead (within the bound); if the disk has less, for just this record.
-    long step = Math.max(0, Math.min(ahead, boundRoom - (need - allocatedUntil)));
+    long before = allocatedUntil;
+    // Ask for a whole step ahead (within the room); if the disk has less, for just this record.
+    long step = Math.max(0, Math.min(ahead, room));
     if (!allocate(f, need + step) && !allocate(f, need)) {
       throw new Journal.FullException(
           "the file system of "
@@ -93,6 +102,7 @@ final class Preallocator {
               + f.getUsableSpace()
               + " bytes free)");
     }
+    return allocatedUntil - before;
   }
 
   /**
@@ -122,6 +132,10 @@ final class Preallocator {
     if (useFallocate && fallocate(f, from, until - from)) {
       allocatedUntil = until;
       return true;
+    }
+    if (f.getUsableSpace() < until - from) {
+      // fallocate failed for want of space: writing zeros would only take the disk's last bytes.
+      return false;
     }
     try (FileChannel ch = FileChannel.open(f.toPath(), StandardOpenOption.WRITE)) {
       // Zeros over zeros: past the last record nothing else is in the file.

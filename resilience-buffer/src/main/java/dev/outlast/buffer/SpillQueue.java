@@ -484,13 +484,16 @@ public final class SpillQueue<E> implements AutoCloseable {
 
   /** The queue now. */
   public SpillQueueMetrics metrics() {
-    long now = System.nanoTime();
-    long j = journaled.sum();
-    long d = delivered.sum();
+    long d;
     double seconds;
     double appendRate;
     double deliverRate;
     synchronized (this) {
+      // Read under the lock, so that a caller delayed on it cannot pair an old time with a newer
+      // sample.
+      long now = System.nanoTime();
+      long j = journaled.sum();
+      d = delivered.sum();
       if (now - newerSampleAt >= RATE_SAMPLE_NANOS) {
         olderSampleAt = newerSampleAt;
         olderJournaled = newerJournaled;
@@ -1071,7 +1074,12 @@ public final class SpillQueue<E> implements AutoCloseable {
       return this;
     }
 
-    /** Free space the queue leaves on the file system; default 256 MiB, not negative. */
+    /**
+     * Free space the queue leaves on the file system; default 256 MiB, not negative. The reserve
+     * also covers the first record of each new journal file, which is written before its blocks can
+     * be allocated: with 0, another process filling the disk at that moment can crash the JVM
+     * (SIGBUS from Chronicle's memory mapping). Keep at least a few MiB.
+     */
     public Builder<E> minFreeDiskBytes(long bytes) {
       if (bytes < 0) {
         throw new IllegalArgumentException("minFreeDiskBytes must not be negative, was " + bytes);
