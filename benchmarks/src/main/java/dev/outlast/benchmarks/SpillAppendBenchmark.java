@@ -22,8 +22,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Appending one 256-byte event, write-ahead, process-crash durability: Outlast's {@code publish}
  * (record header with sequence and CRC, bound and free-space checks, block preallocation) beside a
- * raw Chronicle appender writing the same 256 bytes, and beside Tape's {@code QueueFile.add}. The
- * sink is down for the whole run, so the drainer only waits: this is the spill path of an outage.
+ * raw Chronicle appender writing the same 256 bytes ({@code chronicle}) or as many bytes as
+ * Outlast's record of them ({@code chronicleRecordSize}, 292), and beside Tape's {@code
+ * QueueFile.add}. The sink is down for the whole run, so the drainer only waits: this is the spill
+ * path of an outage.
  *
  * <p>Tape opens its file in {@code rwd} mode: every add is synchronously written to the device, so
  * it is measured here at its only durability level, which is stronger than the others'.
@@ -55,7 +57,10 @@ public class SpillAppendBenchmark {
   /** Which queue appends. */
   public enum Impl {
     outlast,
+    /** A raw Chronicle appender writing the 256-byte event. */
     chronicle,
+    /** A raw Chronicle appender writing as many bytes as Outlast's record of the event. */
+    chronicleRecordSize,
     tape
   }
 

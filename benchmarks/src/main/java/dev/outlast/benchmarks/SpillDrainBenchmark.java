@@ -78,7 +78,8 @@ import org.openjdk.jmh.annotations.Warmup;
 public class SpillDrainBenchmark {
   static final int BATCH = 500;
 
-  @Param SpillAppendBenchmark.Impl impl;
+  @Param({"outlast", "chronicle", "tape"})
+  SpillAppendBenchmark.Impl impl;
 
   /**
    * Events in the backlog. Tape writes every add through to the device (about 3,000 a second here),
@@ -153,7 +154,7 @@ public class SpillDrainBenchmark {
           }
         }
       }
-      case chronicle -> {
+      case chronicle, chronicleRecordSize -> {
         try (ChronicleQueue queue =
                 SingleChronicleQueueBuilder.binary(queueDir)
                     .rollCycle(RollCycles.FAST_DAILY)

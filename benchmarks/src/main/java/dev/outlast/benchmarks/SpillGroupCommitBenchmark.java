@@ -53,7 +53,8 @@ import org.openjdk.jmh.annotations.Warmup;
 public class SpillGroupCommitBenchmark {
   static final int WINDOW = 1_000;
 
-  @Param SpillAppendBenchmark.Impl impl;
+  @Param({"outlast", "chronicle", "tape"})
+  SpillAppendBenchmark.Impl impl;
 
   private Path dir;
   private SpillTarget target;

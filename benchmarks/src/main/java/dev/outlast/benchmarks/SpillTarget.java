@@ -31,6 +31,12 @@ import org.jspecify.annotations.Nullable;
 abstract class SpillTarget implements AutoCloseable {
   static final int EVENT_BYTES = 256;
 
+  /**
+   * What Outlast's record adds to an event (length, sequence, previous sequence, time, CRC): the
+   * {@code chronicleRecordSize} peer writes that many bytes more, so that both write as much.
+   */
+  static final int RECORD_OVERHEAD = 36;
+
   final byte[] event = new byte[EVENT_BYTES];
 
   SpillTarget() {
@@ -55,7 +61,8 @@ abstract class SpillTarget implements AutoCloseable {
       throws IOException {
     return switch (impl) {
       case outlast -> new OutlastJournal(dir, durability);
-      case chronicle -> new ChronicleJournal(dir);
+      case chronicle -> new ChronicleJournal(dir, 0);
+      case chronicleRecordSize -> new ChronicleJournal(dir, RECORD_OVERHEAD);
       case tape -> new TapeJournal(dir);
     };
   }
@@ -142,8 +149,10 @@ abstract class SpillTarget implements AutoCloseable {
   static final class ChronicleJournal extends SpillTarget {
     private final ChronicleQueue queue;
     private final ExcerptAppender appender;
+    private final byte[] padding;
 
-    ChronicleJournal(Path dir) {
+    ChronicleJournal(Path dir, int extraBytes) {
+      padding = new byte[extraBytes];
       queue =
           SingleChronicleQueueBuilder.binary(dir)
               .rollCycle(RollCycles.FAST_DAILY)
@@ -156,6 +165,9 @@ abstract class SpillTarget implements AutoCloseable {
     @Nullable Object append() {
       try (DocumentContext dc = appender.writingDocument()) {
         dc.wire().bytes().write(event);
+        if (padding.length > 0) {
+          dc.wire().bytes().write(padding);
+        }
       }
       return null;
     }

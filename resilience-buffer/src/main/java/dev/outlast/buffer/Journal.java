@@ -270,11 +270,10 @@ final class Journal implements AutoCloseable {
       freeBudget -= preallocator.ensure(recordBytes, Math.max(0, room));
     }
     long sequence = presetSequence > lastJournaled ? presetSequence : issue();
-    byte[] record = format.encode(sequence, lastJournaled, publishedAt, encoded);
     long end;
     try (DocumentContext dc = appender.writingDocument()) {
       Bytes<?> bytes = dc.wire().bytes();
-      bytes.write(record);
+      format.writeTo(bytes, sequence, lastJournaled, publishedAt, encoded);
       // The roll file's bytes are addressed by file offset: this is where the record ends.
       end = bytes.writePosition();
     }

@@ -7,6 +7,7 @@ import java.util.zip.CRC32C;
 import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
+import net.openhft.chronicle.bytes.Bytes;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -47,6 +48,7 @@ final class RecordFormat {
   private final @Nullable SecureRandom random;
   private final CRC32C crc = new CRC32C();
   private final ByteBuffer header = ByteBuffer.allocate(HEADER);
+  private final byte[] tail = new byte[4]; // the CRC, big-endian like the header
 
   RecordFormat(@Nullable SecretKey key) {
     this.key = key;
@@ -58,17 +60,27 @@ final class RecordFormat {
     return key == null ? encodedLength : NONCE + encodedLength + TAG_BITS / 8;
   }
 
-  /** The whole record for an event's encoded bytes. */
-  byte[] encode(long sequence, long previous, long publishedAt, byte[] encoded) {
+  /**
+   * Writes the record for an event's encoded bytes straight into a Chronicle document: without
+   * building the record in an array first (the append path's largest allocation and one copy
+   * fewer).
+   */
+  void writeTo(Bytes<?> out, long sequence, long previous, long publishedAt, byte[] encoded) {
     byte[] payload = key == null ? encoded : encrypt(sequence, previous, publishedAt, encoded);
-    byte[] record = new byte[OVERHEAD + payload.length];
-    ByteBuffer b = ByteBuffer.wrap(record);
-    writeHeader(b, sequence, previous, publishedAt, payload.length);
-    b.put(payload);
+    header.clear();
+    writeHeader(header, sequence, previous, publishedAt, payload.length);
+    byte[] h = header.array();
     crc.reset();
-    crc.update(record, 0, HEADER + payload.length);
-    b.putInt((int) crc.getValue());
-    return record;
+    crc.update(h, 0, HEADER);
+    crc.update(payload, 0, payload.length);
+    int c = (int) crc.getValue();
+    tail[0] = (byte) (c >>> 24);
+    tail[1] = (byte) (c >>> 16);
+    tail[2] = (byte) (c >>> 8);
+    tail[3] = (byte) c;
+    out.write(h, 0, HEADER);
+    out.write(payload);
+    out.write(tail);
   }
 
   private void writeHeader(

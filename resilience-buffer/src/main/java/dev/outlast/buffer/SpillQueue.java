@@ -245,9 +245,14 @@ public final class SpillQueue<E> implements AutoCloseable {
    * @throws IllegalStateException if the queue is closed
    */
   public EventId publish(E event) {
-    CompletableFuture<EventId> accepted = publishAsync(event);
+    long accepted = accept(event);
+    EventId id = new EventId(producerId, Math.abs(accepted));
+    GroupCommit commit = groupCommit;
+    if (commit == null || accepted < 0) {
+      return id; // safe already: no future to make and wait on
+    }
     try {
-      return accepted.join();
+      return commit.durable(accepted, id).join();
     } catch (java.util.concurrent.CompletionException e) {
       Throwable cause = Objects.requireNonNullElse(e.getCause(), e);
       if (cause instanceof RuntimeException r) {
@@ -264,6 +269,21 @@ public final class SpillQueue<E> implements AutoCloseable {
    * exceptionally.
    */
   public CompletableFuture<EventId> publishAsync(E event) {
+    long accepted = accept(event);
+    EventId id = new EventId(producerId, Math.abs(accepted));
+    GroupCommit commit = groupCommit;
+    if (commit == null || accepted < 0) {
+      return CompletableFuture.completedFuture(id);
+    }
+    return commit.durable(accepted, id);
+  }
+
+  /**
+   * Delivers the event directly or journals it.
+   *
+   * @return its sequence number; negated if it was delivered directly (nothing to sync)
+   */
+  private long accept(E event) {
     Objects.requireNonNull(event, "event");
     byte[] encoded = encode(event);
     if (closed.get()) {
@@ -272,18 +292,17 @@ public final class SpillQueue<E> implements AutoCloseable {
     long sequence;
     if (mode == Mode.SPILL_ON_FAILURE) {
       Direct direct = tryDirect(event, encoded);
-      if (direct.delivered() != null) {
+      EventId delivered = direct.delivered();
+      if (delivered != null) {
         published.increment();
-        return CompletableFuture.completedFuture(direct.delivered());
+        return -delivered.sequence();
       }
       sequence = direct.journaled();
     } else {
       sequence = journal(encoded, 0);
     }
     published.increment();
-    EventId id = new EventId(producerId, sequence);
-    GroupCommit commit = groupCommit;
-    return commit == null ? CompletableFuture.completedFuture(id) : commit.durable(sequence, id);
+    return sequence;
   }
 
   private byte[] encode(E event) {
@@ -320,7 +339,7 @@ public final class SpillQueue<E> implements AutoCloseable {
    */
   private long journal(byte[] encoded, long presetSequence) {
     long publishedAt = clock.millis();
-    long deadline = System.nanoTime() + fullPolicy.maxWait().toNanos();
+    long deadline = 0; // set when the journal is first found full
     boolean interrupted = false;
     appendLock.lock();
     try {
@@ -334,6 +353,9 @@ public final class SpillQueue<E> implements AutoCloseable {
           drainer.wake();
           return sequence;
         } catch (Journal.FullException full) {
+          if (deadline == 0) {
+            deadline = System.nanoTime() + fullPolicy.maxWait().toNanos();
+          }
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             throw new SpillQueueFullException(
@@ -598,6 +620,7 @@ public final class SpillQueue<E> implements AutoCloseable {
     private final ArrayDeque<Pending> window = new ArrayDeque<>();
     private volatile boolean running = true;
     private int failuresInARow;
+    private volatile boolean idle;
     private double tokens;
     private long tokensAt = System.nanoTime();
 
@@ -611,8 +634,16 @@ public final class SpillQueue<E> implements AutoCloseable {
       thread.start();
     }
 
+    /**
+     * Wakes the drainer if it sleeps for want of records. Not while it backs off or works: an
+     * unpark of a parked thread is a system call on both sides, and one per append cost more than
+     * the append itself while the sink was down.
+     */
     void wake() {
-      LockSupport.unpark(thread);
+      if (idle) {
+        idle = false;
+        LockSupport.unpark(thread);
+      }
     }
 
     void stop() {
@@ -639,7 +670,10 @@ public final class SpillQueue<E> implements AutoCloseable {
         while (running) {
           try {
             if (!step(reader)) {
+              // A wake missed between the last look and this flag costs at most this wait.
+              idle = true;
               LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+              idle = false;
             }
           } catch (IOException | RuntimeException e) {
             log.error("{}: drainer step failed; retrying: {}", name, e.toString(), e);
