@@ -9,9 +9,11 @@ import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -55,8 +57,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3)
-@Measurement(iterations = 10)
+@Warmup(iterations = 5)
+@Measurement(iterations = 20)
 @Fork(
     value = 2,
     jvmArgsAppend = {
@@ -116,6 +118,12 @@ public class SpillDrainBenchmark {
       for (Path from : (Iterable<Path>) all::iterator) {
         Path to = queueDir.resolve(template.resolve("q").relativize(from).toString());
         Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+        if (Files.isRegularFile(to)) {
+          // On disk before the shot: writing back the copy must not run during the drain.
+          try (FileChannel ch = FileChannel.open(to, StandardOpenOption.WRITE)) {
+            ch.force(true);
+          }
+        }
       }
     }
   }

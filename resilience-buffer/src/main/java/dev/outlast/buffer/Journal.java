@@ -280,7 +280,8 @@ final class Journal implements AutoCloseable {
     preallocator.written(appender.currentFile(), end);
     lastJournaled = sequence;
     lastAppended = sequence;
-    activeBytes.addAndGet(recordBytes);
+    // Only the appender writes it, under the queue's lock: a release store, not an atomic add.
+    activeBytes.lazySet(activeBytes.get() + recordBytes);
     freeBudget -= recordBytes;
     backlogRecords.incrementAndGet();
     activeRecords++;

@@ -42,13 +42,14 @@ final class RecordFormat {
   static final int HEADER = 32;
   static final int OVERHEAD = HEADER + 4;
   private static final int NONCE = 12;
+  private static final int MAX_SCRATCH = 64 << 10;
   private static final int TAG_BITS = 128;
 
   private final @Nullable SecretKey key;
   private final @Nullable SecureRandom random;
   private final CRC32C crc = new CRC32C();
   private final ByteBuffer header = ByteBuffer.allocate(HEADER);
-  private final byte[] tail = new byte[4]; // the CRC, big-endian like the header
+  private byte[] scratch = new byte[1024]; // the record being written, reused
 
   RecordFormat(@Nullable SecretKey key) {
     this.key = key;
@@ -67,20 +68,23 @@ final class RecordFormat {
    */
   void writeTo(Bytes<?> out, long sequence, long previous, long publishedAt, byte[] encoded) {
     byte[] payload = key == null ? encoded : encrypt(sequence, previous, publishedAt, encoded);
-    header.clear();
-    writeHeader(header, sequence, previous, publishedAt, payload.length);
-    byte[] h = header.array();
+    int length = OVERHEAD + payload.length;
+    byte[] buf = scratch;
+    if (buf.length < length) {
+      // Grown for common sizes; a rare large event gets an array of its own, not kept.
+      buf = new byte[length];
+      if (length <= MAX_SCRATCH) {
+        scratch = buf;
+      }
+    }
+    ByteBuffer b = ByteBuffer.wrap(buf);
+    writeHeader(b, sequence, previous, publishedAt, payload.length);
+    b.put(payload);
     crc.reset();
-    crc.update(h, 0, HEADER);
-    crc.update(payload, 0, payload.length);
-    int c = (int) crc.getValue();
-    tail[0] = (byte) (c >>> 24);
-    tail[1] = (byte) (c >>> 16);
-    tail[2] = (byte) (c >>> 8);
-    tail[3] = (byte) c;
-    out.write(h, 0, HEADER);
-    out.write(payload);
-    out.write(tail);
+    crc.update(buf, 0, HEADER + payload.length);
+    b.putInt((int) crc.getValue());
+    // One write: each write into a mapped Chronicle document checks its bounds and mapping.
+    out.write(buf, 0, length);
   }
 
   private void writeHeader(

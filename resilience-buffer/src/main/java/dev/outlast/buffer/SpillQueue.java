@@ -31,6 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
@@ -148,7 +149,7 @@ public final class SpillQueue<E> implements AutoCloseable {
   private final List<LostRange> lost = new CopyOnWriteArrayList<>();
 
   private final LongAdder published = new LongAdder();
-  private final LongAdder journaled = new LongAdder();
+  private final AtomicLong journaled = new AtomicLong(); // written under appendLock only
   private final LongAdder delivered = new LongAdder();
   private volatile long oldestUndelivered;
   // Rates are measured from a sample 1-2 s old, so they do not depend on how often (or by how many
@@ -346,7 +347,7 @@ public final class SpillQueue<E> implements AutoCloseable {
       while (true) {
         try {
           long sequence = journal.append(appendFormat, encoded, publishedAt, presetSequence);
-          journaled.increment();
+          journaled.lazySet(journaled.get() + 1);
           if (oldestUndelivered == 0) {
             oldestUndelivered = publishedAt;
           }
@@ -514,7 +515,7 @@ public final class SpillQueue<E> implements AutoCloseable {
       // Read under the lock, so that a caller delayed on it cannot pair an old time with a newer
       // sample.
       long now = System.nanoTime();
-      long j = journaled.sum();
+      long j = journaled.get();
       d = delivered.sum();
       if (now - newerSampleAt >= RATE_SAMPLE_NANOS) {
         olderSampleAt = newerSampleAt;
