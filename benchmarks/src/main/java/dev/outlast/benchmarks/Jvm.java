@@ -1,24 +1,42 @@
 package dev.outlast.benchmarks;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * JVM flags every forked benchmark JVM gets (JMH annotations need constants, so each benchmark
- * class lists them): what Chronicle Queue needs on JDK 17+, and its analytics off.
+ * JVM flags every JVM the suite starts gets (JMH forks through {@link BenchmarkMain}, the backlog
+ * harness's child): what Chronicle Queue needs on JDK 17+ (and 24+), its analytics off, quiet logs.
+ * Heap sizes are each benchmark's own ({@code @Fork(jvmArgs = ...)}).
  */
 final class Jvm {
-  static final String XMS = "-Xms1g";
-  static final String XMX = "-Xmx1g";
-  static final String E1 = "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
-  static final String E2 = "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED";
-  static final String E3 = "--add-exports=java.base/jdk.internal.util=ALL-UNNAMED";
-  static final String E4 = "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED";
-  static final String E5 = "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED";
-  static final String O1 = "--add-opens=java.base/java.io=ALL-UNNAMED";
-  static final String O2 = "--add-opens=java.base/java.lang=ALL-UNNAMED";
-  static final String O3 = "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED";
-  static final String O4 = "--add-opens=java.base/java.util=ALL-UNNAMED";
-  static final String O5 = "--add-opens=java.base/java.nio=ALL-UNNAMED";
-  static final String ANALYTICS = "-Dchronicle.analytics.disable=true";
-  static final String QUIET = "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn";
-
   private Jvm() {}
+
+  static List<String> flags() {
+    List<String> flags = new ArrayList<>();
+    for (String export :
+        List.of(
+            "java.base/jdk.internal.misc",
+            "java.base/jdk.internal.ref",
+            "java.base/jdk.internal.util",
+            "java.base/sun.nio.ch",
+            "jdk.unsupported/sun.misc")) {
+      flags.add("--add-exports=" + export + "=ALL-UNNAMED");
+    }
+    for (String open :
+        List.of(
+            "java.base/java.io",
+            "java.base/java.lang",
+            "java.base/java.lang.reflect",
+            "java.base/java.util",
+            "java.base/java.nio")) {
+      flags.add("--add-opens=" + open + "=ALL-UNNAMED");
+    }
+    if (Runtime.version().feature() >= 24) {
+      flags.add("--enable-native-access=ALL-UNNAMED");
+      flags.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    flags.add("-Dchronicle.analytics.disable=true");
+    flags.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+    return flags;
+  }
 }

@@ -35,22 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5)
 @Fork(
     value = 1,
-    jvmArgsAppend = {
-      "-Xms2g",
-      "-Xmx2g",
-      Jvm.E1,
-      Jvm.E2,
-      Jvm.E3,
-      Jvm.E4,
-      Jvm.E5,
-      Jvm.O1,
-      Jvm.O2,
-      Jvm.O3,
-      Jvm.O4,
-      Jvm.O5,
-      Jvm.ANALYTICS,
-      Jvm.QUIET
-    })
+    jvmArgs = {"-Xms2g", "-Xmx2g"})
 public class SnapshotRestoreBenchmark {
   @Param({"1000000"})
   int entries;

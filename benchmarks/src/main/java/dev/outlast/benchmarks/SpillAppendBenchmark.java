@@ -37,22 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(
     value = 2,
-    jvmArgsAppend = {
-      Jvm.XMS,
-      Jvm.XMX,
-      Jvm.E1,
-      Jvm.E2,
-      Jvm.E3,
-      Jvm.E4,
-      Jvm.E5,
-      Jvm.O1,
-      Jvm.O2,
-      Jvm.O3,
-      Jvm.O4,
-      Jvm.O5,
-      Jvm.ANALYTICS,
-      Jvm.QUIET
-    })
+    jvmArgs = {"-Xms1g", "-Xmx1g"})
 public class SpillAppendBenchmark {
   /** Which queue appends. */
   public enum Impl {

@@ -46,20 +46,7 @@ public final class SpillBacklogHeap {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx64m");
-    command.addAll(
-        List.of(
-            Jvm.E1,
-            Jvm.E2,
-            Jvm.E3,
-            Jvm.E4,
-            Jvm.E5,
-            Jvm.O1,
-            Jvm.O2,
-            Jvm.O3,
-            Jvm.O4,
-            Jvm.O5,
-            Jvm.ANALYTICS,
-            Jvm.QUIET));
+    command.addAll(Jvm.flags());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(SpillBacklogHeap.class.getName());

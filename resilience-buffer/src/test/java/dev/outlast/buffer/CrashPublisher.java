@@ -27,6 +27,20 @@ import org.jspecify.annotations.Nullable;
 final class CrashPublisher {
   private CrashPublisher() {}
 
+  /** The queue as the publisher and the test that reopens it after the kill both build it. */
+  static SpillQueue.Builder<String> builder(
+      Path dir, FileSink sink, SpillQueue.Mode mode, SpillQueue.Durability durability) {
+    return SpillQueue.<String>builder("crash")
+        .directory(dir)
+        .codec(Codec.utf8())
+        .sink(sink)
+        .guard(SpillQueueTest.guard())
+        .mode(mode)
+        .durability(durability)
+        .segmentBytes(1 << 20)
+        .minFreeDiskBytes(0);
+  }
+
   public static void main(String[] args) throws Exception {
     Path dir = Path.of(args[0]);
     Path sinkFile = Path.of(args[1]);
@@ -38,17 +52,9 @@ final class CrashPublisher {
             new FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
     try (FileSink sink = new FileSink(sinkFile, new Random(trial));
         SpillQueue<String> queue =
-            SpillQueue.<String>builder("crash")
-                .directory(dir)
-                .codec(Codec.utf8())
-                .sink(sink)
-                .guard(SpillQueueTest.guard())
-                .mode(mode)
-                .durability(durability)
-                .segmentBytes(1 << 20)
+            builder(dir, sink, mode, durability)
                 .batchSize(100)
                 .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(20))
-                .minFreeDiskBytes(0)
                 .build()) {
       out.println("READY");
       for (long n = 0; ; n++) {

@@ -3,7 +3,6 @@ package dev.outlast.buffer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.outlast.core.spi.Codec;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -74,17 +73,7 @@ class CrashTest {
       long ackPosition = ackPosition(dir);
       // Reopen after the crash and drain into the same durable sink file.
       try (CrashPublisher.FileSink sink = new CrashPublisher.FileSink(sinkFile, null);
-          SpillQueue<String> queue =
-              SpillQueue.<String>builder("crash")
-                  .directory(dir)
-                  .codec(Codec.utf8())
-                  .sink(sink)
-                  .guard(SpillQueueTest.guard())
-                  .mode(mode)
-                  .durability(durability)
-                  .segmentBytes(1 << 20)
-                  .minFreeDiskBytes(0)
-                  .build()) {
+          SpillQueue<String> queue = CrashPublisher.builder(dir, sink, mode, durability).build()) {
         await()
             .atMost(Duration.ofSeconds(60))
             .until(
