@@ -271,13 +271,15 @@ final class Journal implements AutoCloseable {
     }
     long sequence = presetSequence > lastJournaled ? presetSequence : issue();
     long end;
+    Bytes<?> bytes;
     try (DocumentContext dc = appender.writingDocument()) {
-      Bytes<?> bytes = dc.wire().bytes();
+      bytes = dc.wire().bytes();
       format.writeTo(bytes, sequence, lastJournaled, publishedAt, encoded);
       // The roll file's bytes are addressed by file offset: this is where the record ends.
       end = bytes.writePosition();
     }
     preallocator.written(appender.currentFile(), end);
+    preallocator.prefault(bytes);
     lastJournaled = sequence;
     lastAppended = sequence;
     // Only the appender writes it, under the queue's lock: a release store, not an atomic add.

@@ -2,11 +2,13 @@ package dev.outlast.buffer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -61,6 +63,61 @@ class ChronicleRuntimeTest {
       for (int i = (int) end; i < onDisk.length; i++) {
         assertThat(onDisk[i]).as("byte %d past the last record at %d", i, end).isZero();
       }
+    }
+  }
+
+  /**
+   * Prefaulting maps the pages ahead of the appender writable without changing the file: records
+   * read back as written and the file is still zeros past the last one.
+   */
+  @Test
+  void prefault_mapsPagesAhead_andChangesNoByte(@TempDir Path dir) throws Exception {
+    java.util.regex.Matcher release =
+        java.util.regex.Pattern.compile("(\\d+)\\.(\\d+)")
+            .matcher(System.getProperty("os.version"));
+    assumeTrue(
+        System.getProperty("os.name").equals("Linux")
+            && release.lookingAt()
+            && Integer.parseInt(release.group(1)) * 1000 + Integer.parseInt(release.group(2))
+                >= 5014,
+        "MADV_POPULATE_WRITE needs Linux 5.14");
+    byte[] record = "0123456789abcdef".repeat(16).getBytes(StandardCharsets.US_ASCII);
+    Preallocator pre = new Preallocator(1 << 20, true);
+    long end = 0;
+    long maxAhead = 0;
+    java.io.File file;
+    int count = 10_000; // 2.6 MB: many prefault steps
+    try (ChronicleQueue queue = ChronicleQueue.singleBuilder(dir).build();
+        ExcerptAppender appender = queue.createAppender()) {
+      for (int i = 0; i < count; i++) {
+        pre.ensure(record.length + 8L, 64L << 20);
+        Bytes<?> bytes;
+        try (DocumentContext dc = appender.writingDocument()) {
+          bytes = dc.wire().bytes();
+          bytes.write(record);
+          bytes.writeInt(i);
+          end = bytes.writePosition();
+        }
+        pre.written(appender.currentFile(), end);
+        pre.prefault(bytes);
+        maxAhead = Math.max(maxAhead, pre.prefaultedAhead());
+      }
+      assertThat(maxAhead).isGreaterThan(Preallocator.PREFAULT / 2);
+      file = java.util.Objects.requireNonNull(appender.currentFile());
+      ExcerptTailer tailer = queue.createTailer();
+      for (int i = 0; i < count; i++) {
+        try (DocumentContext dc = tailer.readingDocument()) {
+          assertThat(dc.isPresent()).isTrue();
+          byte[] read = new byte[record.length];
+          dc.wire().bytes().read(read);
+          assertThat(read).isEqualTo(record);
+          assertThat(dc.wire().bytes().readInt()).isEqualTo(i);
+        }
+      }
+    }
+    byte[] onDisk = Files.readAllBytes(file.toPath());
+    for (int i = (int) end; i < onDisk.length; i++) {
+      assertThat(onDisk[i]).as("byte %d past the last record at %d", i, end).isZero();
     }
   }
 
