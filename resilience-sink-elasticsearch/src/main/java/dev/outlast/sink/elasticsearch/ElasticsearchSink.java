@@ -1,0 +1,478 @@
+package dev.outlast.sink.elasticsearch;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.Outcome;
+import dev.outlast.buffer.spi.Sink;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Delivers a spill queue's events to Elasticsearch as documents, through the {@code _bulk} REST
+ * API. Each document's {@code _id} is the event's stable id ({@code <producer id>-<sequence>}) and
+ * the action is {@code index}, so an event delivered twice (the queue delivers at least once)
+ * overwrites itself instead of making a second document.
+ *
+ * <pre>{@code
+ * ElasticsearchSink<Order> sink =
+ *     ElasticsearchSink.<Order>builder(URI.create("https://search:9200"), "orders")
+ *         .apiKey(System.getenv("ES_API_KEY"))
+ *         .build();
+ * }</pre>
+ *
+ * <p>Results, per event, from the bulk response's items: 2xx is {@link Outcome#ok()}; 429 (the node
+ * is overloaded) and 5xx are {@link Outcome#retry}; any other status (a mapping error, a document
+ * that does not parse) is {@link Outcome#reject}, which sends the event to the queue's dead-letter
+ * journal. A whole request answered 429, 5xx, 401 or 403, a timeout or a lost connection fails the
+ * stage: the queue counts it against the sink's guard and sends the batch again. Wrong credentials
+ * are retried, not rejected, so that fixing them delivers every event instead of dead-lettering the
+ * stream.
+ *
+ * <p>It speaks plain HTTP with the JDK's client and Jackson: no Elasticsearch client, which refuses
+ * servers that are not Elasticsearch. The tests run against OpenSearch 2.19, which serves the same
+ * bulk API.
+ *
+ * <p>Threadsafe; holds no resources of its own beyond the HTTP client.
+ *
+ * @param <E> the event type
+ */
+public final class ElasticsearchSink<E> implements Sink<E> {
+  private static final byte[] NEWLINE = {'\n'};
+
+  private final HttpClient http;
+  private final URI bulkUri;
+  private final String index;
+  private final Function<? super E, byte[]> source;
+  private final ObjectMapper json;
+  private final @Nullable String authorization;
+  private final Duration requestTimeout;
+  private final int maxBulkBytes;
+
+  private ElasticsearchSink(Builder<E> b) {
+    this.json = b.json;
+    this.index = b.index;
+    String base = b.baseUri.toString();
+    this.bulkUri = URI.create((base.endsWith("/") ? base : base + "/") + "_bulk");
+    this.authorization = b.authorization;
+    this.requestTimeout = b.requestTimeout;
+    this.maxBulkBytes = b.maxBulkBytes;
+    Function<? super E, byte[]> raw = b.rawJson;
+    Function<? super E, ?> documents = b.documents;
+    this.source =
+        raw != null
+            ? raw
+            : e -> {
+              try {
+                return json.writeValueAsBytes(documents.apply(e));
+              } catch (JsonProcessingException ex) {
+                throw new IllegalArgumentException(ex.getOriginalMessage(), ex);
+              }
+            };
+    HttpClient given = b.http;
+    if (given != null) {
+      this.http = given;
+    } else {
+      HttpClient.Builder h = HttpClient.newBuilder().connectTimeout(b.connectTimeout);
+      SSLContext ssl = b.ssl;
+      if (ssl != null) {
+        h.sslContext(ssl);
+      }
+      this.http = h.build();
+    }
+  }
+
+  /**
+   * A builder for a sink writing to one index.
+   *
+   * @param baseUri the cluster's address, for example {@code https://search:9200}
+   * @param index the index the documents go to (created by the cluster on first write if it allows)
+   */
+  public static <E> Builder<E> builder(URI baseUri, String index) {
+    return new Builder<>(baseUri, index);
+  }
+
+  @Override
+  public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
+    Outcome[] outcomes = new Outcome[batch.size()];
+    List<Request> requests = new ArrayList<>();
+    Request current = new Request();
+    for (int i = 0; i < batch.size(); i++) {
+      Delivery<E> d = batch.get(i);
+      byte[] doc;
+      try {
+        doc = Objects.requireNonNull(source.apply(d.event()), "the document mapper returned null");
+      } catch (RuntimeException e) {
+        // Nothing the cluster does can change this: the event cannot become a document.
+        outcomes[i] = Outcome.reject("cannot make a JSON document of the event: " + e.getMessage());
+        continue;
+      }
+      byte[] action = action(d.id().toString());
+      if (current.bytes.size() > 0
+          && current.bytes.size() + action.length + doc.length + 2 > maxBulkBytes) {
+        requests.add(current);
+        current = new Request();
+      }
+      current.add(i, action, doc);
+    }
+    if (current.bytes.size() > 0) {
+      requests.add(current);
+    }
+    // One request at a time, in order: what is in flight stays bounded by maxBulkBytes.
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (Request r : requests) {
+      chain = chain.thenCompose(ignored -> send(r, outcomes));
+    }
+    return chain.thenApply(ignored -> List.of(outcomes));
+  }
+
+  private byte[] action(String id) {
+    try {
+      return json.writeValueAsBytes(
+          json.createObjectNode()
+              .set("index", json.createObjectNode().put("_index", index).put("_id", id)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a bulk action line", e);
+    }
+  }
+
+  /** Sends one bulk request and fills in its events' outcomes. */
+  private CompletableFuture<Void> send(Request r, Outcome[] outcomes) {
+    HttpRequest.Builder req =
+        HttpRequest.newBuilder(bulkUri)
+            .timeout(requestTimeout)
+            .header("Content-Type", "application/x-ndjson")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(r.bytes.toByteArray()));
+    String auth = authorization;
+    if (auth != null) {
+      req.header("Authorization", auth);
+    }
+    return http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray())
+        .thenCompose(
+            response -> {
+              int status = response.statusCode();
+              if (status == 413 && r.size() > 1) {
+                // The cluster's http.max_content_length is below maxBulkBytes: halve and resend.
+                Request[] halves = r.split();
+                return send(halves[0], outcomes).thenCompose(x -> send(halves[1], outcomes));
+              }
+              if (status == 413) {
+                r.fill(
+                    outcomes,
+                    Outcome.reject(
+                        "the document is larger than the cluster accepts in one request (HTTP"
+                            + " 413, http.max_content_length)"));
+                return CompletableFuture.completedFuture(null);
+              }
+              if (status == 429
+                  || status >= 500
+                  || status == 401
+                  || status == 403
+                  || status == 408) {
+                return CompletableFuture.failedFuture(
+                    new IOException(
+                        "bulk request to "
+                            + bulkUri
+                            + " answered HTTP "
+                            + status
+                            + (status == 401 || status == 403
+                                ? " (check the sink's credentials)"
+                                : "")
+                            + ": "
+                            + snippet(response.body())));
+              }
+              if (status / 100 != 2) {
+                // A whole request refused is not about one event: keep the events and say why.
+                r.fill(
+                    outcomes,
+                    Outcome.retry(
+                        "bulk request answered HTTP " + status + ": " + snippet(response.body())));
+                return CompletableFuture.completedFuture(null);
+              }
+              try {
+                parse(response.body(), r, outcomes);
+              } catch (IOException e) {
+                return CompletableFuture.failedFuture(e);
+              }
+              return CompletableFuture.completedFuture(null);
+            });
+  }
+
+  /** Reads the per-item results of a bulk response, in the order of the request's actions. */
+  private void parse(byte[] body, Request r, Outcome[] outcomes) throws IOException {
+    JsonNode root = json.readTree(body);
+    JsonNode items = root == null ? null : root.get("items");
+    if (items == null || !items.isArray() || items.size() != r.size()) {
+      throw new IOException(
+          "bulk response has "
+              + (items == null || !items.isArray() ? "no items" : items.size() + " items")
+              + " for "
+              + r.size()
+              + " actions: "
+              + snippet(body));
+    }
+    for (int k = 0; k < r.size(); k++) {
+      JsonNode item = items.get(k);
+      JsonNode result = item.isObject() && item.size() == 1 ? item.elements().next() : null;
+      int status = result == null ? 0 : result.path("status").asInt(0);
+      Outcome o;
+      if (status >= 200 && status < 300) {
+        o = Outcome.ok();
+      } else if (status == 429 || status >= 500 || status == 0) {
+        o = Outcome.retry("HTTP " + status + ": " + error(result));
+      } else {
+        o = Outcome.reject("HTTP " + status + ": " + error(result));
+      }
+      outcomes[r.eventIndex(k)] = o;
+    }
+  }
+
+  private static String error(@Nullable JsonNode result) {
+    if (result == null) {
+      return "malformed item";
+    }
+    JsonNode e = result.path("error");
+    if (e.isMissingNode()) {
+      return "no error given";
+    }
+    String type = e.path("type").asText("");
+    String reason = e.path("reason").asText("");
+    return type.isEmpty() && reason.isEmpty() ? e.toString() : type + ": " + reason;
+  }
+
+  private static String snippet(byte[] body) {
+    String s = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8);
+    return body.length > 300 ? s + "..." : s;
+  }
+
+  @Override
+  public String name() {
+    return "elasticsearch " + index;
+  }
+
+  @Override
+  public String toString() {
+    return "ElasticsearchSink[" + bulkUri + ", index " + index + "]";
+  }
+
+  /** One bulk request body and which events of the batch it carries. */
+  private static final class Request {
+    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private int[] events = new int[16];
+    private final List<byte[]> actions = new ArrayList<>();
+    private final List<byte[]> docs = new ArrayList<>();
+
+    void add(int eventIndex, byte[] action, byte[] doc) {
+      if (actions.size() == events.length) {
+        events = Arrays.copyOf(events, events.length * 2);
+      }
+      events[actions.size()] = eventIndex;
+      actions.add(action);
+      docs.add(doc);
+      // NDJSON: each line ends in a newline, the last one too, or the cluster refuses the body.
+      bytes.writeBytes(action);
+      bytes.writeBytes(NEWLINE);
+      bytes.writeBytes(doc);
+      bytes.writeBytes(NEWLINE);
+    }
+
+    int size() {
+      return actions.size();
+    }
+
+    int eventIndex(int k) {
+      return events[k];
+    }
+
+    void fill(Outcome[] outcomes, Outcome o) {
+      for (int k = 0; k < size(); k++) {
+        outcomes[events[k]] = o;
+      }
+    }
+
+    Request[] split() {
+      Request a = new Request();
+      Request b = new Request();
+      int half = size() / 2;
+      for (int k = 0; k < size(); k++) {
+        (k < half ? a : b).add(events[k], actions.get(k), docs.get(k));
+      }
+      return new Request[] {a, b};
+    }
+  }
+
+  /**
+   * Settings for an {@link ElasticsearchSink}. Not threadsafe; the sink it builds is immutable.
+   *
+   * @param <E> the event type
+   */
+  public static final class Builder<E> {
+    private final URI baseUri;
+    private final String index;
+    private ObjectMapper json = new ObjectMapper();
+    private Function<? super E, ?> documents = e -> e;
+    private @Nullable Function<? super E, byte[]> rawJson;
+    private @Nullable String authorization;
+    private @Nullable SSLContext ssl;
+    private @Nullable HttpClient http;
+    private Duration connectTimeout = Duration.ofSeconds(2);
+    private Duration requestTimeout = Duration.ofSeconds(10);
+    private int maxBulkBytes = 5 << 20;
+
+    private Builder(URI baseUri, String index) {
+      Objects.requireNonNull(baseUri, "baseUri");
+      Objects.requireNonNull(index, "index");
+      String scheme = baseUri.getScheme();
+      if ((!"http".equals(scheme) && !"https".equals(scheme)) || baseUri.getHost() == null) {
+        throw new IllegalArgumentException(
+            "baseUri must be an http or https address such as https://search:9200, was " + baseUri);
+      }
+      if (baseUri.getQuery() != null || baseUri.getFragment() != null) {
+        throw new IllegalArgumentException(
+            "baseUri must not have a query or fragment, was " + baseUri);
+      }
+      // Elasticsearch's own rules for index names, checked here rather than per event.
+      if (index.isEmpty()
+          || !index.equals(index.toLowerCase(java.util.Locale.ROOT))
+          || index.startsWith("_")
+          || index.startsWith("-")
+          || index.startsWith("+")
+          || index.matches(".*[\\\\/*?\"<>| ,#:].*")
+          || index.getBytes(StandardCharsets.UTF_8).length > 255) {
+        throw new IllegalArgumentException(
+            "'"
+                + index
+                + "' is not a valid index name: lowercase, at most 255 bytes, not starting with"
+                + " _ - +, without \\ / * ? \" < > | space , # :");
+      }
+      this.baseUri = baseUri;
+      this.index = index;
+    }
+
+    /**
+     * Turns each event into the object Jackson writes as its document; by default the event itself.
+     */
+    public Builder<E> documents(Function<? super E, ?> toDocument) {
+      this.documents = Objects.requireNonNull(toDocument, "toDocument");
+      this.rawJson = null;
+      return this;
+    }
+
+    /**
+     * Takes each event's document as JSON text already made (UTF-8), instead of Jackson. Text that
+     * is not a JSON object is rejected by the cluster, per event, into the dead-letter journal.
+     */
+    public Builder<E> rawJson(Function<? super E, String> toJson) {
+      Objects.requireNonNull(toJson, "toJson");
+      this.rawJson = e -> toJson.apply(e).getBytes(StandardCharsets.UTF_8);
+      return this;
+    }
+
+    /** The Jackson mapper for documents and for reading responses; a default one otherwise. */
+    public Builder<E> objectMapper(ObjectMapper mapper) {
+      this.json = Objects.requireNonNull(mapper, "mapper");
+      return this;
+    }
+
+    /** HTTP basic authentication. */
+    public Builder<E> basicAuth(String user, String password) {
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(password, "password");
+      if (user.contains(":")) {
+        throw new IllegalArgumentException("a basic-auth user name cannot contain ':'");
+      }
+      this.authorization =
+          "Basic "
+              + Base64.getEncoder()
+                  .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+      return this;
+    }
+
+    /**
+     * Elasticsearch API-key authentication.
+     *
+     * @param encoded the key as Elasticsearch returns it in {@code encoded} (base64 of {@code
+     *     id:api_key})
+     */
+    public Builder<E> apiKey(String encoded) {
+      Objects.requireNonNull(encoded, "encoded");
+      if (encoded.isBlank()) {
+        throw new IllegalArgumentException("apiKey is blank");
+      }
+      this.authorization = "ApiKey " + encoded.strip();
+      return this;
+    }
+
+    /** The TLS settings (trust store, client certificate) for an https cluster. */
+    public Builder<E> sslContext(SSLContext context) {
+      this.ssl = Objects.requireNonNull(context, "context");
+      return this;
+    }
+
+    /**
+     * An HTTP client of the application's own (proxy, executor, TLS); {@link #sslContext} and
+     * {@link #connectTimeout} then do not apply.
+     */
+    public Builder<E> httpClient(HttpClient client) {
+      this.http = Objects.requireNonNull(client, "client");
+      return this;
+    }
+
+    /** How long a connection may take; 2 seconds by default. */
+    public Builder<E> connectTimeout(Duration timeout) {
+      this.connectTimeout = positive(timeout, "connectTimeout");
+      return this;
+    }
+
+    /**
+     * How long one bulk request may take before it is given up (and its events retried); 10 seconds
+     * by default. Keep it below the sink guard's call timeout, which bounds the whole batch.
+     */
+    public Builder<E> requestTimeout(Duration timeout) {
+      this.requestTimeout = positive(timeout, "requestTimeout");
+      return this;
+    }
+
+    /**
+     * The largest bulk request body; a batch larger than this goes as several requests, one after
+     * another. 5 MiB by default (Elasticsearch's guidance for bulk sizes).
+     */
+    public Builder<E> maxBulkBytes(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException("maxBulkBytes must be at least 1024, was " + bytes);
+      }
+      this.maxBulkBytes = bytes;
+      return this;
+    }
+
+    private static Duration positive(Duration d, String what) {
+      Objects.requireNonNull(d, what);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive, was " + d);
+      }
+      return d;
+    }
+
+    /** The sink. */
+    public ElasticsearchSink<E> build() {
+      return new ElasticsearchSink<>(this);
+    }
+  }
+}

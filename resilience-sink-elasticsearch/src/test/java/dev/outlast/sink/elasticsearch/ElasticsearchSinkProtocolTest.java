@@ -1,0 +1,225 @@
+package dev.outlast.sink.elasticsearch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.EventId;
+import dev.outlast.buffer.spi.Outcome;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How the sink speaks the bulk protocol and reads its answers, against a scripted HTTP server: the
+ * request's shape, the mapping of each item's status to ok / retry / reject, whole-request
+ * failures, and a 413 split. Pure protocol logic; outages are tested against a real node in {@link
+ * ElasticsearchSinkOutageTest}.
+ */
+class ElasticsearchSinkProtocolTest {
+  private HttpServer server;
+  private final ConcurrentLinkedDeque<Reply> replies = new ConcurrentLinkedDeque<>();
+  private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
+
+  private record Reply(int status, String body) {}
+
+  private record Seen(String contentType, String authorization, String body) {}
+
+  @BeforeEach
+  void start() throws IOException {
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext(
+        "/",
+        exchange -> {
+          String body =
+              new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          seen.add(
+              new Seen(
+                  String.valueOf(exchange.getRequestHeaders().getFirst("Content-Type")),
+                  String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")),
+                  exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\n" + body));
+          Reply r = replies.pollFirst();
+          byte[] out = (r == null ? "{}" : r.body()).getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(r == null ? 500 : r.status(), out.length);
+          exchange.getResponseBody().write(out);
+          exchange.close();
+        });
+    server.start();
+  }
+
+  @AfterEach
+  void stop() {
+    server.stop(0);
+  }
+
+  private ElasticsearchSink.Builder<Map<String, Object>> builder() {
+    return ElasticsearchSink.<Map<String, Object>>builder(
+            URI.create("http://127.0.0.1:" + server.getAddress().getPort()), "orders")
+        .requestTimeout(Duration.ofSeconds(5));
+  }
+
+  private static List<Delivery<Map<String, Object>>> batch(int n) {
+    return IntStream.rangeClosed(1, n)
+        .mapToObj(i -> new Delivery<Map<String, Object>>(new EventId("p", i), Map.of("n", i), 0, 1))
+        .toList();
+  }
+
+  private static String item(int status, String error) {
+    return "{\"index\":{\"_index\":\"orders\",\"status\":"
+        + status
+        + (error.isEmpty() ? "" : ",\"error\":" + error)
+        + "}}";
+  }
+
+  private static List<Outcome> deliver(
+      ElasticsearchSink<Map<String, Object>> sink, List<Delivery<Map<String, Object>>> batch)
+      throws Exception {
+    return sink.deliver(batch).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void writesNdjsonWithTheEventIdAsDocumentId_andMapsEachItem() throws Exception {
+    replies.add(
+        new Reply(
+            200,
+            "{\"errors\":true,\"items\":["
+                + item(201, "")
+                + ","
+                + item(200, "")
+                + ","
+                + item(429, "{\"type\":\"rejected_execution_exception\",\"reason\":\"queue full\"}")
+                + ","
+                + item(503, "{\"type\":\"unavailable_shards_exception\",\"reason\":\"primary\"}")
+                + ","
+                + item(400, "{\"type\":\"mapper_parsing_exception\",\"reason\":\"field [n]\"}")
+                + "]}"));
+    ElasticsearchSink<Map<String, Object>> sink = builder().basicAuth("elastic", "s3cret").build();
+
+    List<Outcome> outcomes = deliver(sink, batch(5));
+
+    assertThat(outcomes)
+        .extracting(Outcome::kind)
+        .containsExactly(
+            Outcome.Kind.OK,
+            Outcome.Kind.OK,
+            Outcome.Kind.RETRY,
+            Outcome.Kind.RETRY,
+            Outcome.Kind.REJECT);
+    assertThat(outcomes.get(2).reason()).contains("429").contains("rejected_execution_exception");
+    assertThat(outcomes.get(4).reason()).contains("mapper_parsing_exception: field [n]");
+    Seen request = seen.get(0);
+    assertThat(request.contentType()).isEqualTo("application/x-ndjson");
+    assertThat(request.authorization()).isEqualTo("Basic ZWxhc3RpYzpzM2NyZXQ=");
+    assertThat(request.body())
+        .startsWith(
+            """
+            POST /_bulk
+            {"index":{"_index":"orders","_id":"p-1"}}
+            {"n":1}
+            {"index":{"_index":"orders","_id":"p-2"}}
+            {"n":2}
+            """)
+        .endsWith("{\"n\":5}\n");
+  }
+
+  @Test
+  void wholeRequestOverloadOrAuthFailure_failsTheStage_soTheQueueRetriesAndCountsIt() {
+    ElasticsearchSink<Map<String, Object>> sink = builder().apiKey("a2V5OnNlY3JldA==").build();
+    for (int status : new int[] {429, 503, 401}) {
+      replies.add(new Reply(status, "{\"error\":\"nope\"}"));
+      assertThatThrownBy(() -> deliver(sink, batch(2)))
+          .isInstanceOf(ExecutionException.class)
+          .hasMessageContaining("HTTP " + status);
+    }
+    assertThat(seen.get(0).authorization()).isEqualTo("ApiKey a2V5OnNlY3JldA==");
+  }
+
+  @Test
+  void responseWithTheWrongNumberOfItems_failsTheStage() {
+    replies.add(new Reply(200, "{\"errors\":false,\"items\":[" + item(201, "") + "]}"));
+    assertThatThrownBy(() -> deliver(builder().build(), batch(2)))
+        .hasMessageContaining("1 items for 2 actions");
+  }
+
+  @Test
+  void tooLarge_splitsTheRequest_andRejectsOnlyADocumentThatIsTooLargeAlone() throws Exception {
+    replies.add(new Reply(413, ""));
+    replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));
+    replies.add(new Reply(413, ""));
+
+    List<Outcome> outcomes = deliver(builder().build(), batch(2));
+
+    assertThat(outcomes)
+        .extracting(Outcome::kind)
+        .containsExactly(Outcome.Kind.OK, Outcome.Kind.REJECT);
+    assertThat(outcomes.get(1).reason()).contains("413");
+    assertThat(seen).hasSize(3);
+  }
+
+  @Test
+  void largeBatches_goAsSeveralRequestsWithinMaxBulkBytes() throws Exception {
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder()
+            .maxBulkBytes(1024)
+            .documents(m -> Map.of("pad", "x".repeat(200), "n", m.get("n")))
+            .build();
+    // About 262 bytes per document with its action line: three fit in 1024.
+    for (int i = 0; i < 4; i++) {
+      replies.add(
+          new Reply(
+              200,
+              "{\"items\":[" + String.join(",", Collections.nCopies(3, item(201, ""))) + "]}"));
+    }
+    List<Outcome> outcomes = deliver(sink, batch(12));
+    assertThat(outcomes).hasSize(12).allMatch(o -> o.kind() == Outcome.Kind.OK);
+    assertThat(seen).hasSize(4);
+    assertThat(seen).allMatch(s -> s.body().length() <= 1024 + "POST /_bulk\n".length());
+  }
+
+  @Test
+  void anEventThatCannotBecomeADocument_isRejected_andTheOthersAreSent() throws Exception {
+    replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder()
+            .documents(
+                m -> {
+                  if (Integer.valueOf(1).equals(m.get("n"))) {
+                    throw new IllegalStateException("no document for 1");
+                  }
+                  return m;
+                })
+            .build();
+    List<Outcome> outcomes = deliver(sink, batch(2));
+    assertThat(outcomes)
+        .extracting(Outcome::kind)
+        .containsExactly(Outcome.Kind.REJECT, Outcome.Kind.OK);
+    assertThat(outcomes.get(0).reason()).contains("no document for 1");
+  }
+
+  @Test
+  void badSettings_failAtBuildTime_withWhatToChange() {
+    assertThatThrownBy(() -> ElasticsearchSink.builder(URI.create("ftp://x:9200"), "orders"))
+        .hasMessageContaining("http or https");
+    assertThatThrownBy(() -> ElasticsearchSink.builder(URI.create("http://x:9200"), "Orders"))
+        .hasMessageContaining("not a valid index name");
+    assertThatThrownBy(() -> builder().maxBulkBytes(10)).hasMessageContaining("at least 1024");
+    assertThatThrownBy(() -> builder().requestTimeout(Duration.ZERO))
+        .hasMessageContaining("requestTimeout must be positive");
+    assertThatThrownBy(() -> builder().basicAuth("a:b", "c")).hasMessageContaining("':'");
+  }
+}
