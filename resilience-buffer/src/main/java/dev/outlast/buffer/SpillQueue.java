@@ -1261,6 +1261,12 @@ public final class SpillQueue<E> implements AutoCloseable {
         throw new IllegalArgumentException(
             "segmentBytes (" + segmentBytes + ") exceeds maxDiskBytes (" + maxDiskBytes + ")");
       }
+      // Chronicle refuses a document larger than a quarter of its block size (with an overflow
+      // error from inside the write): the largest record, encrypted, must fit that.
+      long largestRecord = maxEventBytes + RecordFormat.OVERHEAD + 64L;
+      while (blockSize / 4 < largestRecord) {
+        blockSize *= 2;
+      }
       JvmFlags.check();
       try {
         return new SpillQueue<>(this);

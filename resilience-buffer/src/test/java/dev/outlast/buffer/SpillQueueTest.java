@@ -340,6 +340,30 @@ class SpillQueueTest {
     assertThat(q.metrics().backlogEvents()).isZero();
   }
 
+  /**
+   * Events of the largest allowed size are journaled and delivered, at the default maximum and at a
+   * raised one, encrypted too: Chronicle refuses a document above a quarter of its block size, so
+   * the queue sizes its blocks for the largest record.
+   */
+  @Test
+  void eventsOfTheMaximumSize_areJournaledAndDelivered() {
+    sink.state = TestSink.State.DOWN;
+    String atDefault = "d".repeat(1 << 20);
+    String raised = "r".repeat(6 << 20);
+    SecretKeySpec key = new SecretKeySpec(new byte[16], "AES");
+    SpillQueue<String> q = open(builder().encryption(key));
+    q.publish(atDefault);
+    q.close();
+    SpillQueue<String> big = open(builder().maxEventBytes(6 << 20).encryption(key));
+    big.publish(raised);
+    assertThatThrownBy(() -> big.publish(raised + "x"))
+        .hasMessageContaining("more than maxEventBytes");
+    sink.state = TestSink.State.UP;
+    await().untilAsserted(() -> assertThat(sink.events).hasSize(2));
+    assertThat(sink.events.get(0)).isEqualTo(atDefault);
+    assertThat(sink.events.get(1)).isEqualTo(raised);
+  }
+
   @Test
   void aCodecThatThrows_isABadInputError() {
     Codec<String> broken =
