@@ -13,7 +13,8 @@ import org.apache.pulsar.common.configuration.PulsarConfigurationLoader;
  * child JVM whose working directory is the server's directory: the standalone keeps its metadata
  * (RocksDB) and bookie data under {@code data/}, relative to it, so they survive a restart.
  *
- * <p>Arguments: broker port, web port, bookie port, deduplication ({@code true}/{@code false}).
+ * <p>Arguments: broker port, web port, bookie port, deduplication ({@code true}/{@code false}), and
+ * the port of a fault proxy to advertise as a second listener (0 for none).
  */
 final class PulsarMain {
   private PulsarMain() {}
@@ -27,6 +28,23 @@ final class PulsarMain {
       props.setProperty("webServicePort", args[1]);
       props.setProperty("bindAddress", TestServer.LOOPBACK);
       props.setProperty("advertisedAddress", TestServer.LOOPBACK);
+      int proxyPort = args.length > 4 ? Integer.parseInt(args[4]) : 0;
+      if (proxyPort > 0) {
+        // A second listener at the test's fault proxy; the broker talks to itself on "internal".
+        props.setProperty(
+            "advertisedListeners",
+            "internal:pulsar://"
+                + TestServer.LOOPBACK
+                + ":"
+                + args[0]
+                + ","
+                + PulsarServer.PROXIED_LISTENER
+                + ":pulsar://"
+                + TestServer.LOOPBACK
+                + ":"
+                + proxyPort);
+        props.setProperty("internalListenerName", "internal");
+      }
       // One bookie: quorums above 1 would make every write wait forever.
       props.setProperty("managedLedgerDefaultEnsembleSize", "1");
       props.setProperty("managedLedgerDefaultWriteQuorum", "1");

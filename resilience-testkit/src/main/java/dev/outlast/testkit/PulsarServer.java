@@ -2,6 +2,7 @@ package dev.outlast.testkit;
 
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A real Apache Pulsar standalone broker (one bookie, RocksDB metadata) in a child JVM. Its broker,
@@ -19,13 +20,19 @@ public final class PulsarServer extends TestServer {
 
   private final int webPort = Ports.free();
   private final int bookiePort = Ports.free();
+
+  /** The name of the listener a {@link Builder#proxied()} broker advertises through its proxy. */
+  public static final String PROXIED_LISTENER = "proxied";
+
   private final boolean deduplication;
   private final String heap;
+  private final @Nullable FaultProxy proxy;
 
   private PulsarServer(Builder builder) {
     super("pulsar", builder.startupTimeout);
     this.deduplication = builder.deduplication;
     this.heap = builder.heap;
+    this.proxy = builder.proxied ? FaultProxy.to(host(), port()) : null;
   }
 
   /**
@@ -50,6 +57,29 @@ public final class PulsarServer extends TestServer {
   /** {@code http://127.0.0.1:<web port>}, for the admin REST API. */
   public String httpUrl() {
     return "http://" + host() + ":" + webPort;
+  }
+
+  /**
+   * The fault proxy in front of the broker port of a {@link Builder#proxied()} broker. A client
+   * built with {@code listenerName(PulsarServer.PROXIED_LISTENER)} is sent through it for every
+   * topic: a plain proxy in front of the service URL would only carry the lookups, as the broker
+   * answers them with its own address.
+   *
+   * @throws IllegalStateException if the broker was not built with {@link Builder#proxied()}
+   */
+  public FaultProxy proxy() {
+    FaultProxy p = proxy;
+    if (p == null) {
+      throw new IllegalStateException("this broker has no proxy: build it with proxied()");
+    }
+    return p;
+  }
+
+  @Override
+  void closed() {
+    if (proxy != null) {
+      proxy.close();
+    }
   }
 
   /** Whether the broker drops messages whose producer sequence id it has already seen. */
@@ -81,7 +111,8 @@ public final class PulsarServer extends TestServer {
             Integer.toString(port()),
             Integer.toString(webPort),
             Integer.toString(bookiePort),
-            Boolean.toString(deduplication)));
+            Boolean.toString(deduplication),
+            Integer.toString(proxy == null ? 0 : proxy.port())));
   }
 
   @Override
@@ -95,6 +126,7 @@ public final class PulsarServer extends TestServer {
   /** Settings for a {@link PulsarServer}. Not threadsafe; build once. */
   public static final class Builder {
     private boolean deduplication = true;
+    private boolean proxied;
     private Duration startupTimeout = Duration.ofMinutes(2);
     private String heap = "384m";
 
@@ -103,6 +135,15 @@ public final class PulsarServer extends TestServer {
     /** Broker-side deduplication by producer name and sequence id; on by default. */
     public Builder deduplication(boolean enabled) {
       this.deduplication = enabled;
+      return this;
+    }
+
+    /**
+     * Puts a {@link FaultProxy} in front of the broker and advertises it as a second listener,
+     * {@link #PROXIED_LISTENER}; see {@link PulsarServer#proxy()}.
+     */
+    public Builder proxied() {
+      this.proxied = true;
       return this;
     }
 

@@ -282,9 +282,13 @@ public abstract sealed class TestServer implements AutoCloseable
     } finally {
       state = State.CLOSED;
       Reaper.deleteDirectory(directory);
+      closed();
       log.info("{} closed", name);
     }
   }
+
+  /** Runs once when the server is closed, after its processes and files are gone. Never throws. */
+  void closed() {}
 
   @Override
   public String toString() {

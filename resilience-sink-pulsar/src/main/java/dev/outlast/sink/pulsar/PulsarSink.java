@@ -1,0 +1,381 @@
+package dev.outlast.sink.pulsar;
+
+import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.Outcome;
+import dev.outlast.buffer.spi.Sink;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pulsar.client.api.Producer;
+import org.apache.pulsar.client.api.PulsarClient;
+import org.apache.pulsar.client.api.PulsarClientException;
+import org.apache.pulsar.client.api.Schema;
+import org.apache.pulsar.client.api.SchemaSerializationException;
+import org.apache.pulsar.client.api.TypedMessageBuilder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers a spill queue's events to an Apache Pulsar topic, effectively once when the broker
+ * deduplicates.
+ *
+ * <p>Each event's stable id maps onto Pulsar's own deduplication key: the queue's producer id
+ * becomes the producer name ({@code <prefix><producer id>}) and the event's sequence number its
+ * sequence id. A broker with deduplication enabled for the namespace ({@code pulsar-admin
+ * namespaces set-deduplication --enable}, or {@code brokerDeduplicationEnabled=true}) then drops an
+ * event sent twice instead of storing it twice.
+ *
+ * <p>Pulsar's failures need care to keep that promise. When a send times out, the client fails
+ * every pending send, although later ones may already be stored; resending them under the same
+ * producer would be dropped or, worse, mixed with newer ones. So after any failure the sink
+ * discards its producer; the next batch creates a new one under the same name, asks the broker for
+ * the last sequence id it stored ({@link Producer#getLastSequenceId()}), reports everything up to
+ * it as delivered and sends only what follows. Events therefore reach the topic once and in publish
+ * order.
+ *
+ * <pre>{@code
+ * PulsarSink<Order> sink =
+ *     PulsarSink.builder(client, "persistent://shop/orders/placed", Schema.JSON(Order.class))
+ *         .key(Order::customerId)
+ *         .build();
+ * }</pre>
+ *
+ * <p>Results, per event: stored → {@link Outcome#ok()}; a message the client refuses for good (too
+ * large, cannot be serialised) → {@link Outcome#reject}; anything else (broker down, timeout,
+ * producer fenced) → {@link Outcome#retry} for it and every event after it.
+ *
+ * <p>The {@link PulsarClient} stays the application's (its URL, authentication, TLS); {@link
+ * #close()} closes only the producer. Threadsafe.
+ *
+ * @param <E> the event type
+ */
+public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PulsarSink.class);
+
+  /** The message property holding the event id, for consumers that deduplicate themselves. */
+  public static final String ID_PROPERTY = "outlast-id";
+
+  private final PulsarClient client;
+  private final String topic;
+  private final Schema<E> schema;
+  private final @Nullable Function<? super E, String> key;
+  private final String producerPrefix;
+  private final Duration sendTimeout;
+  private final int maxInFlight;
+  private final boolean batching;
+
+  // Guarded by this: the producer in use (or being created), and the name it was created under.
+  private @Nullable CompletableFuture<Producer<E>> producer;
+  private @Nullable String producerName;
+  private boolean closed;
+
+  private PulsarSink(Builder<E> b) {
+    this.client = b.client;
+    this.topic = b.topic;
+    this.schema = b.schema;
+    this.key = b.key;
+    this.producerPrefix = b.producerPrefix;
+    this.sendTimeout = b.sendTimeout;
+    this.maxInFlight = b.maxInFlight;
+    this.batching = b.batching;
+  }
+
+  /**
+   * A builder for a sink to one topic.
+   *
+   * @param client the application's client
+   * @param topic the topic, for example {@code persistent://tenant/namespace/name}
+   * @param schema how events become message payloads, for example {@code Schema.JSON(Order.class)}
+   */
+  public static <E> Builder<E> builder(PulsarClient client, String topic, Schema<E> schema) {
+    return new Builder<>(client, topic, schema);
+  }
+
+  @Override
+  public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
+    if (batch.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    String name = producerPrefix + batch.get(0).id().producerId();
+    return producer(name)
+        .thenCompose(
+            p -> {
+              Outcome[] outcomes = new Outcome[batch.size()];
+              // What the broker already stored under this name (a send whose answer was lost).
+              long stored = p.getLastSequenceId();
+              int first = 0;
+              while (first < batch.size() && batch.get(first).id().sequence() <= stored) {
+                outcomes[first++] = Outcome.ok();
+              }
+              return sendWindows(p, batch, first, outcomes)
+                  .thenApply(ignored -> List.<Outcome>of(outcomes));
+            });
+  }
+
+  /** Sends from {@code from} on, at most {@link Builder#maxInFlight} at a time. */
+  private CompletableFuture<Void> sendWindows(
+      Producer<E> p, List<Delivery<E>> batch, int from, Outcome[] outcomes) {
+    if (from >= batch.size()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    int to = Math.min(batch.size(), from + maxInFlight);
+    List<CompletableFuture<?>> sends = new ArrayList<>(to - from);
+    for (int i = from; i < to; i++) {
+      sends.add(send(p, batch.get(i)));
+    }
+    return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))
+        .handle((ok, failed) -> (Void) null)
+        .thenCompose(
+            ignored -> {
+              @Nullable Throwable broken = null;
+              for (int i = from; i < to; i++) {
+                CompletableFuture<?> f = sends.get(i - from);
+                Throwable t = f.isCompletedExceptionally() ? cause(f) : null;
+                if (broken != null) {
+                  // After a failure nothing later counts: it is resent, or found stored, in order.
+                  outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + broken);
+                } else if (t == null) {
+                  outcomes[i] = Outcome.ok();
+                } else if (isPermanent(t)) {
+                  outcomes[i] = Outcome.reject(describe(t));
+                } else {
+                  broken = t;
+                  outcomes[i] = Outcome.retry(describe(t));
+                }
+              }
+              if (broken != null) {
+                discard(p, broken);
+                for (int i = to; i < batch.size(); i++) {
+                  outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + broken);
+                }
+                return CompletableFuture.completedFuture(null);
+              }
+              return sendWindows(p, batch, to, outcomes);
+            });
+  }
+
+  private CompletableFuture<?> send(Producer<E> p, Delivery<E> d) {
+    try {
+      TypedMessageBuilder<E> m =
+          p.newMessage()
+              .sequenceId(d.id().sequence())
+              .eventTime(Math.max(1, d.publishedAtMillis()))
+              .property(ID_PROPERTY, d.id().toString())
+              .value(d.event());
+      Function<? super E, String> k = key;
+      if (k != null) {
+        m.key(k.apply(d.event()));
+      }
+      return m.sendAsync();
+    } catch (RuntimeException e) {
+      // The schema cannot serialise the event, or the key function failed: never sendable.
+      return CompletableFuture.failedFuture(new SchemaSerializationException(e.toString()));
+    }
+  }
+
+  /** Failures that say this one message can never be stored; the producer is still good. */
+  private static boolean isPermanent(Throwable t) {
+    return t instanceof PulsarClientException.InvalidMessageException
+        || t instanceof SchemaSerializationException;
+  }
+
+  private static Throwable cause(CompletableFuture<?> f) {
+    try {
+      f.join();
+      throw new IllegalStateException("not failed");
+    } catch (CompletionException e) {
+      return e.getCause() == null ? e : e.getCause();
+    } catch (java.util.concurrent.CancellationException e) {
+      return e;
+    }
+  }
+
+  private static String describe(Throwable t) {
+    return t.getClass().getSimpleName() + ": " + t.getMessage();
+  }
+
+  /** The producer for this name, created (asynchronously, once) if there is none. */
+  private synchronized CompletableFuture<Producer<E>> producer(String name) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new IllegalStateException("the Pulsar sink is closed"));
+    }
+    if (producerName != null && !producerName.equals(name)) {
+      return CompletableFuture.failedFuture(
+          new IllegalStateException(
+              "one PulsarSink serves one spill queue: it sends as "
+                  + producerName
+                  + " and was given events of "
+                  + name));
+    }
+    CompletableFuture<Producer<E>> current = producer;
+    if (current != null && !current.isCompletedExceptionally()) {
+      // Being created, or created: a producer reconnects by itself after a lost connection.
+      return current;
+    }
+    producerName = name;
+    CompletableFuture<Producer<E>> created =
+        client
+            .newProducer(schema)
+            .topic(topic)
+            .producerName(name)
+            .sendTimeout((int) sendTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            .maxPendingMessages(maxInFlight)
+            .blockIfQueueFull(false)
+            .enableBatching(batching)
+            .batchingMaxPublishDelay(1, TimeUnit.MILLISECONDS)
+            .createAsync();
+    producer = created;
+    return created.whenComplete(
+        (p, e) -> {
+          if (e != null) {
+            log.debug("cannot create Pulsar producer {} on {}: {}", name, topic, e.toString());
+          }
+        });
+  }
+
+  /**
+   * Drops a producer after a failed send, so that the next batch starts from what the broker says
+   * it stored. Closing it tells the broker at once that the name is free again.
+   */
+  private synchronized void discard(Producer<E> p, Throwable why) {
+    CompletableFuture<Producer<E>> current = producer;
+    if (current != null
+        && current.isDone()
+        && !current.isCompletedExceptionally()
+        && current.join() == p) {
+      producer = null;
+    }
+    log.debug("Pulsar producer {} discarded after: {}", p.getProducerName(), why.toString());
+    closeQuietly(p);
+  }
+
+  /** Closes the producer (not the client, which stays the application's). */
+  @Override
+  public void close() {
+    CompletableFuture<Producer<E>> current;
+    synchronized (this) {
+      closed = true;
+      current = producer;
+      producer = null;
+    }
+    if (current != null && current.isDone() && !current.isCompletedExceptionally()) {
+      try {
+        current.join().close();
+      } catch (PulsarClientException e) {
+        log.debug("closing Pulsar producer: {}", e.toString());
+      }
+    } else if (current != null) {
+      // Still being created: close it once it is.
+      var unused = current.thenAccept(PulsarSink::closeQuietly);
+    }
+  }
+
+  private static void closeQuietly(Producer<?> p) {
+    var unused =
+        p.closeAsync()
+            .exceptionally(
+                e -> {
+                  log.debug("closing Pulsar producer {}: {}", p.getProducerName(), e.toString());
+                  return null;
+                });
+  }
+
+  @Override
+  public String name() {
+    return "pulsar " + topic;
+  }
+
+  @Override
+  public String toString() {
+    return "PulsarSink[" + topic + "]";
+  }
+
+  /**
+   * Settings for a {@link PulsarSink}. Not threadsafe; the sink it builds is immutable in its
+   * settings.
+   *
+   * @param <E> the event type
+   */
+  public static final class Builder<E> {
+    private final PulsarClient client;
+    private final String topic;
+    private final Schema<E> schema;
+    private @Nullable Function<? super E, String> key;
+    private String producerPrefix = "outlast-";
+    private Duration sendTimeout = Duration.ofSeconds(5);
+    private int maxInFlight = 1_000;
+    private boolean batching = true;
+
+    private Builder(PulsarClient client, String topic, Schema<E> schema) {
+      this.client = Objects.requireNonNull(client, "client");
+      this.schema = Objects.requireNonNull(schema, "schema");
+      Objects.requireNonNull(topic, "topic");
+      if (topic.isBlank()) {
+        throw new IllegalArgumentException("topic is blank");
+      }
+      this.topic = topic;
+    }
+
+    /**
+     * The message key of each event (for key-shared subscriptions and compaction); none by default.
+     */
+    public Builder<E> key(Function<? super E, String> keyOf) {
+      this.key = Objects.requireNonNull(keyOf, "keyOf");
+      return this;
+    }
+
+    /**
+     * What goes before the queue's producer id in the producer name; {@code outlast-} by default.
+     * The name must stay the same across restarts: the broker deduplicates per name.
+     */
+    public Builder<E> producerNamePrefix(String prefix) {
+      Objects.requireNonNull(prefix, "prefix");
+      if (!prefix.matches("[A-Za-z0-9._-]*")) {
+        throw new IllegalArgumentException(
+            "producerNamePrefix may hold letters, digits, '.', '_' and '-', was '" + prefix + "'");
+      }
+      this.producerPrefix = prefix;
+      return this;
+    }
+
+    /**
+     * How long a send may wait for the broker before it fails (and the sink starts again from what
+     * the broker stored); 5 seconds by default. Keep it below the sink guard's call timeout.
+     */
+    public Builder<E> sendTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("sendTimeout must be positive, was " + timeout);
+      }
+      this.sendTimeout = timeout;
+      return this;
+    }
+
+    /** The most events sent and not yet answered; 1,000 by default. */
+    public Builder<E> maxInFlight(int events) {
+      if (events < 1 || events > 100_000) {
+        throw new IllegalArgumentException("maxInFlight must be in [1, 100000], was " + events);
+      }
+      this.maxInFlight = events;
+      return this;
+    }
+
+    /** Turns the client's message batching off (on by default: much faster catch-up). */
+    public Builder<E> withoutBatching() {
+      this.batching = false;
+      return this;
+    }
+
+    /** The sink. */
+    public PulsarSink<E> build() {
+      return new PulsarSink<>(this);
+    }
+  }
+}
