@@ -28,9 +28,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each event's stable id maps onto Pulsar's own deduplication key: the queue's producer id
  * becomes the producer name ({@code <prefix><producer id>}) and the event's sequence number its
- * sequence id. A broker with deduplication enabled for the namespace ({@code pulsar-admin
- * namespaces set-deduplication --enable}, or {@code brokerDeduplicationEnabled=true}) then drops an
- * event sent twice instead of storing it twice.
+ * sequence id, which consumers read as {@code Message.getProducerName()} and {@code
+ * getSequenceId()} (no property is added: it would cost every message its bytes). The publish time
+ * becomes the message's event time. A broker with deduplication enabled for the namespace ({@code
+ * pulsar-admin namespaces set-deduplication --enable}, or {@code brokerDeduplicationEnabled=true})
+ * then drops an event sent twice instead of storing it twice.
  *
  * <p>Pulsar's failures need care to keep that promise. When a send times out, the client fails
  * every pending send, although later ones may already be stored; resending them under the same
@@ -58,9 +60,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PulsarSink.class);
-
-  /** The message property holding the event id, for consumers that deduplicate themselves. */
-  public static final String ID_PROPERTY = "outlast-id";
 
   private final PulsarClient client;
   private final String topic;
@@ -167,7 +166,6 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
           p.newMessage()
               .sequenceId(d.id().sequence())
               .eventTime(Math.max(1, d.publishedAtMillis()))
-              .property(ID_PROPERTY, d.id().toString())
               .value(d.event());
       Function<? super E, String> k = key;
       if (k != null) {

@@ -1,0 +1,170 @@
+package dev.outlast.sink.pulsar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outlast.buffer.SpillQueue;
+import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.Outcome;
+import dev.outlast.buffer.spi.Sink;
+import dev.outlast.core.Guard;
+import dev.outlast.core.GuardConfig;
+import dev.outlast.core.spi.Codec;
+import dev.outlast.testkit.PulsarServer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.pulsar.client.api.MessageId;
+import org.apache.pulsar.client.api.Producer;
+import org.apache.pulsar.client.api.PulsarClient;
+import org.apache.pulsar.client.api.Schema;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Catch-up after an outage into a real Pulsar broker: how fast a spill queue's backlog of N events
+ * of 256 bytes drains through {@link PulsarSink} ({@code outlast}), beside the same client sending
+ * N messages straight from memory with {@code sendAsync} ({@code direct}: same batching, same
+ * pending limit, no queue). A measuring harness, not a test: it runs only when asked.
+ *
+ * <pre>
+ * mvn -B verify -pl resilience-sink-pulsar -am -Dtest=PulsarCatchUpHarness \
+ *     -Dsurefire.failIfNoSpecifiedTests=false -Doutlast.harness=true
+ * </pre>
+ *
+ * <p>Properties: {@code outlast.harness.events} (200,000), {@code outlast.harness.rounds} (9),
+ * {@code outlast.harness.batch} (the queue's batch size, 10,000; also the sink's and the direct
+ * producer's limit of messages in flight, at least 1,000).
+ */
+@EnabledIfSystemProperty(named = "outlast.harness", matches = "true")
+class PulsarCatchUpHarness {
+  private static final int EVENTS = Integer.getInteger("outlast.harness.events", 200_000);
+  private static final int ROUNDS = Integer.getInteger("outlast.harness.rounds", 9);
+  private static final int BATCH = Integer.getInteger("outlast.harness.batch", 10_000);
+  private static final byte[] PAYLOAD = new byte[256];
+
+  @Test
+  void catchUpRate_outlastBesideDirect(@TempDir Path dir) throws Exception {
+    List<Double> outlast = new ArrayList<>();
+    List<Double> direct = new ArrayList<>();
+    try (PulsarServer broker = PulsarServer.launch();
+        PulsarClient client = PulsarClient.builder().serviceUrl(broker.serviceUrl()).build()) {
+      // Round 0 warms both paths up and is not counted.
+      for (int round = 0; round <= ROUNDS; round++) {
+        double o =
+            outlast(client, dir.resolve("q" + round), "persistent://public/default/o" + round);
+        double d = direct(client, "persistent://public/default/d" + round);
+        if (round > 0) {
+          outlast.add(o);
+          direct.add(d);
+        }
+        System.out.printf("round %d: outlast %.0f events/s, direct %.0f/s%n", round, o, d);
+      }
+    }
+    double o = median(outlast);
+    double d = median(direct);
+    System.out.printf(
+        "pulsar catch-up, %d events of %d B, %d rounds, medians: outlast %.0f events/s, direct"
+            + " %.0f/s, ratio %.2f%n",
+        EVENTS, PAYLOAD.length, ROUNDS, o, d, o / d);
+    assertThat(o).isPositive();
+  }
+
+  /**
+   * Events per second draining a backlog of EVENTS, from when the sink is back until it is empty.
+   */
+  private static double outlast(PulsarClient client, Path journal, String topic) throws Exception {
+    Guard guard = Guard.of("pulsar", GuardConfig.broker());
+    // The outage: the sink is down while the events are published; they all go to the journal.
+    try (SpillQueue<byte[]> q = queue(journal, new DownSink(), guard)) {
+      for (int i = 0; i < EVENTS; i++) {
+        q.publish(PAYLOAD);
+      }
+    }
+    CountDownLatch sinkBack = new CountDownLatch(1);
+    try (PulsarSink<byte[]> sink =
+            PulsarSink.builder(client, topic, Schema.BYTES)
+                .maxInFlight(Math.max(1_000, BATCH))
+                .build();
+        SpillQueue<byte[]> q =
+            queue(journal, gated(sink, sinkBack), Guard.of("pulsar", GuardConfig.broker()))) {
+      // The service is running with its backlog; the sink comes back now.
+      long start = System.nanoTime();
+      sinkBack.countDown();
+      while (q.metrics().backlogEvents() > 0) {
+        Thread.sleep(1); // polling more often would take CPU from the drainer on two cores
+      }
+      long nanos = System.nanoTime() - start;
+      assertThat(q.metrics().delivered()).isEqualTo(EVENTS);
+      return EVENTS * 1e9 / nanos;
+    }
+  }
+
+  /** Events per second sending EVENTS messages straight from memory. */
+  private static double direct(PulsarClient client, String topic) throws Exception {
+    long start = System.nanoTime();
+    try (Producer<byte[]> producer =
+        client
+            .newProducer(Schema.BYTES)
+            .topic(topic)
+            .producerName("direct-" + topic.substring(topic.lastIndexOf('/') + 1))
+            .sendTimeout(5, TimeUnit.SECONDS)
+            .maxPendingMessages(Math.max(1_000, BATCH))
+            .blockIfQueueFull(true)
+            .enableBatching(true)
+            .batchingMaxPublishDelay(1, TimeUnit.MILLISECONDS)
+            .create()) {
+      CompletableFuture<MessageId> last = null;
+      for (int i = 0; i < EVENTS; i++) {
+        last = producer.newMessage().sequenceId(i + 1L).value(PAYLOAD).sendAsync();
+      }
+      if (last != null) {
+        last.get(60, TimeUnit.SECONDS);
+      }
+      return EVENTS * 1e9 / (System.nanoTime() - start);
+    }
+  }
+
+  private static SpillQueue<byte[]> queue(Path journal, Sink<byte[]> sink, Guard guard) {
+    return SpillQueue.<byte[]>builder("catch-up")
+        .directory(journal)
+        .codec(Codec.bytes())
+        .sink(sink)
+        .guard(guard)
+        .mode(SpillQueue.Mode.WRITE_AHEAD)
+        .batchSize(BATCH)
+        .build();
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    return sorted.get(sorted.size() / 2);
+  }
+
+  /** The sink, once the latch is open: the first delivery waits for it. */
+  private static <E> Sink<E> gated(Sink<E> sink, CountDownLatch open) {
+    return batch -> {
+      try {
+        open.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return CompletableFuture.failedFuture(e);
+      }
+      return sink.deliver(batch);
+    };
+  }
+
+  /** A sink during its outage. */
+  private static final class DownSink implements Sink<byte[]> {
+    @Override
+    public CompletableFuture<List<Outcome>> deliver(List<Delivery<byte[]>> batch) {
+      return CompletableFuture.failedFuture(new IOException("down"));
+    }
+  }
+}
