@@ -333,7 +333,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     private @Nullable SSLContext ssl;
     private @Nullable HttpClient http;
     private Duration connectTimeout = Duration.ofSeconds(2);
-    private Duration requestTimeout = Duration.ofSeconds(10);
+    private Duration requestTimeout = Duration.ofSeconds(5);
     private int maxBulkBytes = 5 << 20;
 
     private Builder(URI baseUri, String index) {
@@ -442,7 +442,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
 
     /**
-     * How long one bulk request may take before it is given up (and its events retried); 10 seconds
+     * How long one bulk request may take before it is given up (and its events retried); 5 seconds
      * by default. Keep it below the sink guard's call timeout, which bounds the whole batch.
      */
     public Builder<E> requestTimeout(Duration timeout) {
