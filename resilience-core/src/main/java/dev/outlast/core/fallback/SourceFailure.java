@@ -1,0 +1,22 @@
+package dev.outlast.core.fallback;
+
+import java.util.Objects;
+
+/**
+ * Why one source of a fallback chain gave no answer.
+ *
+ * @param source the source's name
+ * @param failure what its guard or its call threw
+ */
+public record SourceFailure(String source, Throwable failure) {
+  /** Validates the parts. */
+  public SourceFailure {
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(failure, "failure");
+  }
+
+  @Override
+  public String toString() {
+    return source + ": " + failure;
+  }
+}

@@ -1,0 +1,213 @@
+package dev.outlast.core.jdbc;
+
+import dev.outlast.core.spi.EventSource;
+import dev.outlast.core.spi.StreamEvent;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import javax.sql.DataSource;
+
+/**
+ * An event store (or ledger) in a SQL table: one row per event, with the stream's name, the event's
+ * sequence number in the stream and its bytes. Works with any database that has {@code LIMIT}
+ * (PostgreSQL, MySQL, MariaDB, H2).
+ *
+ * <pre>{@code
+ * EventSource store =
+ *     JdbcEventSource.builder(dataSource)
+ *         .table("event").streamColumn("stream_id").sequenceColumn("seq").payloadColumn("body")
+ *         .timeout(Duration.ofSeconds(2))
+ *         .build();
+ * }</pre>
+ *
+ * <p>Every query is bounded in the driver, so that a read against a dead or frozen database gives
+ * up by itself instead of holding the caller: the statement's query timeout (whole seconds, JDBC's
+ * unit) lets the server cancel it, and a second later the connection's network timeout stops the
+ * wait on a silent socket. The network timeout is put back before the connection returns to its
+ * pool. An index on (stream, sequence) makes both queries cheap.
+ *
+ * <p>Immutable and threadsafe if the data source is.
+ */
+public final class JdbcEventSource implements EventSource {
+  // setNetworkTimeout needs an executor to abort with; the drivers used here run it inline.
+  private static final Executor INLINE = Runnable::run;
+
+  private final DataSource dataSource;
+  private final String readSql;
+  private final String markSql;
+  private final int querySeconds;
+  private final String description;
+
+  private JdbcEventSource(Builder b) {
+    this.dataSource = b.dataSource;
+    this.readSql =
+        "SELECT "
+            + b.sequence
+            + ", "
+            + b.payload
+            + " FROM "
+            + b.table
+            + " WHERE "
+            + b.stream
+            + " = ? AND "
+            + b.sequence
+            + " >= ? ORDER BY "
+            + b.sequence
+            + " LIMIT ?";
+    this.markSql =
+        "SELECT COALESCE(MAX("
+            + b.sequence
+            + "), 0) FROM "
+            + b.table
+            + " WHERE "
+            + b.stream
+            + " = ?";
+    this.querySeconds = (int) Math.max(1, (b.timeout.toMillis() + 999) / 1000);
+    this.description = "JdbcEventSource[" + b.table + "]";
+  }
+
+  /**
+   * A builder over a data source; table and column names default to event(stream, seq, payload).
+   */
+  public static Builder builder(DataSource dataSource) {
+    return new Builder(dataSource);
+  }
+
+  @Override
+  public List<StreamEvent> read(String stream, long fromSequence, int limit) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      int previous = bound(c);
+      try (PreparedStatement ps = c.prepareStatement(readSql)) {
+        ps.setQueryTimeout(querySeconds);
+        ps.setString(1, stream);
+        ps.setLong(2, fromSequence);
+        ps.setInt(3, limit);
+        List<StreamEvent> events = new ArrayList<>(Math.min(limit, 1024));
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            byte[] payload = rs.getBytes(2);
+            events.add(
+                new StreamEvent(stream, rs.getLong(1), payload == null ? new byte[0] : payload));
+          }
+        }
+        return events;
+      } finally {
+        unbound(c, previous);
+      }
+    }
+  }
+
+  @Override
+  public long highWaterMark(String stream) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      int previous = bound(c);
+      try (PreparedStatement ps = c.prepareStatement(markSql)) {
+        ps.setQueryTimeout(querySeconds);
+        ps.setString(1, stream);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0;
+        }
+      } finally {
+        unbound(c, previous);
+      }
+    }
+  }
+
+  /** Sets the network timeout a second after the query timeout; returns the one before, or -1. */
+  private int bound(Connection c) throws SQLException {
+    try {
+      int previous = c.getNetworkTimeout();
+      c.setNetworkTimeout(INLINE, querySeconds * 1000 + 1000);
+      return previous;
+    } catch (SQLFeatureNotSupportedException e) {
+      return -1; // the driver's own socket timeout is then the only bound
+    }
+  }
+
+  private static void unbound(Connection c, int previous) throws SQLException {
+    if (previous >= 0 && !c.isClosed()) {
+      c.setNetworkTimeout(INLINE, previous);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return description;
+  }
+
+  /** Settings for a {@link JdbcEventSource}. Not threadsafe; build once. */
+  public static final class Builder {
+    private final DataSource dataSource;
+    private String table = "event";
+    private String stream = "stream";
+    private String sequence = "seq";
+    private String payload = "payload";
+    private Duration timeout = Duration.ofSeconds(2);
+
+    private Builder(DataSource dataSource) {
+      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    /** The table, optionally schema-qualified; {@code event} by default. */
+    public Builder table(String name) {
+      this.table = identifier(name, "table");
+      return this;
+    }
+
+    /** The column of the stream's name (text); {@code stream} by default. */
+    public Builder streamColumn(String name) {
+      this.stream = identifier(name, "streamColumn");
+      return this;
+    }
+
+    /** The column of the sequence number (integer); {@code seq} by default. */
+    public Builder sequenceColumn(String name) {
+      this.sequence = identifier(name, "sequenceColumn");
+      return this;
+    }
+
+    /** The column of the event's bytes (bytea, blob, varbinary); {@code payload} by default. */
+    public Builder payloadColumn(String name) {
+      this.payload = identifier(name, "payloadColumn");
+      return this;
+    }
+
+    /**
+     * How long one query may take; 2 seconds by default (rounded up to whole seconds). Keep it at
+     * or below the source guard's call timeout.
+     */
+    public Builder timeout(Duration t) {
+      Objects.requireNonNull(t, "timeout");
+      if (t.isNegative() || t.isZero()) {
+        throw new IllegalArgumentException("timeout must be positive, was " + t);
+      }
+      this.timeout = t;
+      return this;
+    }
+
+    // Names go into SQL text: only plain identifiers, so that nothing can be injected.
+    private static String identifier(String name, String what) {
+      Objects.requireNonNull(name, what);
+      if (!name.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?")) {
+        throw new IllegalArgumentException(
+            what
+                + " must be a plain SQL identifier (letters, digits, _; schema.name), was '"
+                + name
+                + "'");
+      }
+      return name;
+    }
+
+    /** The source. */
+    public JdbcEventSource build() {
+      return new JdbcEventSource(this);
+    }
+  }
+}
