@@ -15,6 +15,7 @@ import dev.outlast.core.GuardConfig;
 import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.FaultProxy;
 import dev.outlast.testkit.OpenSearchServer;
+import dev.outlast.testkit.OutageTour;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -131,24 +132,7 @@ class ElasticsearchSinkOutageTest {
               "publisher");
       publisher.start();
       try {
-        for (int round = 0; round < 2; round++) {
-          Thread.sleep(2_000);
-          node.kill();
-          Thread.sleep(2_000);
-          node.start();
-          Thread.sleep(2_000);
-          node.freeze();
-          Thread.sleep(4_000);
-          node.thaw();
-          Thread.sleep(2_000);
-          proxy.refuse();
-          proxy.cutConnections();
-          Thread.sleep(3_000);
-          proxy.pass();
-          proxy.blackhole();
-          Thread.sleep(3_000);
-          proxy.pass();
-        }
+        OutageTour.run(node, proxy, 2);
       } finally {
         faultsDone.set(true);
         publisher.join();

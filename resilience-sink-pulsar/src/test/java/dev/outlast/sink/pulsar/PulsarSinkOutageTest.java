@@ -10,6 +10,7 @@ import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.FaultProxy;
+import dev.outlast.testkit.OutageTour;
 import dev.outlast.testkit.PulsarServer;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -145,24 +146,7 @@ class PulsarSinkOutageTest {
               "publisher");
       publisher.start();
       try {
-        for (int round = 0; round < 2; round++) {
-          Thread.sleep(2_000);
-          broker.kill();
-          Thread.sleep(2_000);
-          broker.start();
-          Thread.sleep(2_000);
-          broker.freeze();
-          Thread.sleep(4_000);
-          broker.thaw();
-          Thread.sleep(2_000);
-          proxy.refuse();
-          proxy.cutConnections();
-          Thread.sleep(3_000);
-          proxy.pass();
-          proxy.blackhole();
-          Thread.sleep(3_000);
-          proxy.pass();
-        }
+        OutageTour.run(broker, proxy, 2);
       } finally {
         faultsDone.set(true);
         publisher.join();
