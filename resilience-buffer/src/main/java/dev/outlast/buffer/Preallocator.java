@@ -46,7 +46,7 @@ final class Preallocator {
    * Bytes of Chronicle's mapping made writable ahead of the appender in one call. A write to a page
    * of a shared file mapping that is not yet mapped traps into the kernel: once per 4 KiB page,
    * about every 14 records of 256 bytes, and that trap was most of an append's time. One {@code
-   * madvise(MADV_POPULATE_WRITE)} maps 64 pages with one entry into the kernel instead.
+   * madvise(MADV_POPULATE_WRITE)} maps up to 64 pages with one entry into the kernel instead.
    */
   static final long PREFAULT = 256 << 10;
 
@@ -174,14 +174,20 @@ final class Preallocator {
     }
     long address = store.addressForWrite(from);
     long pageStart = address & -PAGE;
-    if (posix.madvise(pageStart, to - from + address - pageStart, MADV_POPULATE_WRITE) != 0) {
+    // Whole pages only, ending at or before `to`: the kernel would round a partial one up, past
+    // what is allocated.
+    long pageEnd = (address + (to - from)) & -PAGE;
+    if (pageEnd <= pageStart) {
+      return;
+    }
+    if (posix.madvise(pageStart, pageEnd - pageStart, MADV_POPULATE_WRITE) != 0) {
       // EINVAL before Linux 5.14; the journal works without it. Other failures (EFAULT where a
       // write would fault for good) are left to the write itself, which the bound guards.
       prefault = false;
       log.debug("prefaulting journal pages is off: madvise failed at {} of {}", from, file);
       return;
     }
-    prefaultedUntil = to;
+    prefaultedUntil = from + (pageEnd - address);
   }
 
   private boolean allocate(File f, long until) {
