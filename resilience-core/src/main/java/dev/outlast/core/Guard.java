@@ -92,9 +92,11 @@ public final class Guard {
             .waitIntervalFunctionInOpenState(
                 attempt -> backoffMillis(config.openWait(), config.maxOpenWait(), attempt))
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
-            // A probe that never reports back (a thread stuck in a driver) must not keep the
-            // breaker half-open for ever.
-            .maxWaitDurationInHalfOpenState(config.callTimeout().multipliedBy(3))
+            // Half-open lasts until the probes have reported. A time limit on it would send an
+            // idle dependency back to open after one good probe (a queue that drained its backlog
+            // in one call), refusing the next calls for another open wait. Every probe reports:
+            // call() in all cases, a Permit by contract; one stuck for good in a driver leaves the
+            // breaker refusing all but the probes, as an open one would.
             // Rejections are the hot path while a dependency is down: no stack traces.
             .writableStackTraceEnabled(false)
             .clock(config.clock())

@@ -157,6 +157,30 @@ class GuardTest {
     assertThat(guard.call(this::ok)).isEqualTo("ok");
   }
 
+  /**
+   * A dependency that recovers while little traffic goes to it (a queue that drained its backlog in
+   * one call): after one good probe the guard stays half-open until the next calls, and does not
+   * fall back to open on its own, which would refuse them for another open wait.
+   */
+  @Test
+  void afterAGoodProbe_anIdleGuardStaysHalfOpen_andClosesWithTheNextCalls() throws Exception {
+    Guard guard = Guard.of("pulsar", config().callTimeout(Duration.ofMillis(50)).build());
+    for (int i = 0; i < 4; i++) {
+      assertThatThrownBy(() -> guard.call(this::refused))
+          .isInstanceOf(DependencyCallException.class);
+    }
+    clock.advance(Duration.ofMillis(2_100));
+    assertThat(guard.call(this::ok)).isEqualTo("ok");
+    assertThat(guard.state()).isEqualTo(Guard.State.HALF_OPEN);
+    // Idle for many call timeouts, in real time (Resilience4j's half-open timer is not on the
+    // guard's clock) and on the guard's clock.
+    Thread.sleep(400);
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(guard.state()).isEqualTo(Guard.State.HALF_OPEN);
+    assertThat(guard.call(this::ok)).isEqualTo("ok");
+    assertThat(guard.state()).isEqualTo(Guard.State.CLOSED);
+  }
+
   @Test
   void openWait_doublesWhileProbesFail_upToTheMaximum() {
     Guard guard = Guard.of("mysql", config().probes(1).build());
