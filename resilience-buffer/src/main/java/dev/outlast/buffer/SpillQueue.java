@@ -6,6 +6,10 @@ import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.OutlastException;
+import dev.outlast.core.health.ComponentHealth;
+import dev.outlast.core.health.HealthCheck;
+import dev.outlast.core.health.HealthStatus;
+import dev.outlast.core.health.Importance;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -503,6 +507,49 @@ public final class SpillQueue<E> implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(name + ": cannot read the dead-letter journal", e);
     }
+  }
+
+  /**
+   * The queue's health, for {@link dev.outlast.core.health.Health}: the sink's state as its guard
+   * sees it, and the backlog. The sink's breaker open is DOWN (events are held, not delivered);
+   * half-open, a backlog, or ranges lost to damage is DEGRADED; otherwise UP.
+   */
+  public HealthCheck health(Importance importance) {
+    Objects.requireNonNull(importance, "importance");
+    return () -> {
+      SpillQueueMetrics m = metrics();
+      Guard.Snapshot g = guard.snapshot();
+      StringBuilder why =
+          new StringBuilder(
+              switch (g.state()) {
+                case OPEN -> "sink breaker open since " + g.stateSince();
+                case HALF_OPEN -> "sink breaker half-open since " + g.stateSince() + ": probing";
+                case CLOSED -> "sink breaker closed";
+              });
+      why.append("; backlog ").append(m.backlogEvents()).append(" events");
+      if (m.backlogEvents() > 0) {
+        why.append(" (")
+            .append(m.backlogBytes())
+            .append(" bytes, oldest ")
+            .append(m.oldestEventAge().toMillis())
+            .append(" ms, delivering ")
+            .append(Math.round(m.deliverRate()))
+            .append("/s)");
+      }
+      if (!m.lost().isEmpty()) {
+        why.append("; ").append(m.lost().size()).append(" ranges lost to damage");
+      }
+      if (m.deadLetters() > 0) {
+        why.append("; ").append(m.deadLetters()).append(" dead letters");
+      }
+      HealthStatus status =
+          g.state() == Guard.State.OPEN
+              ? HealthStatus.DOWN
+              : g.state() == Guard.State.HALF_OPEN || m.backlogEvents() > 0 || !m.lost().isEmpty()
+                  ? HealthStatus.DEGRADED
+                  : HealthStatus.UP;
+      return new ComponentHealth(name, "queue", g.dependency(), status, importance, why.toString());
+    };
   }
 
   /** The queue now. */

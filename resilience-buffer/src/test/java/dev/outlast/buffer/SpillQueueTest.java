@@ -10,6 +10,10 @@ import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
+import dev.outlast.core.health.ComponentHealth;
+import dev.outlast.core.health.HealthCheck;
+import dev.outlast.core.health.HealthStatus;
+import dev.outlast.core.health.Importance;
 import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.ManualClock;
 import java.nio.charset.StandardCharsets;
@@ -362,6 +366,38 @@ class SpillQueueTest {
     await().untilAsserted(() -> assertThat(sink.events).hasSize(2));
     assertThat(sink.events.get(0)).isEqualTo(atDefault);
     assertThat(sink.events.get(1)).isEqualTo(raised);
+  }
+
+  @Test
+  void health_followsTheSinkAndTheBacklog() {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> q = open(builder());
+    HealthCheck health = q.health(Importance.DEPENDENT);
+    assertThat(health.check().status()).isEqualTo(HealthStatus.UP);
+    q.publish("a");
+    q.publish("b");
+    await()
+        .untilAsserted(
+            () -> {
+              ComponentHealth h = health.check();
+              assertThat(h.status()).isIn(HealthStatus.DEGRADED, HealthStatus.DOWN);
+              assertThat(h.reason()).contains("backlog 2 events");
+              assertThat(h.kind()).isEqualTo("queue");
+            });
+    sink.state = TestSink.State.UP;
+    // The breaker closes after its probes (one delivery each) have succeeded; until then the sink
+    // is reported half-open, DEGRADED.
+    for (int i = 0; i < 4; i++) {
+      q.publish("after " + i);
+      await().until(() -> q.metrics().backlogEvents() == 0);
+    }
+    await()
+        .untilAsserted(
+            () -> {
+              ComponentHealth h = health.check();
+              assertThat(h.status()).as(h.reason()).isEqualTo(HealthStatus.UP);
+            });
+    assertThat(health.check().reason()).contains("backlog 0 events");
   }
 
   @Test

@@ -5,6 +5,10 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
+import dev.outlast.core.health.ComponentHealth;
+import dev.outlast.core.health.HealthCheck;
+import dev.outlast.core.health.HealthStatus;
+import dev.outlast.core.health.Importance;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -247,6 +251,45 @@ public final class QueryCache<K, V> implements AutoCloseable {
   /** The guard of the dependency the cache loads from. */
   public Guard guard() {
     return guard;
+  }
+
+  /**
+   * The cache's health, for {@link dev.outlast.core.health.Health}: the database's state as its
+   * guard sees it, and what the cache does about it. Breaker open is DOWN (with the oldest stale
+   * value served meanwhile: the cache answers, but from the past); half-open, or stale values
+   * served within the last minute, is DEGRADED; otherwise UP.
+   */
+  public HealthCheck health(Importance importance) {
+    Objects.requireNonNull(importance, "importance");
+    return () -> {
+      Guard.Snapshot g = guard.snapshot();
+      CacheStats st = stats();
+      Instant lastStale = st.lastStaleServedAt();
+      boolean recentlyStale =
+          lastStale != null && lastStale.isAfter(clock.instant().minusSeconds(60));
+      String stale =
+          lastStale == null
+              ? "no stale value served"
+              : st.staleHits()
+                  + " stale answers, the oldest "
+                  + st.oldestStaleServed().toMillis()
+                  + " ms old, the last at "
+                  + lastStale;
+      HealthStatus status =
+          switch (g.state()) {
+            case OPEN -> HealthStatus.DOWN;
+            case HALF_OPEN -> HealthStatus.DEGRADED;
+            case CLOSED -> recentlyStale ? HealthStatus.DEGRADED : HealthStatus.UP;
+          };
+      String breaker =
+          switch (g.state()) {
+            case OPEN -> "breaker open since " + g.stateSince();
+            case HALF_OPEN -> "breaker half-open since " + g.stateSince() + ": probing";
+            case CLOSED -> "breaker closed";
+          };
+      return new ComponentHealth(
+          name, "cache", g.dependency(), status, importance, breaker + "; " + stale);
+    };
   }
 
   /**

@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outlast.cache.jdbc.SqlQuery;
 import dev.outlast.core.Guard;
+import dev.outlast.core.health.ComponentHealth;
+import dev.outlast.core.health.HealthStatus;
+import dev.outlast.core.health.Importance;
 import dev.outlast.testkit.FaultProxy;
 import dev.outlast.testkit.ManualClock;
 import dev.outlast.testkit.MariaDbServer;
@@ -96,6 +99,11 @@ class QueryCacheMariaDbTest {
     assertThat(Duration.ofNanos(System.nanoTime() - start))
         .as("an unknown key fails at once, not after a timeout")
         .isLessThan(Duration.ofMillis(200));
+    ComponentHealth down = cache.health(Importance.DEPENDENT).check();
+    assertThat(down.status())
+        .isEqualTo(guard.state() == Guard.State.OPEN ? HealthStatus.DOWN : HealthStatus.DEGRADED);
+    assertThat(down.reason()).contains("stale answers");
+    assertThat(down.dependency()).isEqualTo("mysql");
 
     db.start();
     // Past the breaker's open wait and the keys' backoff, probes find the database again.
@@ -112,6 +120,9 @@ class QueryCacheMariaDbTest {
                   .isIn(Answer.State.LOADED, Answer.State.FRESH);
             });
     assertThat(guard.state()).isEqualTo(Guard.State.CLOSED);
+    // A minute after the last stale answer the cache reports the database up again.
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(cache.health(Importance.DEPENDENT).check().status()).isEqualTo(HealthStatus.UP);
   }
 
   @Test

@@ -7,6 +7,10 @@ import static org.awaitility.Awaitility.await;
 import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
+import dev.outlast.core.health.Health;
+import dev.outlast.core.health.HealthReport;
+import dev.outlast.core.health.HealthStatus;
+import dev.outlast.core.health.Importance;
 import dev.outlast.core.jdbc.JdbcEventSource;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.StreamEvent;
@@ -38,6 +42,8 @@ import org.postgresql.ds.PGSimpleDataSource;
 class StitchedReadOutageTest {
   private static final int LEDGER_EVENTS = 1_000;
   private static final int LAG = 150;
+
+  private static final ThreadLocal<Boolean> STORE_CALLED = ThreadLocal.withInitial(() -> false);
 
   private static PostgresServer store;
   private static MariaDbServer ledger;
@@ -122,14 +128,33 @@ class StitchedReadOutageTest {
   }
 
   private static StitchedReader reader(Guard storeGuard) {
+    return reader(storeGuard, Guard.of("ledger", GuardConfig.database()));
+  }
+
+  private static StitchedReader reader(Guard storeGuard, Guard ledgerGuard) {
+    EventSource jdbc = JdbcEventSource.builder(storeDs).timeout(Duration.ofSeconds(1)).build();
+    // Notes on the reading thread whether the store was called at all.
     EventSource storeSource =
-        JdbcEventSource.builder(storeDs).timeout(Duration.ofSeconds(1)).build();
+        new EventSource() {
+          @Override
+          public List<StreamEvent> read(String stream, long fromSequence, int limit)
+              throws Exception {
+            STORE_CALLED.set(true);
+            return jdbc.read(stream, fromSequence, limit);
+          }
+
+          @Override
+          public long highWaterMark(String stream) throws Exception {
+            STORE_CALLED.set(true);
+            return jdbc.highWaterMark(stream);
+          }
+        };
     EventSource ledgerSource =
         JdbcEventSource.builder(ledgerDs).timeout(Duration.ofSeconds(1)).build();
     return StitchedReader.over(
         FallbackChain.<EventSource>builder("order history")
             .source("event-store", storeSource, storeGuard)
-            .source("ledger", ledgerSource, Guard.of("ledger", GuardConfig.database()))
+            .source("ledger", ledgerSource, ledgerGuard)
             .build());
   }
 
@@ -201,14 +226,21 @@ class StitchedReadOutageTest {
 
   /**
    * Readers run all along while the store is killed, restarted, then frozen: every read returns the
-   * whole range; a read that finds the store's breaker open is answered by the ledger without
-   * waiting for the store's timeout (only the breaker's few probes still try the store).
+   * whole range, and health reports the store down and the service degraded; a read that finds the
+   * store's breaker open is answered by the ledger without waiting for the store's timeout (only
+   * the breaker's few probes still try the store).
    */
   @Test
   void storeKilledThenFrozen_everyReadIsAnswered_andNoneWaitsOnceTheBreakerIsOpen()
       throws Exception {
     Guard storeGuard = storeGuard();
-    StitchedReader reader = reader(storeGuard);
+    Guard ledgerGuard = Guard.of("ledger", GuardConfig.database());
+    StitchedReader reader = reader(storeGuard, ledgerGuard);
+    Health health =
+        Health.builder()
+            .guard(storeGuard, Importance.DEPENDENT)
+            .guard(ledgerGuard, Importance.CORE)
+            .build();
     List<String> errors = Collections.synchronizedList(new ArrayList<>());
     List<Long> openReadNanos = Collections.synchronizedList(new ArrayList<>());
     List<String> answeredBy = Collections.synchronizedList(new ArrayList<>());
@@ -220,20 +252,18 @@ class StitchedReadOutageTest {
               () -> {
                 while (!stop.get()) {
                   long from = 1L + ThreadLocalRandom.current().nextInt(LEDGER_EVENTS - 100);
-                  boolean openAtStart = storeGuard.state() == Guard.State.OPEN;
+                  STORE_CALLED.set(false);
                   long t0 = System.nanoTime();
                   try {
                     StitchedReader.Result r = reader.read("order-1", from, 100);
                     long nanos = System.nanoTime() - t0;
                     assertComplete(r, "order-1", from, from + 99);
                     answeredBy.add(r.parts().get(0).source());
-                    // The store was skipped without a call: its breaker was open. (A read that
-                    // starts while it is open may also be one of the breaker's probes, or find it
-                    // open only for its second call after a slow first one: those do call.)
-                    if (openAtStart
-                        && r.failures().size() == 1
-                        && r.failures().get(0).failure()
-                            instanceof DependencyUnavailableException) {
+                    // The store's guard refused the call, and the store was not called at all
+                    // during this read (not a probe, nor a slow first call before the refusal).
+                    if (!STORE_CALLED.get()
+                        && r.failures().stream()
+                            .anyMatch(f -> f.failure() instanceof DependencyUnavailableException)) {
                       openReadNanos.add(nanos);
                     }
                   } catch (RuntimeException | AssertionError e) {
@@ -247,16 +277,28 @@ class StitchedReadOutageTest {
     }
     try {
       Thread.sleep(1_000);
+      assertThat(health.snapshot().status()).isEqualTo(HealthStatus.UP);
       store.kill();
       await().atMost(Duration.ofSeconds(20)).until(() -> storeGuard.state() == Guard.State.OPEN);
+      HealthReport during = health.snapshot();
+      // The store is down, but reads go on from the ledger: the service is degraded, not down.
+      assertThat(during.status()).isEqualTo(HealthStatus.DEGRADED);
+      assertThat(during.components().get(0).status()).isEqualTo(HealthStatus.DOWN);
+      assertThat(during.components().get(0).reason()).contains("breaker open since");
+      assertThat(during.components().get(1).status()).isEqualTo(HealthStatus.UP);
+      assertThat(during.toJson())
+          .contains("\"component\":\"event-store\"")
+          .contains("\"status\":\"DOWN\"");
       Thread.sleep(2_000);
       store.start();
       await().atMost(Duration.ofSeconds(30)).until(() -> storeGuard.state() == Guard.State.CLOSED);
       store.freeze();
       await().atMost(Duration.ofSeconds(30)).until(() -> storeGuard.state() == Guard.State.OPEN);
       Thread.sleep(3_000);
+      assertThat(health.snapshot().components().get(0).status()).isNotEqualTo(HealthStatus.UP);
       store.thaw();
       await().atMost(Duration.ofSeconds(30)).until(() -> storeGuard.state() == Guard.State.CLOSED);
+      assertThat(health.snapshot().status()).isEqualTo(HealthStatus.UP);
       Thread.sleep(500);
     } finally {
       stop.set(true);

@@ -1,0 +1,137 @@
+package dev.outlast.core.health;
+
+import dev.outlast.core.Guard;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The health of everything a service depends on, in one call: each guard, cache and queue says how
+ * its dependency is, how much the service depends on it, and why.
+ *
+ * <pre>{@code
+ * Health health =
+ *     Health.builder()
+ *         .guard(mysqlGuard, Importance.CORE)
+ *         .check(productCache.health(Importance.DEPENDENT))
+ *         .check(orderEvents.health(Importance.DEPENDENT))
+ *         .build();
+ * String json = health.snapshot().toJson();   // for a /health endpoint
+ * }</pre>
+ *
+ * <p>Immutable and threadsafe; a snapshot asks every check and calls no dependency.
+ */
+public final class Health {
+  private final List<HealthCheck> checks;
+  private final Clock clock;
+
+  private Health(Builder b) {
+    this.checks = List.copyOf(b.checks);
+    this.clock = b.clock;
+  }
+
+  /** A builder with no components. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * A guard's health: breaker closed is UP; half-open (probing after an outage) is DEGRADED; open
+   * is DOWN, with since when and the last failure.
+   */
+  public static HealthCheck of(Guard guard, Importance importance) {
+    Objects.requireNonNull(guard, "guard");
+    Objects.requireNonNull(importance, "importance");
+    return () -> {
+      Guard.Snapshot s = guard.snapshot();
+      String last = s.lastFailure() == null ? "" : "; last failure: " + s.lastFailure();
+      return switch (s.state()) {
+        case CLOSED ->
+            new ComponentHealth(
+                s.dependency(),
+                "guard",
+                s.dependency(),
+                HealthStatus.UP,
+                importance,
+                "breaker closed, " + Math.max(0, s.failureRate()) + "% of recent calls failed");
+        case HALF_OPEN ->
+            new ComponentHealth(
+                s.dependency(),
+                "guard",
+                s.dependency(),
+                HealthStatus.DEGRADED,
+                importance,
+                "breaker half-open since " + s.stateSince() + ": probing" + last);
+        case OPEN ->
+            new ComponentHealth(
+                s.dependency(),
+                "guard",
+                s.dependency(),
+                HealthStatus.DOWN,
+                importance,
+                "breaker open since " + s.stateSince() + last);
+      };
+    };
+  }
+
+  /** Every component's health now, and the service's status from them. */
+  public HealthReport snapshot() {
+    List<ComponentHealth> all = new ArrayList<>(checks.size());
+    HealthStatus overall = HealthStatus.UP;
+    for (HealthCheck c : checks) {
+      ComponentHealth h;
+      try {
+        h = Objects.requireNonNull(c.check(), "a health check returned null");
+      } catch (RuntimeException e) {
+        // A broken check must not hide the others; it reports itself as down.
+        h =
+            new ComponentHealth(
+                c.toString(),
+                "check",
+                "unknown",
+                HealthStatus.DOWN,
+                Importance.DEPENDENT,
+                "the health check failed: " + e);
+      }
+      all.add(h);
+      if (h.status() == HealthStatus.DOWN && h.importance() == Importance.CORE) {
+        overall = HealthStatus.DOWN;
+      } else if (h.status() != HealthStatus.UP && overall == HealthStatus.UP) {
+        overall = HealthStatus.DEGRADED;
+      }
+    }
+    return new HealthReport(clock.instant(), overall, all);
+  }
+
+  /** Settings for a {@link Health}. Not threadsafe; build once. */
+  public static final class Builder {
+    private final List<HealthCheck> checks = new ArrayList<>();
+    private Clock clock = Clock.systemUTC();
+
+    private Builder() {}
+
+    /** Adds a guard. */
+    public Builder guard(Guard guard, Importance importance) {
+      checks.add(of(guard, importance));
+      return this;
+    }
+
+    /** Adds a component's check: a cache's or a queue's {@code health(importance)}. */
+    public Builder check(HealthCheck check) {
+      checks.add(Objects.requireNonNull(check, "check"));
+      return this;
+    }
+
+    /** The clock of the reports' times. For tests. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** The health registry. */
+    public Health build() {
+      return new Health(this);
+    }
+  }
+}
