@@ -1,6 +1,6 @@
 package dev.outlast.core.jdbc;
 
-import dev.outlast.core.spi.EventSource;
+import dev.outlast.core.spi.EventStore;
 import dev.outlast.core.spi.StreamEvent;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,9 +15,9 @@ import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 
 /**
- * An event store (or ledger) in a SQL table: one row per event, with the stream's name, the event's
- * sequence number in the stream and its bytes. Works with any database that has {@code LIMIT}
- * (PostgreSQL, MySQL, MariaDB, H2).
+ * An event store (or ledger) in a SQL table, to read and, for a rebuild, to append to: one row per
+ * event, with the stream's name, the event's sequence number in the stream and its bytes. Works
+ * with any database that has {@code LIMIT} (PostgreSQL, MySQL, MariaDB, H2).
  *
  * <pre>{@code
  * EventSource store =
@@ -35,13 +35,14 @@ import javax.sql.DataSource;
  *
  * <p>Immutable and threadsafe if the data source is.
  */
-public final class JdbcEventSource implements EventSource {
+public final class JdbcEventSource implements EventStore {
   // setNetworkTimeout needs an executor to abort with; the drivers used here run it inline.
   private static final Executor INLINE = Runnable::run;
 
   private final DataSource dataSource;
   private final String readSql;
   private final String markSql;
+  private final String insertSql;
   private final int querySeconds;
   private final String description;
 
@@ -69,6 +70,16 @@ public final class JdbcEventSource implements EventSource {
             + " WHERE "
             + b.stream
             + " = ?";
+    this.insertSql =
+        "INSERT INTO "
+            + b.table
+            + " ("
+            + b.stream
+            + ", "
+            + b.sequence
+            + ", "
+            + b.payload
+            + ") VALUES (?, ?, ?)";
     this.querySeconds = (int) Math.max(1, (b.timeout.toMillis() + 999) / 1000);
     this.description = "JdbcEventSource[" + b.table + "]";
   }
@@ -115,6 +126,39 @@ public final class JdbcEventSource implements EventSource {
           return rs.next() ? rs.getLong(1) : 0;
         }
       } finally {
+        unbound(c, previous);
+      }
+    }
+  }
+
+  /**
+   * Inserts the events in one transaction: all or none. A row that is already there (the same
+   * stream and sequence) fails the whole call, as the table's key should make it.
+   */
+  @Override
+  public void append(List<StreamEvent> events) throws SQLException {
+    if (events.isEmpty()) {
+      return;
+    }
+    try (Connection c = dataSource.getConnection()) {
+      int previous = bound(c);
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement(insertSql)) {
+        ps.setQueryTimeout(querySeconds);
+        for (StreamEvent e : events) {
+          ps.setString(1, e.stream());
+          ps.setLong(2, e.sequence());
+          ps.setBytes(3, e.payload());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(autoCommit);
         unbound(c, previous);
       }
     }
