@@ -19,10 +19,25 @@ public final class DependencyUnavailableException extends DependencyException {
   }
 
   private final Reason reason;
+  // The message is built when asked for: on the hot path most of these are caught and never read.
+  private final transient java.util.function.Supplier<String> detail;
+  private transient volatile @org.jspecify.annotations.Nullable String message;
 
-  DependencyUnavailableException(String dependency, Reason reason, String detail) {
-    super(dependency, message(dependency, reason, detail), null, false);
+  DependencyUnavailableException(
+      String dependency, Reason reason, java.util.function.Supplier<String> detail) {
+    super(dependency, "", null, false);
     this.reason = reason;
+    this.detail = detail;
+  }
+
+  @Override
+  public String getMessage() {
+    String m = message;
+    if (m == null) {
+      m = message(dependency(), reason, detail.get());
+      message = m;
+    }
+    return m;
   }
 
   private static String message(String dependency, Reason reason, String detail) {

@@ -216,19 +216,23 @@ public final class Guard {
   public DependencyUnavailableException unavailable() {
     State s = state();
     if (s != State.CLOSED || bulkhead == null) {
-      String detail =
-          s == State.HALF_OPEN
-              ? "half-open, all " + config.probes() + " probes in flight"
-              : "open since "
-                  + stateSince
-                  + (lastFailure == null ? "" : ", last failure: " + lastFailure);
+      // Captured now, formatted only if the message is read.
+      Instant since = stateSince;
+      String last = lastFailure;
+      int probes = config.probes();
       return new DependencyUnavailableException(
-          dependency, DependencyUnavailableException.Reason.BREAKER_OPEN, detail);
+          dependency,
+          DependencyUnavailableException.Reason.BREAKER_OPEN,
+          () ->
+              s == State.HALF_OPEN
+                  ? "half-open, all " + probes + " probes in flight"
+                  : "open since " + since + (last == null ? "" : ", last failure: " + last));
     }
+    int limit = config.maxConcurrentCalls();
     return new DependencyUnavailableException(
         dependency,
         DependencyUnavailableException.Reason.BULKHEAD_FULL,
-        Integer.toString(config.maxConcurrentCalls()));
+        () -> Integer.toString(limit));
   }
 
   /** Whether the configured classifier counts this failure against the dependency. */
