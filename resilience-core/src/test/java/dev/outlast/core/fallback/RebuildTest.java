@@ -1,5 +1,8 @@
 package dev.outlast.core.fallback;
 
+import static dev.outlast.core.fallback.EventDatabases.events;
+import static dev.outlast.core.fallback.EventDatabases.execute;
+import static dev.outlast.core.fallback.EventDatabases.insert;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,17 +11,14 @@ import dev.outlast.core.GuardConfig;
 import dev.outlast.core.jdbc.JdbcEventSource;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.EventStore;
-import dev.outlast.core.spi.StreamEvent;
 import dev.outlast.testkit.MariaDbServer;
 import dev.outlast.testkit.PostgresServer;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,8 +28,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mariadb.jdbc.MariaDbDataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A wiped PostgreSQL event store rebuilt from an archive directory (history, 1..6,000) and a real
@@ -41,58 +39,27 @@ class RebuildTest {
   private static final int ARCHIVED = 6_000;
   private static final int LEDGER = 8_000;
 
+  private static EventDatabases dbs;
   private static PostgresServer store;
   private static MariaDbServer ledger;
-  private static PGSimpleDataSource storeDs;
-  private static MariaDbDataSource ledgerDs;
+  private static DataSource storeDs;
+  private static DataSource ledgerDs;
 
   @BeforeAll
   static void start() throws Exception {
-    store = PostgresServer.builder().database("events").start();
-    ledger = MariaDbServer.builder().database("ledger").start();
-    storeDs = new PGSimpleDataSource();
-    storeDs.setUrl(store.jdbcUrl());
-    storeDs.setUser(store.user());
-    storeDs.setPassword(store.password());
-    ledgerDs = new MariaDbDataSource();
-    ledgerDs.setUrl(ledger.jdbcUrl());
-    ledgerDs.setUser(ledger.user());
-    ledgerDs.setPassword(ledger.password());
-    execute(storeDs, table("BYTEA"));
-    execute(ledgerDs, table("VARBINARY(64)"));
-    JdbcEventSource.builder(ledgerDs).build().append(events(1, LEDGER));
+    dbs = EventDatabases.start();
+    store = dbs.store;
+    ledger = dbs.ledger;
+    storeDs = dbs.storeDs;
+    ledgerDs = dbs.ledgerDs;
+    insert(ledgerDs, STREAM, 1, LEDGER);
   }
 
   @AfterAll
   static void stop() {
-    if (store != null) {
-      store.close();
+    if (dbs != null) {
+      dbs.close();
     }
-    if (ledger != null) {
-      ledger.close();
-    }
-  }
-
-  private static String table(String bytes) {
-    return "CREATE TABLE event (stream VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, payload "
-        + bytes
-        + " NOT NULL, PRIMARY KEY (stream, seq))";
-  }
-
-  private static void execute(DataSource ds, String sql) throws SQLException {
-    try (Connection c = ds.getConnection();
-        Statement s = c.createStatement()) {
-      s.execute(sql);
-    }
-  }
-
-  private static List<StreamEvent> events(long from, long to) {
-    List<StreamEvent> events = new ArrayList<>();
-    for (long seq = from; seq <= to; seq++) {
-      events.add(
-          new StreamEvent(STREAM, seq, ByteBuffer.allocate(12).putInt(7).putLong(seq).array()));
-    }
-    return events;
   }
 
   /** The rebuild under test: archive first, ledger last, into the store. */
@@ -125,7 +92,7 @@ class RebuildTest {
     Path archiveDir = dir.resolve("archive");
     DirectoryArchive archive = DirectoryArchive.in(archiveDir);
     for (long from = 1; from <= ARCHIVED; from += 1_000) {
-      archive.write(events(from, from + 999));
+      archive.write(events(STREAM, from, from + 999));
     }
     execute(storeDs, "TRUNCATE event");
 
@@ -195,7 +162,7 @@ class RebuildTest {
   @Test
   void aDamagedArchiveFile_failsTheReadNamingTheFile(@TempDir Path dir) throws Exception {
     DirectoryArchive archive = DirectoryArchive.in(dir);
-    archive.write(events(1, 100));
+    archive.write(events(STREAM, 1, 100));
     Path file;
     try (var files = Files.walk(dir)) {
       file = files.filter(p -> p.toString().endsWith(".events")).findFirst().orElseThrow();

@@ -1,25 +1,18 @@
 package dev.outlast.core.fallback;
 
+import static dev.outlast.core.fallback.EventDatabases.execute;
+import static dev.outlast.core.fallback.EventDatabases.insert;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.jdbc.JdbcEventSource;
-import dev.outlast.testkit.MariaDbServer;
-import dev.outlast.testkit.PostgresServer;
-import java.nio.ByteBuffer;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.mariadb.jdbc.MariaDbDataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Reconciliation of a real PostgreSQL event store against a real MariaDB ledger: divergences
@@ -27,67 +20,25 @@ import org.postgresql.ds.PGSimpleDataSource;
  * report none; a second compare reads only what is new.
  */
 class ReconcilerTest {
-  private static PostgresServer store;
-  private static MariaDbServer ledger;
+  private static EventDatabases dbs;
   private static DataSource storeDs;
   private static DataSource ledgerDs;
 
   @BeforeAll
   static void start() throws Exception {
-    store = PostgresServer.builder().database("events").start();
-    ledger = MariaDbServer.builder().database("ledger").start();
-    PGSimpleDataSource pg = new PGSimpleDataSource();
-    pg.setUrl(store.jdbcUrl());
-    pg.setUser(store.user());
-    pg.setPassword(store.password());
-    storeDs = pg;
-    MariaDbDataSource maria = new MariaDbDataSource();
-    maria.setUrl(ledger.jdbcUrl());
-    maria.setUser(ledger.user());
-    maria.setPassword(ledger.password());
-    ledgerDs = maria;
-    execute(storeDs, table("BYTEA"));
-    execute(ledgerDs, table("VARBINARY(64)"));
+    dbs = EventDatabases.start();
+    storeDs = dbs.storeDs;
+    ledgerDs = dbs.ledgerDs;
   }
 
   @AfterAll
   static void stop() {
-    if (store != null) {
-      store.close();
-    }
-    if (ledger != null) {
-      ledger.close();
+    if (dbs != null) {
+      dbs.close();
     }
   }
 
-  private static String table(String bytes) {
-    return "CREATE TABLE event (stream VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, payload "
-        + bytes
-        + " NOT NULL, PRIMARY KEY (stream, seq))";
-  }
-
-  private static void execute(DataSource ds, String sql) throws SQLException {
-    try (Connection c = ds.getConnection();
-        Statement s = c.createStatement()) {
-      s.execute(sql);
-    }
-  }
-
-  private static void insert(DataSource ds, String stream, long from, long to) throws SQLException {
-    try (Connection c = ds.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("INSERT INTO event (stream, seq, payload) VALUES (?, ?, ?)")) {
-      for (long seq = from; seq <= to; seq++) {
-        ps.setString(1, stream);
-        ps.setLong(2, seq);
-        ps.setBytes(3, ByteBuffer.allocate(12).putInt(stream.hashCode()).putLong(seq).array());
-        ps.addBatch();
-      }
-      ps.executeBatch();
-    }
-  }
-
-  private static void both(String stream, long from, long to) throws SQLException {
+  private static void both(String stream, long from, long to) throws Exception {
     insert(storeDs, stream, from, to);
     insert(ledgerDs, stream, from, to);
   }

@@ -1,5 +1,7 @@
 package dev.outlast.core.fallback;
 
+import static dev.outlast.core.fallback.EventDatabases.insert;
+import static dev.outlast.core.fallback.EventDatabases.payload;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -14,12 +16,8 @@ import dev.outlast.core.health.Importance;
 import dev.outlast.core.jdbc.JdbcEventSource;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.StreamEvent;
-import dev.outlast.testkit.MariaDbServer;
 import dev.outlast.testkit.PostgresServer;
-import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,8 +29,6 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.mariadb.jdbc.MariaDbDataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Reads of event streams from a real PostgreSQL event store that lags a real MariaDB ledger (the
@@ -45,30 +41,17 @@ class StitchedReadOutageTest {
 
   private static final ThreadLocal<Boolean> STORE_CALLED = ThreadLocal.withInitial(() -> false);
 
+  private static EventDatabases dbs;
   private static PostgresServer store;
-  private static MariaDbServer ledger;
   private static DataSource storeDs;
   private static DataSource ledgerDs;
 
   @BeforeAll
   static void start() throws Exception {
-    store = PostgresServer.builder().database("events").start();
-    ledger = MariaDbServer.builder().database("ledger").start();
-    PGSimpleDataSource pg = new PGSimpleDataSource();
-    pg.setUrl(store.jdbcUrl());
-    pg.setUser(store.user());
-    pg.setPassword(store.password());
-    pg.setConnectTimeout(1);
-    pg.setLoginTimeout(2); // a frozen server accepts the connection and never answers the login
-    pg.setSocketTimeout(5);
-    storeDs = pg;
-    MariaDbDataSource maria = new MariaDbDataSource();
-    maria.setUrl(ledger.jdbcUrl() + "?connectTimeout=1000");
-    maria.setUser(ledger.user());
-    maria.setPassword(ledger.password());
-    ledgerDs = maria;
-    create(storeDs, "BYTEA");
-    create(ledgerDs, "VARBINARY(64)");
+    dbs = EventDatabases.start();
+    store = dbs.store;
+    storeDs = dbs.storeDs;
+    ledgerDs = dbs.ledgerDs;
     // The ledger has every event; the store, fed from it by CDC, is LAG events behind.
     for (String stream : List.of("order-1", "order-2")) {
       insert(ledgerDs, stream, 1, LEDGER_EVENTS);
@@ -78,40 +61,9 @@ class StitchedReadOutageTest {
 
   @AfterAll
   static void stop() {
-    if (store != null) {
-      store.close();
+    if (dbs != null) {
+      dbs.close();
     }
-    if (ledger != null) {
-      ledger.close();
-    }
-  }
-
-  private static void create(DataSource ds, String bytes) throws SQLException {
-    try (Connection c = ds.getConnection();
-        Statement s = c.createStatement()) {
-      s.execute(
-          "CREATE TABLE event (stream VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, payload "
-              + bytes
-              + " NOT NULL, PRIMARY KEY (stream, seq))");
-    }
-  }
-
-  private static void insert(DataSource ds, String stream, long from, long to) throws SQLException {
-    try (Connection c = ds.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("INSERT INTO event (stream, seq, payload) VALUES (?, ?, ?)")) {
-      for (long seq = from; seq <= to; seq++) {
-        ps.setString(1, stream);
-        ps.setLong(2, seq);
-        ps.setBytes(3, payload(stream, seq));
-        ps.addBatch();
-      }
-      ps.executeBatch();
-    }
-  }
-
-  private static byte[] payload(String stream, long seq) {
-    return ByteBuffer.allocate(16).putInt(stream.hashCode()).putLong(seq).array();
   }
 
   private static Guard storeGuard() {
