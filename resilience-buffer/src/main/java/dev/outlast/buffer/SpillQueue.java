@@ -6,9 +6,8 @@ import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.OutlastException;
-import dev.outlast.core.health.ComponentHealth;
+import dev.outlast.core.health.Health;
 import dev.outlast.core.health.HealthCheck;
-import dev.outlast.core.health.HealthStatus;
 import dev.outlast.core.health.Importance;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
@@ -518,15 +517,7 @@ public final class SpillQueue<E> implements AutoCloseable {
     Objects.requireNonNull(importance, "importance");
     return () -> {
       SpillQueueMetrics m = metrics();
-      Guard.Snapshot g = guard.snapshot();
-      StringBuilder why =
-          new StringBuilder(
-              switch (g.state()) {
-                case OPEN -> "sink breaker open since " + g.stateSince();
-                case HALF_OPEN -> "sink breaker half-open since " + g.stateSince() + ": probing";
-                case CLOSED -> "sink breaker closed";
-              });
-      why.append("; backlog ").append(m.backlogEvents()).append(" events");
+      StringBuilder why = new StringBuilder("backlog ").append(m.backlogEvents()).append(" events");
       if (m.backlogEvents() > 0) {
         why.append(" (")
             .append(m.backlogBytes())
@@ -542,13 +533,8 @@ public final class SpillQueue<E> implements AutoCloseable {
       if (m.deadLetters() > 0) {
         why.append("; ").append(m.deadLetters()).append(" dead letters");
       }
-      HealthStatus status =
-          g.state() == Guard.State.OPEN
-              ? HealthStatus.DOWN
-              : g.state() == Guard.State.HALF_OPEN || m.backlogEvents() > 0 || !m.lost().isEmpty()
-                  ? HealthStatus.DEGRADED
-                  : HealthStatus.UP;
-      return new ComponentHealth(name, "queue", g.dependency(), status, importance, why.toString());
+      boolean holding = m.backlogEvents() > 0 || !m.lost().isEmpty();
+      return Health.component(name, "queue", guard, importance, holding, why.toString());
     };
   }
 

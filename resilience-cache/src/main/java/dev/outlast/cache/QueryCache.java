@@ -5,9 +5,8 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
-import dev.outlast.core.health.ComponentHealth;
+import dev.outlast.core.health.Health;
 import dev.outlast.core.health.HealthCheck;
-import dev.outlast.core.health.HealthStatus;
 import dev.outlast.core.health.Importance;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
@@ -262,7 +261,6 @@ public final class QueryCache<K, V> implements AutoCloseable {
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");
     return () -> {
-      Guard.Snapshot g = guard.snapshot();
       CacheStats st = stats();
       Instant lastStale = st.lastStaleServedAt();
       boolean recentlyStale =
@@ -275,20 +273,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
                   + st.oldestStaleServed().toMillis()
                   + " ms old, the last at "
                   + lastStale;
-      HealthStatus status =
-          switch (g.state()) {
-            case OPEN -> HealthStatus.DOWN;
-            case HALF_OPEN -> HealthStatus.DEGRADED;
-            case CLOSED -> recentlyStale ? HealthStatus.DEGRADED : HealthStatus.UP;
-          };
-      String breaker =
-          switch (g.state()) {
-            case OPEN -> "breaker open since " + g.stateSince();
-            case HALF_OPEN -> "breaker half-open since " + g.stateSince() + ": probing";
-            case CLOSED -> "breaker closed";
-          };
-      return new ComponentHealth(
-          name, "cache", g.dependency(), status, importance, breaker + "; " + stale);
+      return Health.component(name, "cache", guard, importance, recentlyStale, stale);
     };
   }
 

@@ -43,36 +43,50 @@ public final class Health {
   public static HealthCheck of(Guard guard, Importance importance) {
     Objects.requireNonNull(guard, "guard");
     Objects.requireNonNull(importance, "importance");
-    return () -> {
-      Guard.Snapshot s = guard.snapshot();
-      String last = s.lastFailure() == null ? "" : "; last failure: " + s.lastFailure();
-      return switch (s.state()) {
-        case CLOSED ->
-            new ComponentHealth(
-                s.dependency(),
-                "guard",
-                s.dependency(),
-                HealthStatus.UP,
-                importance,
-                "breaker closed, " + Math.max(0, s.failureRate()) + "% of recent calls failed");
-        case HALF_OPEN ->
-            new ComponentHealth(
-                s.dependency(),
-                "guard",
-                s.dependency(),
-                HealthStatus.DEGRADED,
-                importance,
-                "breaker half-open since " + s.stateSince() + ": probing" + last);
-        case OPEN ->
-            new ComponentHealth(
-                s.dependency(),
-                "guard",
-                s.dependency(),
-                HealthStatus.DOWN,
-                importance,
-                "breaker open since " + s.stateSince() + last);
-      };
-    };
+    return () -> component(guard.dependency(), "guard", guard, importance, false, "");
+  }
+
+  /**
+   * The health of a component in front of a guarded dependency (a cache, a queue): the guard's
+   * state as in {@link #of}, then what the component itself sees. A component working around a
+   * problem (serving stale values, holding a backlog) is at least DEGRADED, whatever the guard
+   * says.
+   *
+   * @param workingAround whether the component is working around a problem now
+   * @param detail what the component sees, appended to the guard's reason; may be empty
+   */
+  public static ComponentHealth component(
+      String name,
+      String kind,
+      Guard guard,
+      Importance importance,
+      boolean workingAround,
+      String detail) {
+    Guard.Snapshot g = guard.snapshot();
+    String last = g.lastFailure() == null ? "" : "; last failure: " + g.lastFailure();
+    HealthStatus status;
+    String reason;
+    switch (g.state()) {
+      case OPEN -> {
+        status = HealthStatus.DOWN;
+        reason = "breaker open since " + g.stateSince() + last;
+      }
+      case HALF_OPEN -> {
+        status = HealthStatus.DEGRADED;
+        reason = "breaker half-open since " + g.stateSince() + ": probing" + last;
+      }
+      default -> {
+        status = workingAround ? HealthStatus.DEGRADED : HealthStatus.UP;
+        reason = "breaker closed, " + Math.max(0, g.failureRate()) + "% of recent calls failed";
+      }
+    }
+    return new ComponentHealth(
+        name,
+        kind,
+        g.dependency(),
+        status,
+        importance,
+        detail.isEmpty() ? reason : reason + "; " + detail);
   }
 
   /** Every component's health now, and the service's status from them. */
