@@ -3,6 +3,8 @@ package dev.outlast.sink.elasticsearch;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.outlast.buffer.spi.Delivery;
 import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
@@ -60,6 +62,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   private final HttpClient http;
   private final URI bulkUri;
   private final String index;
+  private final String actionPrefix; // {"index":{"_index":"<index>","_id":
   private final Function<? super E, byte[]> source;
   private final ObjectMapper json;
   private final @Nullable String authorization;
@@ -69,6 +72,11 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   private ElasticsearchSink(Builder<E> b) {
     this.json = b.json;
     this.index = b.index;
+    try {
+      this.actionPrefix = "{\"index\":{\"_index\":" + json.writeValueAsString(index) + ",\"_id\":";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write the index name as JSON", e);
+    }
     String base = b.baseUri.toString();
     this.bulkUri = URI.create((base.endsWith("/") ? base : base + "/") + "_bulk");
     this.authorization = b.authorization;
@@ -76,12 +84,14 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     this.maxBulkBytes = b.maxBulkBytes;
     Function<? super E, byte[]> raw = b.rawJson;
     Function<? super E, ?> documents = b.documents;
+    // One line per document, whatever the application's mapper does for its own output.
+    ObjectWriter oneLine = json.writer().without(SerializationFeature.INDENT_OUTPUT);
     this.source =
         raw != null
             ? raw
             : e -> {
               try {
-                return json.writeValueAsBytes(documents.apply(e));
+                return oneLine.writeValueAsBytes(documents.apply(e));
               } catch (JsonProcessingException ex) {
                 throw new IllegalArgumentException(ex.getOriginalMessage(), ex);
               }
@@ -143,14 +153,24 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     return chain.thenApply(ignored -> List.of(outcomes));
   }
 
+  /**
+   * The bulk action line of one document. Only the id changes from event to event, so the rest is
+   * written by Jackson once; an id with characters JSON must escape (never one of the queue's own)
+   * goes through Jackson too.
+   */
   private byte[] action(String id) {
-    try {
-      return json.writeValueAsBytes(
-          json.createObjectNode()
-              .set("index", json.createObjectNode().put("_index", index).put("_id", id)));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write a bulk action line", e);
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\' || c > 0x7e) {
+        try {
+          return (actionPrefix + json.writeValueAsString(id) + "}}")
+              .getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+          throw new IllegalStateException("cannot write a bulk action line", e);
+        }
+      }
     }
+    return (actionPrefix + '"' + id + "\"}}").getBytes(StandardCharsets.UTF_8);
   }
 
   /** Sends one bulk request and fills in its events' outcomes. */

@@ -3,6 +3,8 @@ package dev.outlast.sink.elasticsearch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.sun.net.httpserver.HttpServer;
 import dev.outlast.buffer.spi.Delivery;
 import dev.outlast.buffer.spi.EventId;
@@ -209,6 +211,18 @@ class ElasticsearchSinkProtocolTest {
         .extracting(Outcome::kind)
         .containsExactly(Outcome.Kind.REJECT, Outcome.Kind.OK);
     assertThat(outcomes.get(0).reason()).contains("no document for 1");
+  }
+
+  @Test
+  void aPrettyPrintingMapper_stillWritesOneLinePerDocument() throws Exception {
+    replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder()
+            .objectMapper(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT))
+            .build();
+    assertThat(deliver(sink, batch(1))).extracting(Outcome::kind).containsExactly(Outcome.Kind.OK);
+    assertThat(seen.get(0).body())
+        .isEqualTo("POST /_bulk\n{\"index\":{\"_index\":\"orders\",\"_id\":\"p-1\"}}\n{\"n\":1}\n");
   }
 
   @Test
