@@ -2,11 +2,11 @@ package dev.outlast.cache.jdbc;
 
 import dev.outlast.cache.Loader;
 import dev.outlast.core.Guard;
+import dev.outlast.core.jdbc.JdbcTimeouts;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Duration;
@@ -19,38 +19,29 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TimeZone;
-import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Runs a {@link SqlQuery} on a {@link DataSource} and maps its rows: the loader of a query cache.
  *
- * <p>Every query is bounded twice, in the driver, so that a load gives up on its own instead of
- * holding a loader thread: the statement's query timeout, the guard's call timeout rounded up to
- * whole seconds (JDBC's unit), lets the server cancel a slow query; a second later the connection's
- * network timeout makes the client stop waiting on a socket that went silent, as with a frozen
- * server. The network timeout is put back as it was before the connection returns to its pool. The
- * data source's own connect timeout bounds getting a connection; configure it (and a pool's
- * acquisition timeout) no longer than the call timeout.
+ * <p>Every query is bounded twice, in the driver, by {@link JdbcTimeouts} with the guard's call
+ * timeout, so that a load gives up on its own instead of holding a loader thread: the server
+ * cancels a slow query, and the client stops waiting on a socket that went silent. The data
+ * source's own connect timeout bounds getting a connection; configure it (and a pool's acquisition
+ * timeout) no longer than the call timeout.
  *
  * <p>Threadsafe if the data source and mapper are.
  *
  * @param <V> the value type: a list of rows, or an optional row
  */
 public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
-  private static final Logger log = LoggerFactory.getLogger(JdbcLoader.class);
-  // setNetworkTimeout needs an executor to abort with; the drivers used here run it inline.
-  private static final Executor INLINE = Runnable::run;
-
   private static final TimeZone UTC = TimeZone.getTimeZone("UTC");
 
   private final DataSource dataSource;
   private final Duration timeout;
   private final Shape<V> shape;
-  private volatile boolean networkTimeoutUnsupported;
+  private final JdbcTimeouts timeouts;
 
   private JdbcLoader(DataSource dataSource, Duration timeout, Shape<V> shape) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -60,6 +51,7 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
     }
     this.timeout = timeout;
     this.shape = shape;
+    this.timeouts = JdbcTimeouts.of(timeout, dataSource.toString());
   }
 
   /** A loader whose value is every row, in the order the query returns them. */
@@ -98,12 +90,10 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
 
   @Override
   public V load(SqlQuery query) throws SQLException {
-    int querySeconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
     try (Connection c = dataSource.getConnection()) {
-      // After the query timeout, so that the server's cancel comes first and the connection lives.
-      int previous = setNetworkTimeout(c, querySeconds * 1000 + 1000);
+      int previous = timeouts.bound(c);
       try (PreparedStatement ps = c.prepareStatement(query.sql())) {
-        ps.setQueryTimeout(querySeconds);
+        timeouts.bound(ps);
         List<@Nullable Object> params = query.params();
         for (int i = 0; i < params.size(); i++) {
           bind(ps, i + 1, params.get(i));
@@ -112,29 +102,8 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
           return shape.read(rs);
         }
       } finally {
-        if (previous >= 0 && !c.isClosed()) {
-          c.setNetworkTimeout(INLINE, previous);
-        }
+        timeouts.restore(c, previous);
       }
-    }
-  }
-
-  /** Sets the network timeout; returns the one before, or -1 if the driver cannot. */
-  private int setNetworkTimeout(Connection c, int millis) throws SQLException {
-    if (networkTimeoutUnsupported) {
-      return -1;
-    }
-    try {
-      int previous = c.getNetworkTimeout();
-      c.setNetworkTimeout(INLINE, millis);
-      return previous;
-    } catch (SQLFeatureNotSupportedException e) {
-      networkTimeoutUnsupported = true;
-      log.warn(
-          "the JDBC driver of {} cannot set a network timeout: queries to a frozen server will"
-              + " wait for the driver's socket timeout; configure socketTimeout on the data source",
-          dataSource);
-      return -1;
     }
   }
 

@@ -6,12 +6,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 
 /**
@@ -27,23 +25,18 @@ import javax.sql.DataSource;
  *         .build();
  * }</pre>
  *
- * <p>Every query is bounded in the driver, so that a read against a dead or frozen database gives
- * up by itself instead of holding the caller: the statement's query timeout (whole seconds, JDBC's
- * unit) lets the server cancel it, and a second later the connection's network timeout stops the
- * wait on a silent socket. The network timeout is put back before the connection returns to its
- * pool. An index on (stream, sequence) makes both queries cheap.
+ * <p>Every query is bounded in the driver ({@link JdbcTimeouts}), so that a read against a dead or
+ * frozen database gives up by itself instead of holding the caller. An index on (stream, sequence)
+ * makes both queries cheap.
  *
  * <p>Immutable and threadsafe if the data source is.
  */
 public final class JdbcEventSource implements EventStore {
-  // setNetworkTimeout needs an executor to abort with; the drivers used here run it inline.
-  private static final Executor INLINE = Runnable::run;
-
   private final DataSource dataSource;
   private final String readSql;
   private final String markSql;
   private final String insertSql;
-  private final int querySeconds;
+  private final JdbcTimeouts timeouts;
   private final String description;
 
   private JdbcEventSource(Builder b) {
@@ -80,8 +73,8 @@ public final class JdbcEventSource implements EventStore {
             + ", "
             + b.payload
             + ") VALUES (?, ?, ?)";
-    this.querySeconds = (int) Math.max(1, (b.timeout.toMillis() + 999) / 1000);
     this.description = "JdbcEventSource[" + b.table + "]";
+    this.timeouts = JdbcTimeouts.of(b.timeout, description);
   }
 
   /**
@@ -94,9 +87,9 @@ public final class JdbcEventSource implements EventStore {
   @Override
   public List<StreamEvent> read(String stream, long fromSequence, int limit) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
-      int previous = bound(c);
+      int previous = timeouts.bound(c);
       try (PreparedStatement ps = c.prepareStatement(readSql)) {
-        ps.setQueryTimeout(querySeconds);
+        timeouts.bound(ps);
         ps.setString(1, stream);
         ps.setLong(2, fromSequence);
         ps.setInt(3, limit);
@@ -110,7 +103,7 @@ public final class JdbcEventSource implements EventStore {
         }
         return events;
       } finally {
-        unbound(c, previous);
+        timeouts.restore(c, previous);
       }
     }
   }
@@ -118,15 +111,15 @@ public final class JdbcEventSource implements EventStore {
   @Override
   public long highWaterMark(String stream) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
-      int previous = bound(c);
+      int previous = timeouts.bound(c);
       try (PreparedStatement ps = c.prepareStatement(markSql)) {
-        ps.setQueryTimeout(querySeconds);
+        timeouts.bound(ps);
         ps.setString(1, stream);
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? rs.getLong(1) : 0;
         }
       } finally {
-        unbound(c, previous);
+        timeouts.restore(c, previous);
       }
     }
   }
@@ -141,11 +134,11 @@ public final class JdbcEventSource implements EventStore {
       return;
     }
     try (Connection c = dataSource.getConnection()) {
-      int previous = bound(c);
+      int previous = timeouts.bound(c);
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try (PreparedStatement ps = c.prepareStatement(insertSql)) {
-        ps.setQueryTimeout(querySeconds);
+        timeouts.bound(ps);
         for (StreamEvent e : events) {
           ps.setString(1, e.stream());
           ps.setLong(2, e.sequence());
@@ -159,25 +152,8 @@ public final class JdbcEventSource implements EventStore {
         throw e;
       } finally {
         c.setAutoCommit(autoCommit);
-        unbound(c, previous);
+        timeouts.restore(c, previous);
       }
-    }
-  }
-
-  /** Sets the network timeout a second after the query timeout; returns the one before, or -1. */
-  private int bound(Connection c) throws SQLException {
-    try {
-      int previous = c.getNetworkTimeout();
-      c.setNetworkTimeout(INLINE, querySeconds * 1000 + 1000);
-      return previous;
-    } catch (SQLFeatureNotSupportedException e) {
-      return -1; // the driver's own socket timeout is then the only bound
-    }
-  }
-
-  private static void unbound(Connection c, int previous) throws SQLException {
-    if (previous >= 0 && !c.isClosed()) {
-      c.setNetworkTimeout(INLINE, previous);
     }
   }
 
