@@ -11,8 +11,6 @@ import dev.outlast.core.GuardConfig;
 import dev.outlast.core.jdbc.JdbcEventSource;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.EventStore;
-import dev.outlast.testkit.MariaDbServer;
-import dev.outlast.testkit.PostgresServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,7 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,19 +37,11 @@ class RebuildTest {
   private static final int LEDGER = 8_000;
 
   private static EventDatabases dbs;
-  private static PostgresServer store;
-  private static MariaDbServer ledger;
-  private static DataSource storeDs;
-  private static DataSource ledgerDs;
 
   @BeforeAll
   static void start() throws Exception {
     dbs = EventDatabases.start();
-    store = dbs.store;
-    ledger = dbs.ledger;
-    storeDs = dbs.storeDs;
-    ledgerDs = dbs.ledgerDs;
-    insert(ledgerDs, STREAM, 1, LEDGER);
+    insert(dbs.ledgerDs, STREAM, 1, LEDGER);
   }
 
   @AfterAll
@@ -76,7 +65,7 @@ class RebuildTest {
   }
 
   private static long storedRows() throws SQLException {
-    try (Connection c = storeDs.getConnection();
+    try (Connection c = dbs.storeDs.getConnection();
         PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM event WHERE stream = ?")) {
       ps.setString(1, STREAM);
       try (ResultSet rs = ps.executeQuery()) {
@@ -94,7 +83,7 @@ class RebuildTest {
     for (long from = 1; from <= ARCHIVED; from += 1_000) {
       archive.write(events(STREAM, from, from + 999));
     }
-    execute(storeDs, "TRUNCATE event");
+    execute(dbs.storeDs, "TRUNCATE event");
 
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -103,12 +92,12 @@ class RebuildTest {
     command.add(RebuildMain.class.getName());
     command.addAll(
         List.of(
-            store.jdbcUrl(),
-            store.user(),
-            store.password(),
-            ledger.jdbcUrl(),
-            ledger.user(),
-            ledger.password(),
+            dbs.store.jdbcUrl(),
+            dbs.store.user(),
+            dbs.store.password(),
+            dbs.ledger.jdbcUrl(),
+            dbs.ledger.user(),
+            dbs.ledger.password(),
             archiveDir.toString(),
             STREAM,
             "100",
@@ -134,9 +123,9 @@ class RebuildTest {
 
     Rebuilder.Report report =
         rebuilder(
-                JdbcEventSource.builder(storeDs).build(),
+                JdbcEventSource.builder(dbs.storeDs).build(),
                 archive,
-                JdbcEventSource.builder(ledgerDs).build(),
+                JdbcEventSource.builder(dbs.ledgerDs).build(),
                 1_000)
             .rebuild(STREAM);
 
@@ -145,8 +134,9 @@ class RebuildTest {
     assertThat(storedRows()).isEqualTo(LEDGER);
     Reconciler.Report check =
         Reconciler.builder()
-            .left("event-store", JdbcEventSource.builder(storeDs).build(), Guard.ofDefaults("s"))
-            .right("ledger", JdbcEventSource.builder(ledgerDs).build(), Guard.ofDefaults("l"))
+            .left(
+                "event-store", JdbcEventSource.builder(dbs.storeDs).build(), Guard.ofDefaults("s"))
+            .right("ledger", JdbcEventSource.builder(dbs.ledgerDs).build(), Guard.ofDefaults("l"))
             .build()
             .compare(STREAM);
     assertThat(check.diverged()).isFalse();

@@ -9,7 +9,6 @@ import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.jdbc.JdbcEventSource;
 import java.util.Map;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,14 +20,10 @@ import org.junit.jupiter.api.Test;
  */
 class ReconcilerTest {
   private static EventDatabases dbs;
-  private static DataSource storeDs;
-  private static DataSource ledgerDs;
 
   @BeforeAll
   static void start() throws Exception {
     dbs = EventDatabases.start();
-    storeDs = dbs.storeDs;
-    ledgerDs = dbs.ledgerDs;
   }
 
   @AfterAll
@@ -39,19 +34,19 @@ class ReconcilerTest {
   }
 
   private static void both(String stream, long from, long to) throws Exception {
-    insert(storeDs, stream, from, to);
-    insert(ledgerDs, stream, from, to);
+    insert(dbs.storeDs, stream, from, to);
+    insert(dbs.ledgerDs, stream, from, to);
   }
 
   private static Reconciler reconciler() {
     return Reconciler.builder()
         .left(
             "event-store",
-            JdbcEventSource.builder(storeDs).build(),
+            JdbcEventSource.builder(dbs.storeDs).build(),
             Guard.of("event-store", GuardConfig.database()))
         .right(
             "ledger",
-            JdbcEventSource.builder(ledgerDs).build(),
+            JdbcEventSource.builder(dbs.ledgerDs).build(),
             Guard.of("ledger", GuardConfig.database()))
         .rangeSize(1_000)
         .build();
@@ -78,7 +73,7 @@ class ReconcilerTest {
   @Test
   void aStoreThatOnlyLags_isLag_notDivergence() throws Exception {
     both("lagging", 1, 1_000);
-    insert(ledgerDs, "lagging", 1_001, 1_050);
+    insert(dbs.ledgerDs, "lagging", 1_001, 1_050);
     Reconciler.Report report = reconciler().compare("lagging");
     assertThat(report.diverged()).isFalse();
     assertThat(report.verifiedUpTo()).isEqualTo(1_000);
@@ -89,7 +84,7 @@ class ReconcilerTest {
   void aChangedPayload_isFoundAtItsSequence_andStaysReportedUntilRepaired() throws Exception {
     both("changed", 1, 3_000);
     execute(
-        storeDs,
+        dbs.storeDs,
         "UPDATE event SET payload = '\\xdead'::bytea WHERE stream = 'changed' AND seq = 2222");
     Reconciler r = reconciler();
     Reconciler.Report report = r.compare("changed");
@@ -98,8 +93,8 @@ class ReconcilerTest {
     assertThat(report.verifiedUpTo()).isEqualTo(2_221);
     assertThat(r.compare("changed").firstDivergence()).isEqualTo(2_222);
 
-    execute(storeDs, "DELETE FROM event WHERE stream = 'changed' AND seq = 2222");
-    insert(storeDs, "changed", 2_222, 2_222);
+    execute(dbs.storeDs, "DELETE FROM event WHERE stream = 'changed' AND seq = 2222");
+    insert(dbs.storeDs, "changed", 2_222, 2_222);
     Reconciler.Report repaired = r.compare("changed");
     assertThat(repaired.diverged()).isFalse();
     assertThat(repaired.verifiedUpTo()).isEqualTo(3_000);
@@ -108,7 +103,7 @@ class ReconcilerTest {
   @Test
   void aMissingEvent_isFoundAtItsSequence_sayingWhereItIsMissing() throws Exception {
     both("holed", 1, 2_000);
-    execute(storeDs, "DELETE FROM event WHERE stream = 'holed' AND seq IN (1234, 1500)");
+    execute(dbs.storeDs, "DELETE FROM event WHERE stream = 'holed' AND seq IN (1234, 1500)");
     Reconciler.Report report = reconciler().compare("holed");
     assertThat(report.firstDivergence()).isEqualTo(1_234);
     assertThat(report.divergence()).isEqualTo("missing in event-store");
@@ -119,8 +114,8 @@ class ReconcilerTest {
     both("resumed", 1, 1_500);
     Reconciler r =
         Reconciler.builder()
-            .left("a", JdbcEventSource.builder(storeDs).build(), Guard.ofDefaults("a"))
-            .right("b", JdbcEventSource.builder(ledgerDs).build(), Guard.ofDefaults("b"))
+            .left("a", JdbcEventSource.builder(dbs.storeDs).build(), Guard.ofDefaults("a"))
+            .right("b", JdbcEventSource.builder(dbs.ledgerDs).build(), Guard.ofDefaults("b"))
             .resumeFrom(Map.of("resumed", 1_400L))
             .build();
     Reconciler.Report report = r.compare("resumed");

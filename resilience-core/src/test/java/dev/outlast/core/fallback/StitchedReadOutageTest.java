@@ -16,16 +16,15 @@ import dev.outlast.core.health.Importance;
 import dev.outlast.core.jdbc.JdbcEventSource;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.StreamEvent;
-import dev.outlast.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,20 +41,14 @@ class StitchedReadOutageTest {
   private static final ThreadLocal<Boolean> STORE_CALLED = ThreadLocal.withInitial(() -> false);
 
   private static EventDatabases dbs;
-  private static PostgresServer store;
-  private static DataSource storeDs;
-  private static DataSource ledgerDs;
 
   @BeforeAll
   static void start() throws Exception {
     dbs = EventDatabases.start();
-    store = dbs.store;
-    storeDs = dbs.storeDs;
-    ledgerDs = dbs.ledgerDs;
     // The ledger has every event; the store, fed from it by CDC, is LAG events behind.
     for (String stream : List.of("order-1", "order-2")) {
-      insert(ledgerDs, stream, 1, LEDGER_EVENTS);
-      insert(storeDs, stream, 1, LEDGER_EVENTS - LAG);
+      insert(dbs.ledgerDs, stream, 1, LEDGER_EVENTS);
+      insert(dbs.storeDs, stream, 1, LEDGER_EVENTS - LAG);
     }
   }
 
@@ -84,7 +77,7 @@ class StitchedReadOutageTest {
   }
 
   private static StitchedReader reader(Guard storeGuard, Guard ledgerGuard) {
-    EventSource jdbc = JdbcEventSource.builder(storeDs).timeout(Duration.ofSeconds(1)).build();
+    EventSource jdbc = JdbcEventSource.builder(dbs.storeDs).timeout(Duration.ofSeconds(1)).build();
     // Notes on the reading thread whether the store was called at all.
     EventSource storeSource =
         new EventSource() {
@@ -102,12 +95,18 @@ class StitchedReadOutageTest {
           }
         };
     EventSource ledgerSource =
-        JdbcEventSource.builder(ledgerDs).timeout(Duration.ofSeconds(1)).build();
+        JdbcEventSource.builder(dbs.ledgerDs).timeout(Duration.ofSeconds(1)).build();
     return StitchedReader.over(
         FallbackChain.<EventSource>builder("order history")
             .source("event-store", storeSource, storeGuard)
             .source("ledger", ledgerSource, ledgerGuard)
             .build());
+  }
+
+  /** Waits until the readers have answered this many more reads. */
+  private static void awaitMoreReads(List<String> answered, int more) {
+    int target = answered.size() + more;
+    await().atMost(Duration.ofSeconds(30)).until(() -> answered.size() >= target);
   }
 
   private static void assertComplete(StitchedReader.Result r, String stream, long from, long to) {
@@ -146,7 +145,7 @@ class StitchedReadOutageTest {
 
   @Test
   void aGapInTheStore_isFilledFromTheLedger() throws Exception {
-    try (Connection c = storeDs.getConnection();
+    try (Connection c = dbs.storeDs.getConnection();
         Statement s = c.createStatement()) {
       s.executeUpdate("DELETE FROM event WHERE stream = 'order-2' AND seq BETWEEN 300 AND 310");
     }
@@ -160,7 +159,7 @@ class StitchedReadOutageTest {
 
   @Test
   void aGapInEverySource_isReported_notReturnedShort() throws Exception {
-    try (Connection c = ledgerDs.getConnection();
+    try (Connection c = dbs.ledgerDs.getConnection();
         Statement s = c.createStatement()) {
       s.executeUpdate("INSERT INTO event (stream, seq, payload) VALUES ('gappy', 1, x'01')");
       s.executeUpdate("INSERT INTO event (stream, seq, payload) VALUES ('gappy', 5, x'05')");
@@ -228,9 +227,9 @@ class StitchedReadOutageTest {
       readers.add(th);
     }
     try {
-      Thread.sleep(1_000);
+      awaitMoreReads(answeredBy, 300);
       assertThat(health.snapshot().status()).isEqualTo(HealthStatus.UP);
-      store.kill();
+      dbs.store.kill();
       await().atMost(Duration.ofSeconds(20)).until(() -> storeGuard.state() == Guard.State.OPEN);
       HealthReport during = health.snapshot();
       // The store is down, but reads go on from the ledger: the service is degraded, not down.
@@ -241,17 +240,24 @@ class StitchedReadOutageTest {
       assertThat(during.toJson())
           .contains("\"component\":\"event-store\"")
           .contains("\"status\":\"DOWN\"");
-      Thread.sleep(2_000);
-      store.start();
+      awaitMoreReads(answeredBy, 300);
+      dbs.store.start();
       await().atMost(Duration.ofSeconds(30)).until(() -> storeGuard.state() == Guard.State.CLOSED);
-      store.freeze();
+      dbs.store.freeze();
       await().atMost(Duration.ofSeconds(30)).until(() -> storeGuard.state() == Guard.State.OPEN);
-      Thread.sleep(3_000);
+      // Until a probe has found the store still frozen and the breaker has opened again.
+      Instant opened = storeGuard.snapshot().stateSince();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  storeGuard.state() == Guard.State.OPEN
+                      && storeGuard.snapshot().stateSince().isAfter(opened));
       assertThat(health.snapshot().components().get(0).status()).isNotEqualTo(HealthStatus.UP);
-      store.thaw();
+      dbs.store.thaw();
       await().atMost(Duration.ofSeconds(30)).until(() -> storeGuard.state() == Guard.State.CLOSED);
       assertThat(health.snapshot().status()).isEqualTo(HealthStatus.UP);
-      Thread.sleep(500);
+      awaitMoreReads(answeredBy, 300);
     } finally {
       stop.set(true);
       for (Thread th : readers) {
