@@ -16,21 +16,16 @@ import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.FaultProxy;
 import dev.outlast.testkit.OpenSearchServer;
 import dev.outlast.testkit.OutageTour;
+import dev.outlast.testkit.SteadyStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -98,10 +93,8 @@ class ElasticsearchSinkOutageTest {
                 .openWait(Duration.ofMillis(500))
                 .maxOpenWait(Duration.ofSeconds(2))
                 .build());
-    List<String> ids = new ArrayList<>();
-    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
-    AtomicLong slowestPublishNanos = new AtomicLong();
-    AtomicBoolean faultsDone = new AtomicBoolean();
+    List<String> ids;
+    Duration slowest;
     EventId poison;
     try (SpillQueue<String> queue =
         SpillQueue.<String>builder("es-outage")
@@ -114,38 +107,25 @@ class ElasticsearchSinkOutageTest {
             .retryBackoff(Duration.ofMillis(100), Duration.ofSeconds(1))
             .build()) {
       poison = queue.publish("{\"n\":\"not a number\"}");
-      Thread publisher =
-          new Thread(
-              () -> {
-                for (long n = 0; n < MIN_EVENTS || !faultsDone.get(); n++) {
-                  long t0 = System.nanoTime();
-                  try {
-                    ids.add(queue.publish("{\"n\":" + n + "}").toString());
-                  } catch (RuntimeException e) {
-                    failures.add(e);
-                  }
-                  slowestPublishNanos.accumulateAndGet(System.nanoTime() - t0, Math::max);
-                  // A steady stream of about 500 events a second, whatever the sink does.
-                  LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(1_500));
-                }
-              },
-              "publisher");
-      publisher.start();
+      // A steady stream of about 500 events a second, whatever the sink does.
+      SteadyStream<String> stream =
+          SteadyStream.start(
+              "publisher",
+              n -> queue.publish("{\"n\":" + n + "}").toString(),
+              Duration.ofNanos(1_500_000));
       try {
         OutageTour.run(node, proxy, 2);
       } finally {
-        faultsDone.set(true);
-        publisher.join();
+        ids = stream.finish(MIN_EVENTS);
       }
+      slowest = stream.slowest();
       await()
           .atMost(Duration.ofMinutes(2))
           .pollInterval(Duration.ofMillis(200))
           .until(() -> queue.metrics().backlogEvents() == 0);
 
-      assertThat(failures).as("publish calls that failed").isEmpty();
-      assertThat(Duration.ofNanos(slowestPublishNanos.get()))
-          .as("slowest publish")
-          .isLessThan(CALL_TIMEOUT.plusMillis(500));
+      assertThat(stream.failures()).as("publish calls that failed").isEmpty();
+      assertThat(slowest).as("slowest publish").isLessThan(CALL_TIMEOUT.plusMillis(500));
       List<DeadLetter<String>> dead = queue.deadLetters();
       assertThat(dead).extracting(DeadLetter::id).containsExactly(poison);
       assertThat(dead.get(0).reason()).contains("400").contains("mapper_parsing_exception");
@@ -159,7 +139,7 @@ class ElasticsearchSinkOutageTest {
     System.out.printf(
         "elasticsearch sink outage: %d events published, all %d stored once; slowest publish %d"
             + " ms; 1 poison event dead-lettered%n",
-        ids.size(), stored.size(), TimeUnit.NANOSECONDS.toMillis(slowestPublishNanos.get()));
+        ids.size(), stored.size(), slowest.toMillis());
   }
 
   private static void refresh() throws Exception {

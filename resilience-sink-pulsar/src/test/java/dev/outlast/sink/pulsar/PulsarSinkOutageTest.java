@@ -12,16 +12,13 @@ import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.FaultProxy;
 import dev.outlast.testkit.OutageTour;
 import dev.outlast.testkit.PulsarServer;
+import dev.outlast.testkit.SteadyStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.apache.pulsar.client.api.Consumer;
 import org.apache.pulsar.client.api.Message;
 import org.apache.pulsar.client.api.PulsarClient;
@@ -95,10 +92,8 @@ class PulsarSinkOutageTest {
   void everyEventArrivesOnceInOrder_throughKillsFreezesAndCuts(@TempDir Path dir) throws Exception {
     String topic = "persistent://public/default/outage-" + System.nanoTime();
     FaultProxy proxy = broker.proxy();
-    List<Long> published = new ArrayList<>();
-    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
-    AtomicLong slowestPublishNanos = new AtomicLong();
-    AtomicBoolean faultsDone = new AtomicBoolean();
+    List<Long> published;
+    Duration slowest;
     Guard guard =
         Guard.of(
             "pulsar",
@@ -129,37 +124,23 @@ class PulsarSinkOutageTest {
                 .build()) {
       // More than the broker's 5 MB maximum message size: the client refuses it for good.
       poison = queue.publish(new byte[6 << 20]);
-      Thread publisher =
-          new Thread(
-              () -> {
-                for (long n = 0; n < MIN_EVENTS || !faultsDone.get(); n++) {
-                  long t0 = System.nanoTime();
-                  try {
-                    published.add(queue.publish(event(n)).sequence());
-                  } catch (RuntimeException e) {
-                    failures.add(e);
-                  }
-                  slowestPublishNanos.accumulateAndGet(System.nanoTime() - t0, Math::max);
-                  LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(1_500));
-                }
-              },
-              "publisher");
-      publisher.start();
+      // A steady stream of about 500 events a second, whatever the broker does.
+      SteadyStream<Long> stream =
+          SteadyStream.start(
+              "publisher", n -> queue.publish(event(n)).sequence(), Duration.ofNanos(1_500_000));
       try {
         OutageTour.run(broker, proxy, 2);
       } finally {
-        faultsDone.set(true);
-        publisher.join();
+        published = stream.finish(MIN_EVENTS);
       }
+      slowest = stream.slowest();
       await()
           .atMost(Duration.ofMinutes(2))
           .pollInterval(Duration.ofMillis(200))
           .until(() -> queue.metrics().backlogEvents() == 0);
 
-      assertThat(failures).as("publish calls that failed").isEmpty();
-      assertThat(Duration.ofNanos(slowestPublishNanos.get()))
-          .as("slowest publish")
-          .isLessThan(CALL_TIMEOUT);
+      assertThat(stream.failures()).as("publish calls that failed").isEmpty();
+      assertThat(slowest).as("slowest publish").isLessThan(CALL_TIMEOUT);
       List<DeadLetter<byte[]>> dead = queue.deadLetters();
       assertThat(dead).extracting(DeadLetter::id).containsExactly(poison);
       assertThat(dead.get(0).reason()).contains("InvalidMessageException");
@@ -181,6 +162,6 @@ class PulsarSinkOutageTest {
     System.out.printf(
         "pulsar sink outage: %d events published, all in the topic once and in order; slowest"
             + " publish %d ms; 1 poison event dead-lettered%n",
-        published.size(), TimeUnit.NANOSECONDS.toMillis(slowestPublishNanos.get()));
+        published.size(), slowest.toMillis());
   }
 }

@@ -1,0 +1,75 @@
+package dev.outlast.testkit;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
+
+/**
+ * A steady stream of calls on a thread of its own, for tests that break a server under load: call n
+ * (from 0) is {@code send.apply(n)}, one every {@code pace} whatever the server does, until {@link
+ * #finish} is called and at least the asked number were made. Records each call's result, each
+ * failure, and the slowest call.
+ *
+ * @param <T> what a call returns
+ */
+public final class SteadyStream<T> {
+  private final LongFunction<T> send;
+  private final long paceNanos;
+  private final Thread thread;
+  private final List<T> results = new ArrayList<>(); // the stream's thread only, until joined
+  private final ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+  private final AtomicLong slowestNanos = new AtomicLong();
+  private volatile long atLeast = Long.MAX_VALUE;
+
+  private SteadyStream(String name, LongFunction<T> send, Duration pace) {
+    this.send = Objects.requireNonNull(send, "send");
+    this.paceNanos = Objects.requireNonNull(pace, "pace").toNanos();
+    this.thread = new Thread(this::run, name);
+  }
+
+  /** Starts a stream. */
+  public static <T> SteadyStream<T> start(String name, LongFunction<T> send, Duration pace) {
+    SteadyStream<T> s = new SteadyStream<>(name, send, pace);
+    s.thread.start();
+    return s;
+  }
+
+  private void run() {
+    for (long n = 0; n < atLeast; n++) {
+      long t0 = System.nanoTime();
+      try {
+        results.add(send.apply(n));
+      } catch (RuntimeException e) {
+        failures.add(e);
+      }
+      slowestNanos.accumulateAndGet(System.nanoTime() - t0, Math::max);
+      LockSupport.parkNanos(paceNanos);
+    }
+  }
+
+  /**
+   * Lets the stream end once it has made at least this many calls, and waits for it.
+   *
+   * @return what the calls that succeeded returned, in order
+   */
+  public List<T> finish(long calls) throws InterruptedException {
+    atLeast = calls;
+    thread.join();
+    return List.copyOf(results);
+  }
+
+  /** The calls that threw, so far. */
+  public List<Throwable> failures() {
+    return List.copyOf(failures);
+  }
+
+  /** The slowest call so far. */
+  public Duration slowest() {
+    return Duration.ofNanos(slowestNanos.get());
+  }
+}
