@@ -26,6 +26,22 @@ final class JvmFlags {
 
   private JvmFlags() {}
 
+  /** Every flag Chronicle Queue needs on this JDK, as written on a command line. */
+  static List<String> required() {
+    List<String> flags = new ArrayList<>();
+    for (String[] e : EXPORTS) {
+      flags.add("--add-exports=" + e[0] + "/" + e[1] + "=ALL-UNNAMED");
+    }
+    for (String[] o : OPENS) {
+      flags.add("--add-opens=" + o[0] + "/" + o[1] + "=ALL-UNNAMED");
+    }
+    if (Runtime.version().feature() >= 24) {
+      flags.add("--enable-native-access=ALL-UNNAMED");
+      flags.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    return flags;
+  }
+
   /** The flags this JVM lacks, as they must be written on the command line; empty if none. */
   static List<String> missing() {
     Module self = JvmFlags.class.getModule();

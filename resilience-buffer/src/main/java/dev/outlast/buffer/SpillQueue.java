@@ -228,6 +228,15 @@ public final class SpillQueue<E> implements AutoCloseable {
     return new Builder<>(name);
   }
 
+  /**
+   * The JVM flags the queue needs on this JDK (Chronicle Queue reaches into JDK internals), as
+   * written on a java command line: for launchers and scripts that start JVMs using it. {@code
+   * build()} fails naming any that are missing.
+   */
+  public static List<String> requiredJvmFlags() {
+    return List.copyOf(JvmFlags.required());
+  }
+
   /** The queue's name. */
   public String name() {
     return name;

@@ -48,4 +48,12 @@ class JvmFlagsTest {
     // The test JVM itself runs with the flags the build gives every JVM.
     assertThat(JvmFlags.missing()).isEmpty();
   }
+
+  /** The flags the queue names are the ones the build (and the README) gives: one list, not two. */
+  @Test
+  void requiredJvmFlags_areTheBuildsFlags() {
+    assertThat(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+        .containsAll(SpillQueue.requiredJvmFlags());
+    assertThat(SpillQueue.requiredJvmFlags()).hasSizeGreaterThanOrEqualTo(10);
+  }
 }
