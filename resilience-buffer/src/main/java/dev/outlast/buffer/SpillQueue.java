@@ -547,6 +547,16 @@ public final class SpillQueue<E> implements AutoCloseable {
     };
   }
 
+  /** The guard of the queue's sink, for callers that reach the same dependency another way. */
+  Guard guard() {
+    return guard;
+  }
+
+  /** Whether journaled events wait for delivery: cheap, one counter read. */
+  boolean holdsBacklog() {
+    return journal.backlogRecords() > 0;
+  }
+
   /** The queue now. */
   public SpillQueueMetrics metrics() {
     long d;

@@ -1,0 +1,290 @@
+package dev.outlast.core.annotation;
+
+import dev.outlast.core.Guard;
+import dev.outlast.core.annotation.spi.AnnotationHandler;
+import java.lang.annotation.Annotation;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes the Outlast annotations on an interface work: {@link #wrap} returns a proxy of the
+ * interface around the real implementation, with each annotated method wired as its annotations say
+ * and every other method passed straight through. No Spring, CDI or agent: one call.
+ *
+ * <pre>{@code
+ * Outlast outlast = Outlast.builder()
+ *     .guard(mysql)                     // @Guarded("mysql")
+ *     .resource("orders", orderQueue)   // @SpillOnFailure(queue = "orders")
+ *     .properties(System.getProperties())
+ *     .build();
+ * ProductRepository products = outlast.wrap(ProductRepository.class, new JdbcProducts(db));
+ * }</pre>
+ *
+ * <p>Everything is checked when {@link #wrap} runs: a misconfigured annotation throws {@link
+ * WiringException} then, naming the method and what to change, and never turns into a silent no-op.
+ * The caches the wiring builds belong to this object and close with it; guards and resources stay
+ * the caller's.
+ *
+ * <p>This class is threadsafe; its proxies are as threadsafe as the implementations they wrap.
+ */
+public final class Outlast implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Outlast.class);
+
+  private final Map<String, Guard> guards;
+  private final Map<String, Object> resources;
+  private final Map<Class<? extends Annotation>, AnnotationHandler> handlers;
+  private final Settings settings;
+  private final Map<String, Object> components = new LinkedHashMap<>();
+  private boolean closed;
+
+  private Outlast(Builder b, Map<Class<? extends Annotation>, AnnotationHandler> handlers) {
+    this.guards = Map.copyOf(b.guards);
+    this.resources = Map.copyOf(b.resources);
+    this.handlers = Map.copyOf(handlers);
+    Map<String, Set<String>> kinds = new HashMap<>();
+    kinds.put(ProxyWiring.GUARDED, Set.of("dependency"));
+    kinds.put(ProxyWiring.FALLBACK, Set.of("method", "source", "dependency"));
+    for (AnnotationHandler h : handlers.values()) {
+      kinds.put(h.kind(), Set.copyOf(h.attributes()));
+    }
+    this.settings = Settings.of(b.properties, kinds);
+  }
+
+  /** Starts building; the annotation handlers on the class path are found then. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Wraps an implementation of an interface in a proxy that makes the interface's annotations work.
+   *
+   * @param type the interface; its annotated methods are wired, others pass through
+   * @param target the real implementation
+   * @return the proxy; {@code equals} is true for proxies of the same interface around equal
+   *     implementations, {@code hashCode} is the implementation's, {@code toString} names both
+   * @throws WiringException if an annotation cannot work as written; nothing is left built
+   * @throws IllegalArgumentException if {@code type} is not an interface
+   * @throws IllegalStateException if this is closed
+   */
+  public <T> T wrap(Class<T> type, T target) {
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(target, "target");
+    if (!type.isInterface()) {
+      throw new IllegalArgumentException(
+          type.getName() + " is not an interface: Outlast wraps interfaces, not classes");
+    }
+    if (!type.isInstance(target)) {
+      throw new IllegalArgumentException(
+          target.getClass().getName() + " does not implement " + type.getName());
+    }
+    Map<String, Object> built = new LinkedHashMap<>();
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("this Outlast is closed");
+      }
+      ProxyWiring<T> wiring;
+      try {
+        wiring = new ProxyWiring<>(this, type, target, built);
+      } catch (RuntimeException | Error e) {
+        closeAll(built.values(), e);
+        throw e;
+      }
+      T proxy = type.cast(Proxy.newProxyInstance(loader(type), new Class<?>[] {type}, wiring));
+      wiring.proxy(proxy);
+      components.putAll(built);
+      log.debug("wrapped {}: {}", type.getName(), wiring);
+      return proxy;
+    }
+  }
+
+  /**
+   * Something the wiring built, by name: the {@code QueryCache} of a {@code @CachedQuery} is {@code
+   * component("products", QueryCache.class)}, for its stats, health and invalidation.
+   *
+   * @throws IllegalArgumentException naming the components there are, if there is none by that name
+   *     or it is of another type
+   */
+  public synchronized <T> T component(String name, Class<T> type) {
+    Object c = components.get(Objects.requireNonNull(name, "name"));
+    if (!type.isInstance(c)) {
+      throw new IllegalArgumentException(
+          (c == null ? "no component named '" + name + "'" : "'" + name + "' is a " + c.getClass())
+              + "; the components are "
+              + new TreeMap<>(components).keySet());
+    }
+    return type.cast(c);
+  }
+
+  /** Closes what the wiring built (caches). Proxies that need them fail afterwards. Idempotent. */
+  @Override
+  public void close() {
+    List<Object> toClose;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      toClose = new ArrayList<>(components.values());
+    }
+    closeAll(toClose, null);
+  }
+
+  @Override
+  public synchronized String toString() {
+    return "Outlast[guards=" + guards.keySet() + ", components=" + components.keySet() + "]";
+  }
+
+  @Nullable Guard guard(String dependency) {
+    return guards.get(dependency);
+  }
+
+  Set<String> guardNames() {
+    return new TreeMap<>(guards).keySet();
+  }
+
+  @Nullable Object resource(String name) {
+    return resources.get(name);
+  }
+
+  Set<String> resourceNames() {
+    return new TreeMap<>(resources).keySet();
+  }
+
+  @Nullable AnnotationHandler handler(Class<? extends Annotation> annotation) {
+    return handlers.get(annotation);
+  }
+
+  Iterable<AnnotationHandler> handlers() {
+    return handlers.values();
+  }
+
+  Settings settings() {
+    return settings;
+  }
+
+  /** Whether a component of that name exists, built by an earlier wrap. */
+  boolean hasComponent(String name) {
+    return components.containsKey(name);
+  }
+
+  private static ClassLoader loader(Class<?> type) {
+    ClassLoader l = type.getClassLoader();
+    return l != null ? l : Outlast.class.getClassLoader();
+  }
+
+  private static void closeAll(Iterable<Object> things, @Nullable Throwable primary) {
+    for (Object o : things) {
+      if (o instanceof AutoCloseable c) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          if (primary != null) {
+            primary.addSuppressed(e);
+          } else {
+            log.warn("closing {} failed", o, e);
+          }
+        }
+      }
+    }
+  }
+
+  /** Builds an {@link Outlast}. Not threadsafe. */
+  public static final class Builder {
+    private final Map<String, Guard> guards = new HashMap<>();
+    private final Map<String, Object> resources = new HashMap<>();
+    private final Map<String, String> properties = new HashMap<>();
+
+    private Builder() {}
+
+    /**
+     * Registers the guard of a dependency, under {@link Guard#dependency()}, for {@code @Guarded}.
+     *
+     * @throws IllegalArgumentException if a guard of that dependency is registered already
+     */
+    public Builder guard(Guard guard) {
+      Objects.requireNonNull(guard, "guard");
+      if (guards.putIfAbsent(guard.dependency(), guard) != null) {
+        throw new IllegalArgumentException(
+            "a guard for dependency '" + guard.dependency() + "' is registered already");
+      }
+      return this;
+    }
+
+    /**
+     * Registers something annotations refer to by name: a spill queue for {@code @SpillOnFailure},
+     * another implementation of an interface for {@code @ReadFallback(source = ...)}.
+     *
+     * @throws IllegalArgumentException if the name is blank or taken
+     */
+    public Builder resource(String name, Object resource) {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(resource, "resource");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("a resource name must not be blank");
+      }
+      if (resources.putIfAbsent(name, resource) != null) {
+        throw new IllegalArgumentException("a resource named '" + name + "' is registered already");
+      }
+      return this;
+    }
+
+    /**
+     * Adds settings that replace annotation attributes: the {@code outlast.*} entries are used,
+     * others ignored. Later calls win over earlier ones for the same key.
+     */
+    public Builder properties(Properties properties) {
+      Objects.requireNonNull(properties, "properties");
+      for (String key : properties.stringPropertyNames()) {
+        this.properties.put(key, properties.getProperty(key));
+      }
+      return this;
+    }
+
+    /** As {@link #properties(Properties)}, from a map. */
+    public Builder properties(Map<String, String> properties) {
+      Objects.requireNonNull(properties, "properties");
+      properties.forEach(
+          (k, v) ->
+              this.properties.put(
+                  Objects.requireNonNull(k, "property key"),
+                  Objects.requireNonNull(v, () -> "value of property " + k)));
+      return this;
+    }
+
+    /**
+     * Builds it, with the annotation handlers {@link ServiceLoader} finds.
+     *
+     * @throws WiringException if an {@code outlast.*} property has an unknown kind or attribute
+     */
+    public Outlast build() {
+      Map<Class<? extends Annotation>, AnnotationHandler> found = new HashMap<>();
+      for (AnnotationHandler h :
+          ServiceLoader.load(AnnotationHandler.class, Outlast.class.getClassLoader())) {
+        AnnotationHandler other = found.putIfAbsent(h.annotation(), h);
+        if (other != null && other.getClass() != h.getClass()) {
+          throw new WiringException(
+              "two handlers for @"
+                  + h.annotation().getSimpleName()
+                  + " on the class path: "
+                  + other.getClass().getName()
+                  + " and "
+                  + h.getClass().getName()
+                  + "; keep one");
+        }
+      }
+      return new Outlast(this, found);
+    }
+  }
+}
