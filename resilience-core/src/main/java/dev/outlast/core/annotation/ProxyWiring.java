@@ -404,10 +404,38 @@ final class ProxyWiring<T> implements InvocationHandler {
   /** The implementation's method, or the interface's default through the proxy. */
   private Invoker targetCall(Method m) {
     if (m.isDefault() && !overridden(m)) {
-      // Through the proxy, so that the default's calls to other methods are wired too.
-      return args -> InvocationHandler.invokeDefault(Objects.requireNonNull(proxy), m, args);
+      return defaultOnProxy(m);
     }
     return handle(m, target);
+  }
+
+  /**
+   * The interface's default method, run on the proxy, so that its calls to other methods are wired
+   * too. Through a lookup in the interface itself rather than {@code
+   * InvocationHandler.invokeDefault}, which refuses interfaces that are not public.
+   */
+  private Invoker defaultOnProxy(Method m) {
+    Class<?> owner = m.getDeclaringClass();
+    MethodHandle h;
+    try {
+      h =
+          MethodHandles.privateLookupIn(owner, MethodHandles.lookup())
+              .unreflectSpecial(m, owner)
+              .asSpreader(Object[].class, m.getParameterCount())
+              .asType(MethodType.methodType(Object.class, Object.class, Object[].class));
+    } catch (IllegalAccessException | RuntimeException e) {
+      throw problem(
+          m,
+          "its default method cannot be called from Outlast: " + e.getMessage(),
+          "open its package to Outlast's module (opens ... to dev.outlast.core)");
+    }
+    return args -> {
+      // Typed locals: invokeExact matches the static types of its arguments exactly, and a
+      // conditional expression passed to it is typed Object.
+      Object receiver = Objects.requireNonNull(proxy);
+      @Nullable Object[] spread = args == null ? NO_ARGS : args;
+      return (Object) h.invokeExact(receiver, spread);
+    };
   }
 
   private boolean overridden(Method m) {
@@ -436,7 +464,10 @@ final class ProxyWiring<T> implements InvocationHandler {
           "open its package to Outlast's module (opens ... to dev.outlast.core), or make it"
               + " public");
     }
-    return args -> (Object) h.invokeExact(args == null ? NO_ARGS : args);
+    return args -> {
+      @Nullable Object[] spread = args == null ? NO_ARGS : args;
+      return (Object) h.invokeExact(spread);
+    };
   }
 
   // ---- checks across methods ----
