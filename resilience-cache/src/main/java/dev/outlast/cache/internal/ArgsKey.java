@@ -4,24 +4,23 @@ import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The arguments of one call, as a cache key: equal when the arguments are, by {@code equals}. The
- * array is copied, so a caller reusing its array cannot change a key in the cache.
+ * The arguments of one call, as a cache key: equal when the arguments are, by {@code equals}. Used
+ * for methods of several parameters (or a null argument); a single argument is its own key.
+ *
+ * <p>The array is kept, not copied: the proxy makes a new one for every call and nobody else holds
+ * it.
  */
 final class ArgsKey {
   private final @Nullable Object[] args;
   private final int hash;
 
   ArgsKey(@Nullable Object @Nullable [] args) {
-    this.args = args == null ? new Object[0] : args.clone();
+    this.args = args == null ? new Object[0] : args;
     this.hash = Arrays.hashCode(this.args);
   }
 
   @Nullable Object[] args() {
-    return args.clone();
-  }
-
-  @Nullable Object arg(int i) {
-    return args[i];
+    return args;
   }
 
   @Override

@@ -101,8 +101,8 @@ public final class CachedQueryHandler implements AnnotationHandler {
     } catch (IllegalArgumentException e) {
       throw site.problem("its freshness cannot be: " + e.getMessage(), "change the durations");
     }
-    QueryCache.Builder<ArgsKey, Object> b =
-        QueryCache.<ArgsKey, Object>builder(name)
+    QueryCache.Builder<Object, Object> b =
+        QueryCache.<Object, Object>builder(name)
             .guard(guard)
             .freshness(freshness)
             .maximumSize(maximumSize);
@@ -111,18 +111,18 @@ public final class CachedQueryHandler implements AnnotationHandler {
     }
     Invoker target = site.target();
     String where = site.id();
-    QueryCache<ArgsKey, Object> cache =
+    QueryCache<Object, Object> cache =
         b.build(
             key ->
                 Objects.requireNonNull(
                     invoke(target, key),
                     () ->
                         where
-                            + key
+                            + new ArgsKey(argsOf(key))
                             + " returned null, which a cache cannot hold: return an Optional"
                             + " or an empty collection for \"no row\""));
     site.component(name, cache);
-    return args -> cache.get(new ArgsKey(args));
+    return args -> cache.get(keyOf(args));
   }
 
   private static void checkReturnType(WiringSite site, Class<?> r) {
@@ -169,14 +169,30 @@ public final class CachedQueryHandler implements AnnotationHandler {
     return tag;
   }
 
-  private static Set<String> tagsOf(List<String> templates, ArgsKey key) {
+  /**
+   * The cache key of a call: the argument itself for one non-null argument (no wrapper to allocate,
+   * and its own equals and hashCode), else the argument list.
+   */
+  private static Object keyOf(@Nullable Object @Nullable [] args) {
+    if (args != null && args.length == 1 && args[0] != null) {
+      return args[0];
+    }
+    return new ArgsKey(args);
+  }
+
+  private static @Nullable Object[] argsOf(Object key) {
+    return key instanceof ArgsKey k ? k.args() : new Object[] {key};
+  }
+
+  private static Set<String> tagsOf(List<String> templates, Object key) {
+    @Nullable Object[] args = argsOf(key);
     Set<String> out = new LinkedHashSet<>();
     for (String t : templates) {
       Matcher m = ARG.matcher(t);
       StringBuilder s = new StringBuilder();
       while (m.find()) {
         m.appendReplacement(
-            s, Matcher.quoteReplacement(String.valueOf(key.arg(Integer.parseInt(m.group(1))))));
+            s, Matcher.quoteReplacement(String.valueOf(args[Integer.parseInt(m.group(1))])));
       }
       m.appendTail(s);
       out.add(s.toString());
@@ -184,9 +200,9 @@ public final class CachedQueryHandler implements AnnotationHandler {
     return out;
   }
 
-  private static @Nullable Object invoke(Invoker target, ArgsKey key) throws Exception {
+  private static @Nullable Object invoke(Invoker target, Object key) throws Exception {
     try {
-      return target.invoke(key.args());
+      return target.invoke(argsOf(key));
     } catch (Exception | Error e) {
       throw e;
     } catch (Throwable t) {
