@@ -1,6 +1,7 @@
 package dev.outlast.buffer;
 
-import dev.outlast.core.DependencyException;
+import dev.outlast.core.DependencyCallException;
+import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.SpillOnFailure;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
@@ -60,7 +61,7 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
     Guard own = site.guard();
     Guard guard = own != null ? own : queue.guard();
     // With @Guarded the target comes unguarded, and so it must be called through the guard here.
-    Spill<?> spill = new Spill<>(queue, guard, site.target());
+    Spill<?> spill = new Spill<>(queue, guard, site.target(), m.getExceptionTypes());
     return async ? asyncCall(spill) : spill::sync;
   }
 
@@ -108,11 +109,13 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
     private final SpillQueue<E> queue;
     private final Guard guard;
     private final Invoker target;
+    private final Class<?>[] declared;
 
-    Spill(SpillQueue<E> queue, Guard guard, Invoker target) {
+    Spill(SpillQueue<E> queue, Guard guard, Invoker target, Class<?>[] declared) {
       this.queue = queue;
       this.guard = guard;
       this.target = target;
+      this.declared = declared;
     }
 
     @Nullable Object sync(@Nullable Object @Nullable [] args) throws Throwable {
@@ -129,6 +132,11 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
             });
       } catch (Throwable t) {
         if (!isOutage(t)) {
+          // The event's own error: thrown, as the method declares it, and not spilled.
+          Throwable cause = t.getCause();
+          if (t instanceof DependencyCallException && cause != null && isDeclared(cause)) {
+            throw cause;
+          }
           throw t;
         }
         try {
@@ -164,7 +172,9 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
       }
       CompletableFuture<@Nullable Void> done = new CompletableFuture<>();
       var unused =
-          sent.orTimeout(guard.config().callTimeout().toNanos(), TimeUnit.NANOSECONDS)
+          // A copy: the timeout must not complete the implementation's own future.
+          sent.copy()
+              .orTimeout(guard.config().callTimeout().toNanos(), TimeUnit.NANOSECONDS)
               .whenComplete(
                   (ok, failure) -> {
                     long elapsed = System.nanoTime() - start;
@@ -178,7 +188,7 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
                             ? failure.getCause()
                             : failure;
                     if (!permit.failure(elapsed, cause)
-                        && !(cause instanceof DependencyException)) {
+                        && !(cause instanceof DependencyUnavailableException)) {
                       done.completeExceptionally(cause);
                       return;
                     }
@@ -208,8 +218,22 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
               });
     }
 
+    /**
+     * A refusal, or an infrastructure failure anywhere in the cause chain. Not any {@code
+     * DependencyCallException}: the guard wraps every checked exception in one, errors of the event
+     * included.
+     */
     private boolean isOutage(Throwable t) {
-      return t instanceof DependencyException || guard.isInfrastructureFailure(t);
+      return t instanceof DependencyUnavailableException || guard.isInfrastructureFailure(t);
+    }
+
+    private boolean isDeclared(Throwable t) {
+      for (Class<?> d : declared) {
+        if (d.isInstance(t)) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private void call(@Nullable Object @Nullable [] args) throws Exception {

@@ -95,13 +95,14 @@ public final class Outlast implements AutoCloseable {
         throw new IllegalStateException("this Outlast is closed");
       }
       ProxyWiring<T> wiring;
+      T proxy;
       try {
         wiring = new ProxyWiring<>(this, type, target, built);
+        proxy = type.cast(Proxy.newProxyInstance(loader(type), new Class<?>[] {type}, wiring));
       } catch (RuntimeException | Error e) {
         closeAll(built.values(), e);
         throw e;
       }
-      T proxy = type.cast(Proxy.newProxyInstance(loader(type), new Class<?>[] {type}, wiring));
       wiring.proxy(proxy);
       components.putAll(built);
       log.debug("wrapped {}: {}", type.getName(), wiring);

@@ -1,7 +1,7 @@
 package dev.outlast.core.annotation;
 
 import dev.outlast.core.DependencyCallException;
-import dev.outlast.core.DependencyException;
+import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
 import dev.outlast.core.annotation.spi.Invoker;
@@ -271,7 +271,7 @@ final class ProxyWiring<T> implements InvocationHandler {
       try {
         return primary.invoke(args);
       } catch (Throwable t) {
-        if (!(t instanceof DependencyException) && !guard.isInfrastructureFailure(t)) {
+        if (!isOutage(t, guard)) {
           throw t; // the call's own error: no other source would answer it differently
         }
         try {
@@ -583,6 +583,16 @@ final class ProxyWiring<T> implements InvocationHandler {
 
   private static String simpleNames(Class<?>[] types) {
     return Arrays.stream(types).map(Class::getSimpleName).collect(Collectors.joining(", "));
+  }
+
+  /**
+   * Whether a failure means the dependency is out: a guard refused the call, or it failed with what
+   * the guard counts as an infrastructure failure (looked for along the cause chain, so also inside
+   * a {@link DependencyCallException}). A checked error of the call itself is not one, although the
+   * guard wraps it in a {@code DependencyCallException} too.
+   */
+  static boolean isOutage(Throwable t, Guard guard) {
+    return t instanceof DependencyUnavailableException || guard.isInfrastructureFailure(t);
   }
 
   private static boolean isDeclared(Class<?>[] declared, Throwable t) {

@@ -106,20 +106,19 @@ final class Settings {
     Duration d;
     Matcher m = SHORT_DURATION.matcher(t);
     if (m.matches()) {
-      long n;
       try {
-        n = Long.parseLong(m.group(1));
-      } catch (NumberFormatException e) {
-        return null;
+        long n = Long.parseLong(m.group(1));
+        d =
+            switch (m.group(2)) {
+              case "ms" -> Duration.ofMillis(n);
+              case "s" -> Duration.ofSeconds(n);
+              case "m" -> Duration.ofMinutes(n);
+              case "h" -> Duration.ofHours(n);
+              default -> Duration.ofDays(n);
+            };
+      } catch (NumberFormatException | ArithmeticException e) {
+        return null; // not a number, or more than a Duration holds
       }
-      d =
-          switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-          };
     } else {
       try {
         d = Duration.parse(t);

@@ -1,0 +1,221 @@
+package dev.outlast.examples.drill;
+
+import dev.outlast.buffer.SpillQueue;
+import dev.outlast.cache.Freshness;
+import dev.outlast.cache.QueryCache;
+import dev.outlast.core.Guard;
+import dev.outlast.core.GuardConfig;
+import dev.outlast.core.annotation.Guarded;
+import dev.outlast.core.annotation.Outlast;
+import dev.outlast.core.annotation.ReadFallback;
+import dev.outlast.core.annotation.SpillOnFailure;
+import dev.outlast.core.jdbc.JdbcEventSource;
+import dev.outlast.core.jdbc.JdbcTimeouts;
+import dev.outlast.core.spi.Codec;
+import dev.outlast.core.spi.StreamEvent;
+import dev.outlast.sink.elasticsearch.ElasticsearchSink;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * The small service the drill runs: a product catalog read through a query cache (MySQL), order
+ * events published through a spill queue (Elasticsearch), and stream history read from the event
+ * store with the ledger as fallback. What a service would write: annotated interfaces, plain
+ * implementations, one {@link Outlast}. Closing and opening it again is the drill's "restart".
+ */
+final class DrillService implements AutoCloseable {
+  static final String INDEX = "outlast-drill-orders";
+
+  /** Events of the order stream, published by the service. */
+  interface OrderEvents {
+    @Guarded("elasticsearch")
+    @SpillOnFailure(queue = "orders")
+    void placed(String json) throws IOException;
+  }
+
+  /** History of an account, from the event store, else from the ledger. */
+  interface History {
+    @Guarded("event-store")
+    @ReadFallback(method = "fromLedger")
+    List<StreamEvent> read(String stream) throws SQLException;
+
+    @Guarded("ledger")
+    List<StreamEvent> fromLedger(String stream) throws SQLException;
+  }
+
+  final Guard mysql;
+  final Guard store;
+  final Guard ledger;
+  final Guard search;
+  final QueryCache<Long, String> products;
+  final SpillQueue<String> orders;
+  final OrderEvents events;
+  final History history;
+  private final Outlast outlast;
+
+  DrillService(
+      DataSource shop,
+      DataSource storeDs,
+      DataSource ledgerDs,
+      URI elasticsearch,
+      Path dir,
+      Duration freshFor) {
+    GuardConfig db =
+        GuardConfig.from(GuardConfig.database())
+            .callTimeout(Duration.ofSeconds(1))
+            .openWait(Duration.ofSeconds(1))
+            .maxOpenWait(Duration.ofSeconds(2))
+            .maxAttempts(1)
+            .build();
+    mysql = Guard.of("mysql", db);
+    store = Guard.of("event-store", db);
+    ledger = Guard.of("ledger", db);
+    search =
+        Guard.of(
+            "elasticsearch",
+            GuardConfig.from(GuardConfig.broker())
+                .callTimeout(Duration.ofSeconds(2))
+                .openWait(Duration.ofSeconds(1))
+                .maxOpenWait(Duration.ofSeconds(2))
+                .build());
+    // Built by hand, not by @CachedQuery: the snapshot that makes the warm start needs codecs.
+    products =
+        QueryCache.<Long, String>builder("products")
+            .guard(mysql)
+            .freshness(Freshness.of(freshFor, Duration.ZERO, Duration.ofHours(1)))
+            .maxStaleWait(Duration.ofMillis(50))
+            .snapshot(dir.resolve("products.snapshot"), Codec.int64(), Codec.utf8())
+            .snapshotInterval(Duration.ofSeconds(1))
+            .build(id -> productName(shop, id));
+    try {
+      orders = queue(elasticsearch, dir);
+    } catch (RuntimeException e) {
+      products.close();
+      throw e;
+    }
+    Outlast wiring = null;
+    try {
+      wiring = wire();
+    } catch (RuntimeException e) {
+      orders.close();
+      products.close();
+      throw e;
+    }
+    outlast = wiring;
+    events = outlast.wrap(OrderEvents.class, new HttpOrderEvents(elasticsearch));
+    JdbcEventSource storeEvents = JdbcEventSource.builder(storeDs).build();
+    JdbcEventSource ledgerEvents = JdbcEventSource.builder(ledgerDs).build();
+    history =
+        outlast.wrap(
+            History.class,
+            new History() {
+              @Override
+              public List<StreamEvent> read(String stream) throws SQLException {
+                return storeEvents.read(stream, 1, 100);
+              }
+
+              @Override
+              public List<StreamEvent> fromLedger(String stream) throws SQLException {
+                return ledgerEvents.read(stream, 1, 100);
+              }
+            });
+  }
+
+  private SpillQueue<String> queue(URI elasticsearch, Path dir) {
+    return SpillQueue.<String>builder("orders")
+        .directory(dir.resolve("orders-journal"))
+        .codec(Codec.utf8())
+        .sink(
+            ElasticsearchSink.<String>builder(elasticsearch, INDEX)
+                .rawJson(s -> s)
+                .requestTimeout(Duration.ofSeconds(2))
+                .connectTimeout(Duration.ofSeconds(1))
+                .build())
+        .guard(search)
+        .batchSize(500)
+        .retryBackoff(Duration.ofMillis(200), Duration.ofSeconds(1))
+        .build();
+  }
+
+  private Outlast wire() {
+    return Outlast.builder()
+        .guard(mysql)
+        .guard(store)
+        .guard(ledger)
+        .guard(search)
+        .resource("orders", orders)
+        .build();
+  }
+
+  private static String productName(DataSource shop, long id) throws SQLException {
+    JdbcTimeouts timeouts = JdbcTimeouts.of(Duration.ofSeconds(1), "products");
+    try (Connection c = shop.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT name FROM product WHERE id = ?")) {
+      timeouts.bound(ps);
+      ps.setLong(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : "";
+      }
+    }
+  }
+
+  /** Closes the wiring, the queue (its journal stays) and the cache (it writes a last snapshot). */
+  @Override
+  public void close() {
+    try {
+      outlast.close();
+    } finally {
+      try {
+        orders.close();
+      } finally {
+        products.close();
+      }
+    }
+  }
+
+  /** Posts one order document, under the order's own id: the service's direct path. */
+  private static final class HttpOrderEvents implements OrderEvents {
+    private final HttpClient http =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    private final URI base;
+
+    HttpOrderEvents(URI base) {
+      this.base = base;
+    }
+
+    @Override
+    public void placed(String json) throws IOException {
+      HttpResponse<String> r;
+      try {
+        r =
+            http.send(
+                HttpRequest.newBuilder(base.resolve("/" + INDEX + "/_doc"))
+                    .timeout(Duration.ofSeconds(2))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(json))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      }
+      if (r.statusCode() >= 500 || r.statusCode() == 429) {
+        throw new IOException("HTTP " + r.statusCode());
+      }
+      if (r.statusCode() >= 300) {
+        throw new IllegalArgumentException("refused: HTTP " + r.statusCode() + " " + r.body());
+      }
+    }
+  }
+}
