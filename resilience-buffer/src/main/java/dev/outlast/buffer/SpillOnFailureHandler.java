@@ -1,7 +1,5 @@
 package dev.outlast.buffer;
 
-import dev.outlast.core.DependencyCallException;
-import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.SpillOnFailure;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
@@ -60,8 +58,8 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
     SpillQueue<?> queue = site.resource(name, SpillQueue.class, "spill queue");
     Guard own = site.guard();
     Guard guard = own != null ? own : queue.guard();
-    // With @Guarded the target comes unguarded, and so it must be called through the guard here.
-    Spill<?> spill = new Spill<>(queue, guard, site.target(), m.getExceptionTypes());
+    // The target comes unguarded: the direct call goes through the method's guard, or the queue's.
+    Spill<?> spill = new Spill<>(queue, guard, site.target(), site.guarded(guard));
     return async ? asyncCall(spill) : spill::sync;
   }
 
@@ -108,36 +106,31 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
   private static final class Spill<E> {
     private final SpillQueue<E> queue;
     private final Guard guard;
-    private final Invoker target;
-    private final Class<?>[] declared;
 
-    Spill(SpillQueue<E> queue, Guard guard, Invoker target, Class<?>[] declared) {
+    /** The implementation, for the asynchronous call, which takes its permit itself. */
+    private final Invoker target;
+
+    /** The implementation through the guard, for the synchronous call. */
+    private final Invoker guarded;
+
+    Spill(SpillQueue<E> queue, Guard guard, Invoker target, Invoker guarded) {
       this.queue = queue;
       this.guard = guard;
       this.target = target;
-      this.declared = declared;
+      this.guarded = guarded;
     }
 
-    @Nullable Object sync(@Nullable Object @Nullable [] args) throws Throwable {
+    @Nullable Object sync(@Nullable Object @Nullable [] args) throws Exception {
       E event = event(args);
       if (queue.holdsBacklog()) {
         queue.publish(event); // behind the events waiting, to keep their order
         return null;
       }
       try {
-        guard.call(
-            () -> {
-              call(args);
-              return Boolean.TRUE;
-            });
-      } catch (Throwable t) {
-        if (!isOutage(t)) {
-          // The event's own error: thrown, as the method declares it, and not spilled.
-          Throwable cause = t.getCause();
-          if (t instanceof DependencyCallException && cause != null && isDeclared(cause)) {
-            throw cause;
-          }
-          throw t;
+        guarded.invoke(args);
+      } catch (Exception t) {
+        if (!guard.isOutage(t)) {
+          throw t; // the event's own error: thrown, as the method declares it, and not spilled
         }
         try {
           queue.publish(event);
@@ -167,7 +160,7 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
                 ? CompletableFuture.failedFuture(
                     new NullPointerException("the implementation returned a null future"))
                 : ((CompletionStage<?>) stage).toCompletableFuture();
-      } catch (Throwable t) {
+      } catch (Exception t) {
         sent = CompletableFuture.failedFuture(t);
       }
       CompletableFuture<@Nullable Void> done = new CompletableFuture<>();
@@ -187,8 +180,8 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
                         failure instanceof CompletionException && failure.getCause() != null
                             ? failure.getCause()
                             : failure;
-                    if (!permit.failure(elapsed, cause)
-                        && !(cause instanceof DependencyUnavailableException)) {
+                    permit.failure(elapsed, cause);
+                    if (!guard.isOutage(cause)) {
                       done.completeExceptionally(cause);
                       return;
                     }
@@ -216,34 +209,6 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
                   done.completeExceptionally(failure);
                 }
               });
-    }
-
-    /**
-     * A refusal, or an infrastructure failure anywhere in the cause chain. Not any {@code
-     * DependencyCallException}: the guard wraps every checked exception in one, errors of the event
-     * included.
-     */
-    private boolean isOutage(Throwable t) {
-      return t instanceof DependencyUnavailableException || guard.isInfrastructureFailure(t);
-    }
-
-    private boolean isDeclared(Throwable t) {
-      for (Class<?> d : declared) {
-        if (d.isInstance(t)) {
-          return true;
-        }
-      }
-      return false;
-    }
-
-    private void call(@Nullable Object @Nullable [] args) throws Exception {
-      try {
-        target.invoke(args);
-      } catch (Exception | Error e) {
-        throw e;
-      } catch (Throwable t) {
-        throw new java.lang.reflect.UndeclaredThrowableException(t);
-      }
     }
 
     @SuppressWarnings("unchecked") // the queue's codec checks the event's type as it encodes it

@@ -545,9 +545,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
   }
 
   private boolean isOutage(Throwable cause) {
-    return cause instanceof DependencyUnavailableException
-        || cause instanceof RejectedExecutionException
-        || guard.isInfrastructureFailure(cause);
+    return cause instanceof RejectedExecutionException || guard.isOutage(cause);
   }
 
   private String why(Throwable cause) {

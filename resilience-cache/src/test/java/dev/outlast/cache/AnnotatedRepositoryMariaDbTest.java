@@ -120,8 +120,18 @@ class AnnotatedRepositoryMariaDbTest {
       assertThat(products.findById(KEYS + 1)).isEmpty();
 
       db.kill();
-      Thread.sleep(400); // past fresh-for: every read now needs the database
       QueryCache<?, ?> cache = outlast.component("products", QueryCache.class);
+      long staleWaiting = cache.stats().staleHits();
+      // Until the last key loaded is served stale: then every key is past fresh-for, and every
+      // read needs the database.
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () -> {
+                products.findById(KEYS + 1);
+                return cache.stats().staleHits() > staleWaiting;
+              });
       long staleBefore = cache.stats().staleHits();
       for (int round = 0; round < 3; round++) {
         for (long id = 1; id <= KEYS; id++) {

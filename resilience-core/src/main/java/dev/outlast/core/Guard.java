@@ -235,6 +235,17 @@ public final class Guard {
         () -> Integer.toString(limit));
   }
 
+  /**
+   * Whether a failure means the dependency is out, as opposed to an error of the call itself: this
+   * guard (or another) refused the call, or it failed with what the classifier counts as an
+   * infrastructure failure, anywhere in the cause chain. A {@link DependencyCallException} is not
+   * an outage by itself: the guard wraps every checked exception in one, errors of the call
+   * included.
+   */
+  public boolean isOutage(Throwable failure) {
+    return failure instanceof DependencyUnavailableException || isInfrastructureFailure(failure);
+  }
+
   /** Whether the configured classifier counts this failure against the dependency. */
   public boolean isInfrastructureFailure(Throwable failure) {
     return config.classifier().isInfrastructureFailure(failure);

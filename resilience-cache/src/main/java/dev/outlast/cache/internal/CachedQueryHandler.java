@@ -201,13 +201,7 @@ public final class CachedQueryHandler implements AnnotationHandler {
   }
 
   private static @Nullable Object invoke(Invoker target, Object key) throws Exception {
-    try {
-      return target.invoke(argsOf(key));
-    } catch (Exception | Error e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new java.lang.reflect.UndeclaredThrowableException(t);
-    }
+    return target.invoke(argsOf(key));
   }
 
   @Override

@@ -1,7 +1,6 @@
 package dev.outlast.core.annotation;
 
 import dev.outlast.core.DependencyCallException;
-import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
 import dev.outlast.core.annotation.spi.Invoker;
@@ -197,10 +196,9 @@ final class ProxyWiring<T> implements InvocationHandler {
     Class<?>[] declared = m.getExceptionTypes();
     return args -> {
       try {
-        return guard.call(() -> new Box(callAsException(call, args))).value;
+        return guard.call(() -> new Box(call.invoke(args))).value;
       } catch (DependencyCallException e) {
-        Throwable cause = e.getCause();
-        if (cause != null && isDeclared(declared, cause)) {
+        if (e.getCause() instanceof Exception cause && isDeclared(declared, cause)) {
           throw cause;
         }
         throw e;
@@ -211,16 +209,12 @@ final class ProxyWiring<T> implements InvocationHandler {
   private Invoker withFallback(Method m, Invoker primary, Guard guard) {
     ReadFallback f = Objects.requireNonNull(m.getAnnotation(ReadFallback.class));
     String id = id(m);
-    String method = setting(FALLBACK, id, "method", f.method());
-    String source = setting(FALLBACK, id, "source", f.source());
-    // A property naming one of the two replaces the annotation's choice of either.
-    if (outlast.settings().get(FALLBACK, id, "method") != null
-        && outlast.settings().get(FALLBACK, id, "source") == null) {
-      source = "";
-    } else if (outlast.settings().get(FALLBACK, id, "source") != null
-        && outlast.settings().get(FALLBACK, id, "method") == null) {
-      method = "";
-    }
+    // Properties naming either of the two replace the annotation's choice as a whole.
+    boolean fromProperties =
+        outlast.settings().get(FALLBACK, id, "method") != null
+            || outlast.settings().get(FALLBACK, id, "source") != null;
+    String method = setting(FALLBACK, id, "method", fromProperties ? "" : f.method());
+    String source = setting(FALLBACK, id, "source", fromProperties ? "" : f.source());
     String dependency = setting(FALLBACK, id, "dependency", f.dependency());
     if (method.isEmpty() == source.isEmpty()) {
       throw problem(
@@ -270,13 +264,13 @@ final class ProxyWiring<T> implements InvocationHandler {
     return args -> {
       try {
         return primary.invoke(args);
-      } catch (Throwable t) {
-        if (!isOutage(t, guard)) {
+      } catch (Exception t) {
+        if (!guard.isOutage(t)) {
           throw t; // the call's own error: no other source would answer it differently
         }
         try {
           return answer.invoke(args);
-        } catch (Throwable second) {
+        } catch (Exception second) {
           if (second != t) {
             second.addSuppressed(t);
           }
@@ -435,7 +429,11 @@ final class ProxyWiring<T> implements InvocationHandler {
       // conditional expression passed to it is typed Object.
       Object receiver = Objects.requireNonNull(proxy);
       @Nullable Object[] spread = args == null ? NO_ARGS : args;
-      return (Object) h.invokeExact(receiver, spread);
+      try {
+        return (Object) h.invokeExact(receiver, spread);
+      } catch (Throwable t) {
+        throw asException(t);
+      }
     };
   }
 
@@ -464,9 +462,20 @@ final class ProxyWiring<T> implements InvocationHandler {
       try {
         return m.invoke(receiver, args);
       } catch (InvocationTargetException e) {
-        throw Objects.requireNonNullElse(e.getCause(), e);
+        throw asException(Objects.requireNonNullElse(e.getCause(), e));
       }
     };
+  }
+
+  /**
+   * What the implementation threw, as the {@link Invoker}s pass it on: itself, unless it is a
+   * {@code Throwable} of neither kind, which no Java code throws but bytecode could.
+   */
+  private static Exception asException(Throwable t) {
+    if (t instanceof Error e) {
+      throw e;
+    }
+    return t instanceof Exception e ? e : new UndeclaredThrowableException(t);
   }
 
   // ---- checks across methods ----
@@ -585,16 +594,6 @@ final class ProxyWiring<T> implements InvocationHandler {
     return Arrays.stream(types).map(Class::getSimpleName).collect(Collectors.joining(", "));
   }
 
-  /**
-   * Whether a failure means the dependency is out: a guard refused the call, or it failed with what
-   * the guard counts as an infrastructure failure (looked for along the cause chain, so also inside
-   * a {@link DependencyCallException}). A checked error of the call itself is not one, although the
-   * guard wraps it in a {@code DependencyCallException} too.
-   */
-  static boolean isOutage(Throwable t, Guard guard) {
-    return t instanceof DependencyUnavailableException || guard.isInfrastructureFailure(t);
-  }
-
   private static boolean isDeclared(Class<?>[] declared, Throwable t) {
     for (Class<?> d : declared) {
       if (d.isInstance(t)) {
@@ -602,17 +601,6 @@ final class ProxyWiring<T> implements InvocationHandler {
       }
     }
     return false;
-  }
-
-  private static @Nullable Object callAsException(Invoker call, @Nullable Object @Nullable [] args)
-      throws Exception {
-    try {
-      return call.invoke(args);
-    } catch (Exception | Error e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new UndeclaredThrowableException(t);
-    }
   }
 
   private boolean proxyEquals(@Nullable Object @Nullable [] args) {
@@ -667,6 +655,11 @@ final class ProxyWiring<T> implements InvocationHandler {
     @Override
     public Invoker target() {
       return target;
+    }
+
+    @Override
+    public Invoker guarded(Guard g) {
+      return ProxyWiring.guarded(method, target, g);
     }
 
     @Override

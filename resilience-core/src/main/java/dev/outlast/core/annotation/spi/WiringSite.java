@@ -27,6 +27,12 @@ public interface WiringSite {
   Invoker target();
 
   /**
+   * {@link #target()} through a guard: what {@code @Guarded} does. A checked exception the method
+   * declares comes out as itself, not wrapped in a {@code DependencyCallException}.
+   */
+  Invoker guarded(Guard guard);
+
+  /**
    * A registered resource, checked for its type.
    *
    * @param what what it is for the message: "spill queue"
