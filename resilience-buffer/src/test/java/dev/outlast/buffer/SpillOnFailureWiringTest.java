@@ -12,9 +12,9 @@ import dev.outlast.core.annotation.ReadFallback;
 import dev.outlast.core.annotation.SpillOnFailure;
 import dev.outlast.core.annotation.WiringException;
 import dev.outlast.core.spi.Codec;
+import dev.outlast.testkit.Unreachable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -220,14 +220,7 @@ class SpillOnFailureWiringTest {
 
   private <T> org.assertj.core.api.AbstractThrowableAssert<?, ? extends Throwable> assertWiring(
       Class<T> type) {
-    T impl =
-        type.cast(
-            Proxy.newProxyInstance(
-                type.getClassLoader(),
-                new Class<?>[] {type},
-                (p, m, args) -> {
-                  throw new AssertionError("not to be called");
-                }));
+    T impl = Unreachable.implementation(type);
     Outlast o =
         Outlast.builder()
             .guard(Guard.ofDefaults("broker"))

@@ -9,7 +9,7 @@ import dev.outlast.core.annotation.Guarded;
 import dev.outlast.core.annotation.Outlast;
 import dev.outlast.core.annotation.ReadFallback;
 import dev.outlast.core.annotation.WiringException;
-import java.lang.reflect.Proxy;
+import dev.outlast.testkit.Unreachable;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -228,14 +228,7 @@ class CachedQueryWiringTest {
 
   private <T> org.assertj.core.api.AbstractThrowableAssert<?, ? extends Throwable> assertWiring(
       Class<T> type) {
-    T impl =
-        type.cast(
-            Proxy.newProxyInstance(
-                type.getClassLoader(),
-                new Class<?>[] {type},
-                (p, m, args) -> {
-                  throw new AssertionError("not to be called");
-                }));
+    T impl = Unreachable.implementation(type);
     Outlast o = Outlast.builder().guard(db).build();
     return assertThatThrownBy(() -> o.wrap(type, impl)).isInstanceOf(WiringException.class);
   }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
+import dev.outlast.testkit.Unreachable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.sql.SQLException;
@@ -478,14 +479,7 @@ class OutlastTest {
 
   private <T> org.assertj.core.api.AbstractThrowableAssert<?, ? extends Throwable> assertWiring(
       Class<T> type) {
-    T impl =
-        type.cast(
-            java.lang.reflect.Proxy.newProxyInstance(
-                type.getClassLoader(),
-                new Class<?>[] {type},
-                (p, m, args) -> {
-                  throw new AssertionError("not to be called");
-                }));
+    T impl = Unreachable.implementation(type);
     return assertThatThrownBy(() -> outlast().build().wrap(type, impl))
         .isInstanceOf(WiringException.class);
   }
