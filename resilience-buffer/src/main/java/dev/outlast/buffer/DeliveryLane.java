@@ -1,0 +1,615 @@
+package dev.outlast.buffer;
+
+import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.EventId;
+import dev.outlast.buffer.spi.Outcome;
+import dev.outlast.core.Guard;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one thread that talks to the sink. It delivers journaled events in order, in batches, through
+ * the sink's guard; in spill-on-failure mode it also delivers the events publishers hand it while
+ * nothing is journaled, batching what several publishers handed over at once. A broker that
+ * deduplicates by sequence number drops whatever arrives behind a higher number, so one caller, in
+ * sequence order, is what makes "acknowledged" mean "stored".
+ *
+ * <p>Spill-on-failure: publishers check {@link #spilling} and either journal (spilling) or hand
+ * over (not) under the read side of {@link #spillState}; the lane switches between the two under
+ * the write side. So when a direct delivery fails, the lane journals that batch and then everything
+ * handed over behind it before any publisher can journal: nothing overtakes. It switches back only
+ * once the journal is drained, while no publisher is between its check and its append.
+ *
+ * <p>Threading: {@link #offer}, {@link #awaitDrained} and the getters from any thread; everything
+ * else (the window, the reader, the sink, the dead-letter journal's appends, acknowledgements) on
+ * the lane's thread only. The lane never stops while the queue is open: whatever a step throws is
+ * logged, shown in {@link #trouble()}, and the step is tried again after a backoff.
+ */
+final class DeliveryLane<E> {
+  private static final Logger log = LoggerFactory.getLogger(DeliveryLane.class);
+  private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+  private final SpillQueueConfig<E> config;
+  private final String name;
+  private final String producerId;
+  private final Journal journal;
+  private final JournalWriter writer;
+  private final DeadLetterLog deadLetters;
+  private final QueueCounters counters;
+  private final RecordFormat format;
+  private final SinkCaller<E> caller;
+  private final Guard guard;
+  private final Clock clock;
+  private final Thread thread;
+
+  private final ReentrantReadWriteLock spillState = new ReentrantReadWriteLock();
+  private volatile boolean spilling;
+  private boolean accepting = true; // written under the write side of spillState
+
+  /** Events handed over by publishers while not spilling, in the order they were handed over. */
+  private final ConcurrentLinkedQueue<Handoff<E>> handoffs = new ConcurrentLinkedQueue<>();
+
+  private final Object drainedSignal = new Object();
+  private volatile boolean running = true;
+  private volatile boolean idle;
+  private volatile @Nullable String trouble;
+
+  // The lane thread's own state.
+  private final ArrayDeque<Pending> window = new ArrayDeque<>();
+  private Journal.@Nullable Reader reader;
+  private int failuresInARow;
+  private double tokens;
+  private long tokensAt = System.nanoTime();
+
+  /** An event a publisher handed over; its stage completes when it is delivered or journaled. */
+  private static final class Handoff<E> {
+    final E event;
+    final byte[] encoded;
+    final long publishedAt;
+    final CompletableFuture<EventId> done = new CompletableFuture<>();
+    long sequence; // issued by the lane just before the delivery
+
+    Handoff(E event, byte[] encoded, long publishedAt) {
+      this.event = event;
+      this.encoded = encoded;
+      this.publishedAt = publishedAt;
+    }
+  }
+
+  /** One journaled event on its way to the sink. */
+  private static final class Pending {
+    final long sequence;
+    final long publishedAt;
+    final byte[] payload;
+    int attempts;
+    boolean done;
+
+    Pending(Journal.Entry entry) {
+      this.sequence = entry.sequence();
+      this.publishedAt = entry.publishedAt();
+      this.payload = entry.payload();
+    }
+  }
+
+  DeliveryLane(
+      SpillQueueConfig<E> config,
+      String producerId,
+      Journal journal,
+      JournalWriter writer,
+      DeadLetterLog deadLetters,
+      QueueCounters counters,
+      RecordFormat format) {
+    this.config = config;
+    this.name = config.name();
+    this.producerId = producerId;
+    this.journal = journal;
+    this.writer = writer;
+    this.deadLetters = deadLetters;
+    this.counters = counters;
+    this.format = format;
+    this.guard = config.guard();
+    this.clock = config.clock();
+    this.caller = new SinkCaller<>(config.sink(), config.callTimeout());
+    this.spilling = config.mode() == SpillQueue.Mode.WRITE_AHEAD || journal.backlogRecords() > 0;
+    this.thread = new Thread(this::run, "outlast-spill-" + name + "-lane");
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  // ---- called by publishers ----
+
+  /**
+   * Spill-on-failure: journals the event if anything is journaled, else hands it to the lane.
+   *
+   * @return a stage that completes with the event's id once it is delivered, dead-lettered or
+   *     journaled (and synced, with power-loss durability), or exceptionally if it is none of these
+   * @throws SpillQueueFullException if it had to be journaled and the full policy gave up
+   * @throws IllegalStateException if the queue is closed or the lane has stopped
+   */
+  CompletableFuture<EventId> offer(E event, byte[] encoded) {
+    long publishedAt = clock.millis();
+    ReentrantReadWriteLock.ReadLock read = spillState.readLock();
+    read.lock();
+    try {
+      if (!accepting) {
+        throw new IllegalStateException("spill queue " + name + " is closed");
+      }
+      if (spilling) {
+        return writer.append(encoded, 0, publishedAt);
+      }
+      Handoff<E> h = new Handoff<>(event, encoded, publishedAt);
+      handoffs.add(h);
+      wake();
+      return h.done;
+    } finally {
+      read.unlock();
+    }
+  }
+
+  /**
+   * Wakes the lane if it sleeps for want of work. Not while it works or backs off: an unpark of a
+   * parked thread is a system call on both sides, and one per append cost more than the append
+   * itself while the sink was down.
+   */
+  void wake() {
+    if (idle) {
+      idle = false;
+      LockSupport.unpark(thread);
+    }
+  }
+
+  boolean spilling() {
+    return spilling;
+  }
+
+  /** What keeps the lane from working, if anything: null while its steps succeed. */
+  @Nullable String trouble() {
+    if (running && !thread.isAlive() && thread.getState() != Thread.State.NEW) {
+      return "the delivery lane has stopped";
+    }
+    return trouble;
+  }
+
+  /**
+   * Waits until nothing is journaled or handed over, or the timeout passes.
+   *
+   * @return whether everything accepted so far has been delivered (or dead-lettered)
+   */
+  boolean awaitDrained(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (drainedSignal) {
+      while (!drained()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        // Bounded, so that a signal sent between the check and the wait costs at most this.
+        TimeUnit.NANOSECONDS.timedWait(drainedSignal, Math.min(left, IDLE_PARK_NANOS));
+      }
+      return true;
+    }
+  }
+
+  private boolean drained() {
+    return journal.backlogRecords() <= 0 && handoffs.isEmpty();
+  }
+
+  private void signalDrained() {
+    if (drained()) {
+      synchronized (drainedSignal) {
+        drainedSignal.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Stops taking events, lets the lane finish its call in flight (bounded by the sink's time
+   * limit), journal what was handed over and not yet delivered, and stop. Whatever it could not
+   * answer in time is failed with {@code IllegalStateException}.
+   */
+  void stop() {
+    ReentrantReadWriteLock.WriteLock write = spillState.writeLock();
+    write.lock();
+    try {
+      accepting = false;
+    } finally {
+      write.unlock();
+    }
+    running = false;
+    LockSupport.unpark(thread);
+    boolean interrupted = false;
+    long deadline =
+        System.nanoTime() + config.callTimeout().toNanos() + TimeUnit.SECONDS.toNanos(10);
+    while (thread.isAlive() && deadline - System.nanoTime() > 0) {
+      try {
+        thread.join(100);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+      LockSupport.unpark(thread);
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (thread.isAlive()) {
+      log.error("{}: the delivery lane did not stop in time; closing without it", name);
+    }
+    for (Handoff<E> h; (h = handoffs.poll()) != null; ) {
+      h.done.completeExceptionally(
+          new IllegalStateException(
+              "spill queue " + name + " closed before the event was delivered or journaled"));
+    }
+  }
+
+  // ---- the lane's thread ----
+
+  private void run() {
+    while (running) {
+      try {
+        if (!step()) {
+          signalDrained();
+          // A wake missed between the last look and this flag costs at most this wait.
+          idle = true;
+          LockSupport.parkNanos(IDLE_PARK_NANOS);
+          idle = false;
+        }
+        trouble = null;
+      } catch (Throwable t) {
+        trouble = "delivery lane step failed: " + t;
+        log.error("{}: delivery lane step failed; trying again: {}", name, t.toString(), t);
+        pause(backoff(++failuresInARow));
+      }
+    }
+    try {
+      // Nothing handed over is left unanswered: it goes to the journal, behind what is there.
+      if (!handoffs.isEmpty()) {
+        spill(List.of(), "the queue is closing");
+      }
+    } catch (Throwable t) {
+      log.error("{}: journaling events at close failed: {}", name, t.toString(), t);
+    }
+    Journal.Reader r = reader;
+    if (r != null) {
+      try {
+        r.close();
+      } catch (Throwable t) {
+        log.warn("{}: closing the journal reader: {}", name, t.toString());
+      }
+    }
+  }
+
+  /** One batch. Returns false when there was nothing to do. */
+  private boolean step() throws IOException {
+    if (!spilling) {
+      return directStep();
+    }
+    return drainStep();
+  }
+
+  // ---- direct delivery (spill-on-failure, nothing journaled) ----
+
+  private boolean directStep() {
+    Handoff<E> first = handoffs.poll();
+    if (first == null) {
+      return false;
+    }
+    List<Handoff<E>> batch = new ArrayList<>();
+    batch.add(first);
+    for (Handoff<E> h; batch.size() < config.batchSize() && (h = handoffs.poll()) != null; ) {
+      batch.add(h);
+    }
+    deliverDirect(batch);
+    return true;
+  }
+
+  private void deliverDirect(List<Handoff<E>> batch) {
+    Guard.Permit permit = guard.tryEnter();
+    if (permit == null) {
+      spill(batch, "the sink's guard refuses calls (" + guard.state() + ")");
+      return;
+    }
+    List<Delivery<E>> deliveries = new ArrayList<>(batch.size());
+    try {
+      for (Handoff<E> h : batch) {
+        h.sequence = writer.issueDirect();
+        deliveries.add(
+            new Delivery<>(new EventId(producerId, h.sequence), h.event, h.publishedAt, 1));
+      }
+    } catch (RuntimeException e) {
+      permit.release();
+      for (Handoff<E> h : batch) {
+        h.done.completeExceptionally(e);
+      }
+      return;
+    }
+    SinkCaller.Result result = caller.call(deliveries, permit);
+    List<Outcome> outcomes = result.outcomes();
+    if (outcomes == null) {
+      spill(batch, "direct delivery failed: " + result.failure());
+      return;
+    }
+    List<Handoff<E>> again = new ArrayList<>();
+    String why = "";
+    for (int i = 0; i < batch.size(); i++) {
+      Handoff<E> h = batch.get(i);
+      EventId id = deliveries.get(i).id();
+      Outcome o = outcomes.get(i);
+      switch (o.kind()) {
+        case OK -> {
+          counters.delivered.increment();
+          counters.published.increment();
+          h.done.complete(id);
+        }
+        case REJECT -> {
+          if (deadLetter(id, h.publishedAt, o.reason(), h.encoded)) {
+            counters.published.increment();
+            h.done.complete(id);
+          } else {
+            again.add(h);
+            why = "cannot write the dead letter " + id;
+          }
+        }
+        case RETRY -> {
+          again.add(h);
+          why = "direct delivery failed: " + o;
+        }
+      }
+    }
+    if (!again.isEmpty()) {
+      spill(again, why);
+    }
+  }
+
+  /**
+   * Switches to spilling and journals these events (under the numbers their failed delivery had,
+   * where that keeps the journal in order, so a sink that got them after all can drop the repeat),
+   * then everything handed over since, in order: all before any publisher journals.
+   */
+  private void spill(List<Handoff<E>> failed, String why) {
+    ReentrantReadWriteLock.WriteLock write = spillState.writeLock();
+    write.lock();
+    try {
+      if (!spilling) {
+        spilling = true;
+        log.warn("{}: spilling to the journal: {}", name, why);
+      }
+      for (Handoff<E> h : failed) {
+        journal(h, h.sequence);
+      }
+      for (Handoff<E> h; (h = handoffs.poll()) != null; ) {
+        journal(h, 0);
+      }
+    } finally {
+      write.unlock();
+    }
+  }
+
+  private void journal(Handoff<E> h, long presetSequence) {
+    try {
+      // The relay's own stage completes with the same result; the publisher waits on h.done.
+      CompletableFuture<EventId> unused =
+          writer
+              .append(h.encoded, presetSequence, h.publishedAt)
+              .whenComplete(
+                  (id, t) -> {
+                    if (t != null) {
+                      h.done.completeExceptionally(t);
+                    } else {
+                      h.done.complete(id);
+                    }
+                  });
+    } catch (RuntimeException e) {
+      h.done.completeExceptionally(e);
+    }
+  }
+
+  // ---- draining the journal ----
+
+  private boolean drainStep() throws IOException {
+    Journal.Reader r = reader;
+    if (r == null) {
+      r = journal.reader(format);
+      reader = r;
+    }
+    int notDone = 0;
+    for (Pending p : window) {
+      if (!p.done) {
+        notDone++;
+      }
+    }
+    int batchSize = config.batchSize();
+    while (notDone < batchSize && window.size() < 4 * batchSize) {
+      Journal.Entry e = r.next();
+      if (e == null) {
+        break;
+      }
+      window.addLast(new Pending(e));
+      notDone++;
+    }
+    if (notDone == 0) {
+      maybeStopSpilling();
+      return false;
+    }
+    List<Pending> batch = new ArrayList<>(Math.min(notDone, batchSize));
+    for (Pending p : window) {
+      if (!p.done) {
+        batch.add(p);
+        if (batch.size() == batchSize) {
+          break;
+        }
+      }
+    }
+    Pending head = window.peekFirst();
+    counters.oldestUndelivered = head == null ? 0 : head.publishedAt;
+    throttle(batch.size());
+    Guard.Permit permit = guard.tryEnter();
+    if (permit == null) {
+      // The sink's breaker is open: wait, then probe again with the same batch.
+      pause(backoff(++failuresInARow));
+      return true;
+    }
+    boolean progress = deliver(batch, permit);
+    acknowledgeDone();
+    if (progress) {
+      failuresInARow = 0;
+    } else {
+      pause(backoff(++failuresInARow));
+    }
+    return true;
+  }
+
+  /** Sends a batch; marks what is done. Returns whether anything was done. */
+  private boolean deliver(List<Pending> batch, Guard.Permit permit) {
+    List<Delivery<E>> deliveries = new ArrayList<>(batch.size());
+    List<Pending> sent = new ArrayList<>(batch.size());
+    boolean progress = false;
+    try {
+      for (Pending p : batch) {
+        E event;
+        try {
+          event = config.codec().decode(p.payload);
+        } catch (RuntimeException e) {
+          // The journal's bytes are intact (their CRC matched) but the codec no longer reads them.
+          progress |= deadLetter(p, "the codec cannot decode the event: " + e);
+          continue;
+        }
+        p.attempts++;
+        deliveries.add(
+            new Delivery<>(new EventId(producerId, p.sequence), event, p.publishedAt, p.attempts));
+        sent.add(p);
+      }
+    } catch (Throwable t) {
+      permit.release();
+      throw t;
+    }
+    if (deliveries.isEmpty()) {
+      permit.release();
+      return progress;
+    }
+    SinkCaller.Result result = caller.call(List.copyOf(deliveries), permit);
+    List<Outcome> outcomes = result.outcomes();
+    if (outcomes == null) {
+      log.debug("{}: delivery of {} events failed: {}", name, sent.size(), result.failure());
+      return progress;
+    }
+    for (int i = 0; i < sent.size(); i++) {
+      Pending p = sent.get(i);
+      Outcome o = outcomes.get(i);
+      switch (o.kind()) {
+        case OK -> {
+          p.done = true;
+          counters.delivered.increment();
+          progress = true;
+        }
+        case REJECT -> progress |= deadLetter(p, o.reason());
+        case RETRY -> {}
+      }
+    }
+    return progress;
+  }
+
+  private boolean deadLetter(Pending p, String reason) {
+    boolean written =
+        deadLetter(new EventId(producerId, p.sequence), p.publishedAt, reason, p.payload);
+    p.done |= written;
+    return written;
+  }
+
+  private boolean deadLetter(EventId id, long publishedAt, String reason, byte[] payload) {
+    try {
+      deadLetters.append(id, publishedAt, clock.millis(), reason, payload);
+      log.warn("{}: event {} moved to the dead-letter journal: {}", name, id, reason);
+      return true;
+    } catch (IOException e) {
+      // Cannot drop it: it stays in line and is tried again.
+      log.error("{}: cannot write dead letter {}: {}", name, id, e.toString());
+      return false;
+    }
+  }
+
+  /** Moves the acknowledged position over the done events at the head of the window. */
+  private void acknowledgeDone() throws IOException {
+    long last = 0;
+    int records = 0;
+    while (!window.isEmpty() && window.peekFirst().done) {
+      last = window.pollFirst().sequence;
+      records++;
+    }
+    if (records > 0) {
+      journal.acknowledge(last, records);
+      writer.roomMade();
+      signalDrained();
+    }
+    Pending head = window.peekFirst();
+    counters.oldestUndelivered = head == null ? 0 : head.publishedAt;
+  }
+
+  /** Back to direct delivery once nothing is journaled (spill-on-failure mode). */
+  private void maybeStopSpilling() {
+    counters.oldestUndelivered = 0;
+    if (config.mode() != SpillQueue.Mode.SPILL_ON_FAILURE
+        || !spilling
+        || guard.state() != Guard.State.CLOSED) {
+      return;
+    }
+    ReentrantReadWriteLock.WriteLock write = spillState.writeLock();
+    if (!write.tryLock()) {
+      return;
+    }
+    try {
+      if (accepting && window.isEmpty() && journal.acknowledged() >= journal.lastAppended()) {
+        spilling = false;
+        log.info("{}: backlog drained; delivering directly again", name);
+      }
+    } finally {
+      write.unlock();
+    }
+  }
+
+  /** Waits for tokens of the catch-up rate limit, if one is set. */
+  private void throttle(int events) {
+    double rate = config.drainRate();
+    if (rate <= 0) {
+      return;
+    }
+    long now = System.nanoTime();
+    tokens = Math.min(rate, tokens + (now - tokensAt) / 1e9 * rate);
+    tokensAt = now;
+    tokens -= events;
+    if (tokens < 0) {
+      pause((long) (-tokens / rate * 1000));
+    }
+  }
+
+  private long backoff(int failures) {
+    double nominal =
+        Math.min(
+            (double) config.maxRetryBackoff().toMillis(),
+            config.retryBackoff().toMillis() * Math.pow(2, Math.min(failures - 1, 30)));
+    return Math.round(nominal * (0.5 + ThreadLocalRandom.current().nextDouble()));
+  }
+
+  private void pause(long millis) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    while (running && deadline - System.nanoTime() > 0) {
+      LockSupport.parkNanos(
+          Math.min(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(50)));
+    }
+  }
+}
