@@ -19,6 +19,10 @@ final class ChildJvm {
       boolean withFlags, List<String> jvmOptions, Class<?> main, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // The test JVM's own temp directory (under target/), not the machine's shared one; and no
+    // perf-data file in /tmp/hsperfdata_<user>, which a killed JVM would leave behind.
+    command.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
+    command.add("-XX:-UsePerfData");
     if (withFlags) {
       for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
         if (arg.startsWith("--add-")

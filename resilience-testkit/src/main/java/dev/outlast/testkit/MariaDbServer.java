@@ -23,6 +23,14 @@ import java.util.Objects;
  * <p>This class is threadsafe.
  */
 public final class MariaDbServer extends TestServer {
+  /**
+   * The Unix socket, which nothing here uses (clients connect over TCP) but the server always
+   * opens. Socket paths are limited to 107 bytes, which a deep build directory exceeds, so it is
+   * given as a relative name: the server changes to its data directory before it binds, and the
+   * socket lands there, in the server's own directory, however long its path.
+   */
+  private static final String SOCKET = "mariadb.sock";
+
   private final String database;
   private final boolean tls;
   private final List<String> extraArgs;
@@ -93,7 +101,7 @@ public final class MariaDbServer extends TestServer {
     if (Os.isRoot()) {
       install.add("--user=root");
     }
-    Os.run(install, directory(), logFile(), Duration.ofMinutes(2));
+    Os.run(nativeCommand(install), logFile(), Duration.ofMinutes(2));
   }
 
   @Override
@@ -105,9 +113,9 @@ public final class MariaDbServer extends TestServer {
     cmd.add("--no-defaults");
     cmd.add("--basedir=" + base);
     cmd.add("--datadir=" + dir.resolve("data"));
-    cmd.add("--tmpdir=" + dir);
+    cmd.add("--tmpdir=" + tmpDirectory());
     cmd.add("--port=" + port());
-    cmd.add("--socket=" + socketPath());
+    cmd.add("--socket=" + SOCKET);
     cmd.add("--pid-file=" + dir.resolve("mariadb.pid"));
     // Without these, start-up waits 7-14 s on name resolution.
     cmd.add("--bind-address=" + LOOPBACK);
@@ -124,15 +132,12 @@ public final class MariaDbServer extends TestServer {
       cmd.add("--user=root");
     }
     cmd.addAll(extraArgs);
-    return new ProcessBuilder(cmd).directory(dir.toFile());
+    return nativeCommand(cmd);
   }
 
-  /** Unix socket paths are limited to 107 bytes; a long temp directory falls back to /tmp. */
+  /** Where the server's Unix socket lands: see {@link #SOCKET}. */
   private Path socketPath() {
-    Path inDir = directory().resolve("mariadb.sock");
-    return inDir.toString().length() < 100
-        ? inDir
-        : Path.of("/tmp", "outlast-mariadb-" + port() + ".sock");
+    return directory().resolve("data").resolve(SOCKET);
   }
 
   @Override
@@ -157,17 +162,17 @@ public final class MariaDbServer extends TestServer {
   void initialize() {
     Path client = base().resolve("bin/mariadb");
     Os.run(
-        List.of(
-            client.toString(),
-            "--no-defaults",
-            "--protocol=TCP",
-            "--skip-ssl",
-            "-h" + LOOPBACK,
-            "-P" + port(),
-            "-uroot",
-            "-e",
-            "CREATE DATABASE IF NOT EXISTS `" + database + "`"),
-        directory(),
+        nativeCommand(
+            List.of(
+                client.toString(),
+                "--no-defaults",
+                "--protocol=TCP",
+                "--skip-ssl",
+                "-h" + LOOPBACK,
+                "-P" + port(),
+                "-uroot",
+                "-e",
+                "CREATE DATABASE IF NOT EXISTS `" + database + "`")),
         logFile(),
         Duration.ofMinutes(1));
   }

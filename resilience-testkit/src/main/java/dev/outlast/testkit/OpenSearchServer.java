@@ -59,7 +59,7 @@ public final class OpenSearchServer extends TestServer {
   @Override
   ProcessBuilder command() {
     return JavaChild.command(
-        directory(),
+        this,
         heap,
         OpenSearchMain.class,
         List.of("-Dlog4j2.disable.jmx=true", "-XX:+UseSerialGC"),

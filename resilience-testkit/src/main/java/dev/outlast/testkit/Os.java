@@ -125,7 +125,8 @@ final class Os {
                   + UNPRIVILEGED_ID
                   + " (it refuses root), which cannot enter "
                   + up
-                  + ": point java.io.tmpdir at a directory every user can traverse, such as /tmp");
+                  + ": run the build from a directory every user can traverse, or point"
+                  + " java.io.tmpdir at one, such as /tmp");
         }
       }
       try (Stream<Path> all = Files.walk(dir)) {
@@ -141,18 +142,20 @@ final class Os {
 
   /**
    * Runs a short command to completion, failing with the end of its output if it does not exit 0.
+   * The builder brings the command, working directory and environment; its output is appended to
+   * the log.
    */
-  static void run(List<String> command, Path workDir, Path log, Duration timeout) {
-    run(command, workDir, log, timeout, Path.of("/dev/null"));
+  static void run(ProcessBuilder builder, Path log, Duration timeout) {
+    run(builder, log, timeout, Path.of("/dev/null"));
   }
 
-  /** As {@link #run(List, Path, Path, Duration)}, with standard input read from a file. */
-  static void run(List<String> command, Path workDir, Path log, Duration timeout, Path input) {
+  /** As {@link #run(ProcessBuilder, Path, Duration)}, with standard input read from a file. */
+  static void run(ProcessBuilder builder, Path log, Duration timeout, Path input) {
+    List<String> command = builder.command();
     Process p;
     try {
       p =
-          new ProcessBuilder(command)
-              .directory(workDir.toFile())
+          builder
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
               .redirectInput(input.toFile())

@@ -71,20 +71,20 @@ public final class PostgresServer extends TestServer {
     Reaper.deleteRecursively(data());
     Os.giveToUnprivileged(directory());
     Os.run(
-        Os.unprivileged(
-            List.of(
-                bin.resolve("initdb").toString(),
-                "-D",
-                data().toString(),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync")),
-        directory(),
+        nativeCommand(
+            Os.unprivileged(
+                List.of(
+                    bin.resolve("initdb").toString(),
+                    "-D",
+                    data().toString(),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync"))),
         logFile(),
         Duration.ofMinutes(2));
     if (!database.equals("postgres")) {
@@ -92,14 +92,14 @@ public final class PostgresServer extends TestServer {
       Path sql = directory().resolve("create-database.sql");
       Files.writeString(sql, "CREATE DATABASE \"" + database + "\";\n", StandardCharsets.UTF_8);
       Os.run(
-          Os.unprivileged(
-              List.of(
-                  bin.resolve("postgres").toString(),
-                  "--single",
-                  "-D",
-                  data().toString(),
-                  "postgres")),
-          directory(),
+          nativeCommand(
+              Os.unprivileged(
+                  List.of(
+                      bin.resolve("postgres").toString(),
+                      "--single",
+                      "-D",
+                      data().toString(),
+                      "postgres"))),
           logFile(),
           Duration.ofMinutes(1),
           sql);
@@ -116,31 +116,30 @@ public final class PostgresServer extends TestServer {
       throw new TestServerException("cannot remove the stale postmaster.pid in " + data(), e);
     }
     Path bin = Binaries.postgres().resolve("bin");
-    return new ProcessBuilder(
-            Os.unprivileged(
-                List.of(
-                    bin.resolve("postgres").toString(),
-                    "-D",
-                    data().toString(),
-                    "-p",
-                    Integer.toString(port()),
-                    "-c",
-                    "listen_addresses=" + LOOPBACK,
-                    "-c",
-                    "unix_socket_directories=",
-                    // As for MariaDB: SIGKILL loses nothing (the OS keeps the writes); power loss
-                    // would.
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "shared_buffers=32MB",
-                    // Dynamic shared memory as files in the data directory, deleted with it;
-                    // the default (POSIX, in /dev/shm) outlives a SIGKILL.
-                    "-c",
-                    "dynamic_shared_memory_type=mmap",
-                    "-c",
-                    "max_connections=200")))
-        .directory(directory().toFile());
+    return nativeCommand(
+        Os.unprivileged(
+            List.of(
+                bin.resolve("postgres").toString(),
+                "-D",
+                data().toString(),
+                "-p",
+                Integer.toString(port()),
+                "-c",
+                "listen_addresses=" + LOOPBACK,
+                "-c",
+                "unix_socket_directories=",
+                // As for MariaDB: SIGKILL loses nothing (the OS keeps the writes); a power cut
+                // would.
+                "-c",
+                "fsync=off",
+                "-c",
+                "shared_buffers=32MB",
+                // Dynamic shared memory as files in the data directory, deleted with it;
+                // the default (POSIX, in /dev/shm) outlives a SIGKILL.
+                "-c",
+                "dynamic_shared_memory_type=mmap",
+                "-c",
+                "max_connections=200")));
   }
 
   @Override

@@ -103,7 +103,7 @@ public final class PulsarServer extends TestServer {
   @Override
   ProcessBuilder command() {
     return JavaChild.command(
-        directory(),
+        this,
         heap,
         PulsarMain.class,
         List.of("-XX:MaxDirectMemorySize=256m", "-Dlog4j2.disable.jmx=true"),

@@ -1,6 +1,7 @@
 package dev.outlast.testkit;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -51,6 +52,7 @@ public abstract sealed class TestServer implements AutoCloseable
 
   private final String name;
   private final Path directory;
+  private final Path tmp;
   private final Path logFile;
   private final Duration startupTimeout;
   private final int port;
@@ -68,6 +70,13 @@ public abstract sealed class TestServer implements AutoCloseable
     this.name = name;
     this.startupTimeout = startupTimeout;
     this.directory = Reaper.createDirectory("outlast-" + name + "-");
+    this.tmp = directory.resolve("tmp");
+    try {
+      Files.createDirectory(tmp);
+    } catch (IOException e) {
+      Reaper.deleteDirectory(directory);
+      throw new UncheckedIOException("cannot create " + tmp, e);
+    }
     this.logFile = directory.resolve("server.log");
     this.port = Ports.free();
   }
@@ -120,6 +129,24 @@ public abstract sealed class TestServer implements AutoCloseable
   /** The directory that holds the server's data and log; deleted by {@link #close()}. */
   public final Path directory() {
     return directory;
+  }
+
+  /**
+   * The temp directory of the server's processes, inside {@link #directory()}: what they write
+   * there goes when the directory goes, also after a kill that let them clean up nothing.
+   */
+  final Path tmpDirectory() {
+    return tmp;
+  }
+
+  /**
+   * A native command run in the server's directory, with {@code TMPDIR} pointing at {@link
+   * #tmpDirectory()}, so that nothing it writes lands in the machine's shared temp directory.
+   */
+  final ProcessBuilder nativeCommand(List<String> command) {
+    ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
+    builder.environment().put("TMPDIR", tmp.toString());
+    return builder;
   }
 
   /** The file the server's process writes its output to. */

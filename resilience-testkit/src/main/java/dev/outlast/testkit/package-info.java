@@ -7,10 +7,14 @@
  * kills, freezes, thaws, stops and restarts), and {@link dev.outlast.testkit.FaultProxy}, which
  * sits between a client and any server and refuses, cuts, blackholes or delays its connections.
  *
- * <p>Every server runs as a child process on a random loopback port in a temporary directory;
- * {@code close()} leaves no process and no file behind, and a watchdog cleans up after a test JVM
- * that died. Needs Linux (the binaries are Linux x86-64) and {@code /bin/sh}; as root, PostgreSQL
- * runs as {@code nobody} through {@code setpriv}.
+ * <p>Every server runs as a child process on a random loopback port in a temporary directory (in
+ * {@code java.io.tmpdir}), and its processes get a temp directory inside it ({@code TMPDIR}, and
+ * {@code -Djava.io.tmpdir} for child JVMs); {@code close()} leaves no process and no file behind,
+ * and a watchdog cleans up after a test JVM that died. Binaries are unpacked once per machine into
+ * {@code $TMPDIR/outlast-testkit-binaries} ({@code /tmp} when unset), shared by every build. The
+ * kit's JUnit listener creates a missing {@code java.io.tmpdir} before the first test, so a build
+ * can give each test JVM a fresh one. Needs Linux (the binaries are Linux x86-64) and {@code
+ * /bin/sh}; as root, PostgreSQL runs as {@code nobody} through {@code setpriv}.
  */
 @NullMarked
 package dev.outlast.testkit;

@@ -8,6 +8,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -56,10 +57,28 @@ class ReaperTest {
   }
 
   private static void assertOrphansReaped(String kind) throws Exception {
-    Leftovers before = Leftovers.take();
+    // The killed JVM gets a temp directory of its own, inside this one's: its servers' directories
+    // and its watchdog's are made there, and that is where they must be gone from.
+    // Others may pass through it (not list it): as root, PostgreSQL runs as nobody.
+    Path childTmp =
+        Files.createTempDirectory(
+            "reaper-test-child-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+    try {
+      assertOrphansReaped(kind, childTmp);
+    } finally {
+      Reaper.deleteRecursively(childTmp);
+    }
+  }
+
+  private static void assertOrphansReaped(String kind, Path childTmp) throws Exception {
+    Leftovers before = Leftovers.take(childTmp);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(JavaChild.inheritedFlags());
+    command.add("-Djava.io.tmpdir=" + childTmp);
+    // A JVM killed with SIGKILL would leave its perf-data file in /tmp/hsperfdata_<user>.
+    command.add("-XX:-UsePerfData");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(OrphanMaker.class.getName());
@@ -67,6 +86,7 @@ class ReaperTest {
     Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
     List<Long> pids = new ArrayList<>();
     Path dir = null;
+    StringBuilder output = new StringBuilder();
     try (BufferedReader out =
         new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       while (dir == null) {
@@ -74,6 +94,7 @@ class ReaperTest {
         if (line == null) {
           break;
         }
+        output.append(line).append('\n');
         if (line.startsWith("PIDS ")) {
           for (String pid : line.substring(5).split(" ", -1)) {
             pids.add(Long.parseLong(pid));
@@ -82,7 +103,7 @@ class ReaperTest {
           dir = Path.of(line.substring(4));
         }
       }
-      assertThat(pids).as("child printed the server's pids").isNotEmpty();
+      assertThat(pids).as("child printed the server's pids; it printed:%n%s", output).isNotEmpty();
       assertThat(dir).isNotNull();
       child.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
     } finally {
@@ -99,7 +120,8 @@ class ReaperTest {
                     .isFalse();
               }
               assertThat(Files.exists(orphanDir)).as("directory of the killed JVM").isFalse();
+              // Its watchdog removes its own directory last.
+              before.assertNothingLeftBy(pids);
             });
-    before.assertNothingNewSince();
   }
 }

@@ -87,6 +87,10 @@ class RebuildTest {
 
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // The test JVM's own temp directory (under target/), not the machine's shared one; and no
+    // perf-data file in /tmp/hsperfdata_<user>, which a killed JVM would leave behind.
+    command.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
+    command.add("-XX:-UsePerfData");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(RebuildMain.class.getName());
