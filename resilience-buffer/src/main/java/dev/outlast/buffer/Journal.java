@@ -3,7 +3,6 @@ package dev.outlast.buffer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,8 +84,7 @@ final class Journal implements AutoCloseable {
   private final Settings settings;
   private final Clock clock;
   private final DamageListener damage;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final DirectoryLock lock;
   private final CounterFile ackFile;
   private final CounterFile leaseFile;
   private final FileStore store;
@@ -133,8 +131,7 @@ final class Journal implements AutoCloseable {
       Settings settings,
       Clock clock,
       DamageListener damage,
-      FileChannel lockChannel,
-      FileLock lock,
+      DirectoryLock lock,
       CounterFile ackFile,
       CounterFile leaseFile)
       throws IOException {
@@ -144,7 +141,6 @@ final class Journal implements AutoCloseable {
     this.settings = settings;
     this.clock = clock;
     this.damage = damage;
-    this.lockChannel = lockChannel;
     this.lock = lock;
     this.ackFile = ackFile;
     this.leaseFile = leaseFile;
@@ -195,48 +191,25 @@ final class Journal implements AutoCloseable {
   }
 
   /**
-   * Opens (or creates) the journal under a directory, locking it against other processes.
+   * Opens (or creates) the journal under a directory, which it holds until closed against other
+   * queues of this JVM and other processes (see {@link DirectoryLock}).
    *
-   * @throws IOException if the directory cannot be used, or another process holds it
+   * @throws IOException if the directory cannot be used, or another queue or process holds it
    */
   static Journal open(Path root, Settings settings, Clock clock, DamageListener damage)
       throws IOException {
     Files.createDirectories(root);
-    Path lockPath = root.resolve("lock");
-    FileChannel ch =
-        FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock;
-    try {
-      lock = ch.tryLock();
-    } catch (java.nio.channels.OverlappingFileLockException e) {
-      ch.close();
-      throw new IOException(
-          root
-              + " is in use by another process (another spill queue in this JVM holds it); a"
-              + " spill queue directory belongs to one queue at a time",
-          e);
-    } catch (IOException | RuntimeException e) {
-      ch.close();
-      throw e;
-    }
-    if (lock == null) {
-      ch.close();
-      throw new IOException(
-          root
-              + " is in use by another process (its lock file is held); a spill queue directory"
-              + " belongs to one process at a time");
-    }
+    DirectoryLock lock = DirectoryLock.acquire(root);
     CounterFile ack = null;
     CounterFile lease = null;
     try {
       ack = CounterFile.open(root.resolve("ack.position"), 0);
       lease = CounterFile.open(root.resolve("sequence.lease"), 1);
-      return new Journal(root, settings, clock, damage, ch, lock, ack, lease);
+      return new Journal(root, settings, clock, damage, lock, ack, lease);
     } catch (IOException | RuntimeException e) {
       closeQuietly(ack);
       closeQuietly(lease);
-      lock.release();
-      ch.close();
+      closeQuietly(lock);
       throw e;
     }
   }
@@ -918,8 +891,7 @@ final class Journal implements AutoCloseable {
       closeQuietly(ackFile);
       closeQuietly(leaseFile);
       try {
-        lock.release();
-        lockChannel.close();
+        lock.close();
       } catch (IOException e) {
         log.warn("releasing the lock of {}: {}", root, e.toString());
       }
