@@ -87,6 +87,7 @@ final class Journal implements AutoCloseable {
   private final DirectoryLock lock;
   private final CounterFile ackFile;
   private final CounterFile leaseFile;
+  private final List<String> repairs;
   private final FileStore store;
 
   /** Segments not yet deleted, oldest first; the last one is the active one. */
@@ -132,8 +133,9 @@ final class Journal implements AutoCloseable {
       Clock clock,
       DamageListener damage,
       DirectoryLock lock,
-      CounterFile ackFile,
-      CounterFile leaseFile)
+      Found ack,
+      Found lease,
+      List<AutoCloseable> opened)
       throws IOException {
     this.root = root;
     this.segmentsDir = root.resolve("journal");
@@ -142,8 +144,6 @@ final class Journal implements AutoCloseable {
     this.clock = clock;
     this.damage = damage;
     this.lock = lock;
-    this.ackFile = ackFile;
-    this.leaseFile = leaseFile;
     Files.createDirectories(segmentsDir);
     this.store = Files.getFileStore(segmentsDir);
 
@@ -166,6 +166,10 @@ final class Journal implements AutoCloseable {
       sealedLast = Math.max(sealedLast, info.lastSequence());
     }
     this.lastJournaled = sealedLast > 0 ? sealedLast : lastRecordSequence();
+    List<String> repaired = new ArrayList<>();
+    this.ackFile = settleAck(ack, opened, repaired);
+    this.leaseFile = settleLease(lease, opened, repaired);
+    this.repairs = List.copyOf(repaired);
     // Everything below the lease may have been issued, as a journal record or a direct delivery.
     // The journal and the acknowledged position bound it from below too, should the lease file
     // have been deleted: numbers are never reused while the records that had them exist.
@@ -200,18 +204,155 @@ final class Journal implements AutoCloseable {
       throws IOException {
     Files.createDirectories(root);
     DirectoryLock lock = DirectoryLock.acquire(root);
-    CounterFile ack = null;
-    CounterFile lease = null;
+    // Counter files opened (or made) on the way, to close should the open fail.
+    List<AutoCloseable> opened = new ArrayList<>();
     try {
-      ack = CounterFile.open(root.resolve("ack.position"), 0);
-      lease = CounterFile.open(root.resolve("sequence.lease"), 1);
-      return new Journal(root, settings, clock, damage, lock, ack, lease);
+      Found ack = Found.of(root.resolve("ack.position"), opened);
+      Found lease = Found.of(root.resolve("sequence.lease"), opened);
+      return new Journal(root, settings, clock, damage, lock, ack, lease, opened);
     } catch (IOException | RuntimeException e) {
-      closeQuietly(ack);
-      closeQuietly(lease);
+      opened.forEach(Journal::closeQuietly);
       closeQuietly(lock);
       throw e;
     }
+  }
+
+  // ---- the counter files, rebuilt from the journal if they are damaged or missing ----
+
+  /** A counter file as the open found it: its value if it holds a valid one, else what is wrong. */
+  private record Found(Path path, @Nullable CounterFile file, String problem) {
+    static Found of(Path path, List<AutoCloseable> opened) throws IOException {
+      try {
+        CounterFile f = CounterFile.openExisting(path);
+        if (f != null) {
+          opened.add(f);
+          return new Found(path, f, "");
+        }
+        return new Found(path, null, Files.exists(path) ? "empty" : "missing");
+      } catch (CounterFile.DamagedException e) {
+        return new Found(path, null, "damaged (" + e.getMessage() + ")");
+      }
+    }
+
+    /** Missing or empty, as in a directory no queue has used yet. */
+    boolean neverWritten() {
+      return file == null && (problem.equals("missing") || problem.equals("empty"));
+    }
+  }
+
+  /**
+   * The acknowledged position, rebuilt if needed from the oldest record on disk: everything on disk
+   * is delivered again, which may repeat deliveries (at least once) but loses none.
+   */
+  private CounterFile settleAck(Found found, List<AutoCloseable> opened, List<String> repaired)
+      throws IOException {
+    CounterFile valid = found.file();
+    if (valid != null) {
+      return valid;
+    }
+    if (segments.isEmpty() && found.neverWritten()) {
+      return made(CounterFile.create(found.path(), 0), opened);
+    }
+    long value = segments.isEmpty() ? 0 : oldestSequenceOnDisk() - 1;
+    repair(
+        repaired,
+        found,
+        value,
+        "from the oldest journal record; what is on disk is delivered again, at least once");
+    return made(CounterFile.create(found.path(), value), opened);
+  }
+
+  /**
+   * The sequence lease, rebuilt if needed from the highest sequence number the directory shows.
+   *
+   * <p>Why a whole block past it: numbers are leased {@link #LEASE_BLOCK} at a time, and
+   * spill-on-failure delivers straight to the sink under leased numbers it never journals. The
+   * highest number on disk, {@code h}, was issued under a lease taken at some {@code n <= h}, which
+   * reached {@code n + LEASE_BLOCK}; direct deliveries after {@code h} may have used any number up
+   * to {@code h + LEASE_BLOCK - 1}. So numbering resumes at {@code h + LEASE_BLOCK}. Only direct
+   * deliveries of more than a whole block after the last journaled record leave no trace on disk;
+   * the repair note says so.
+   */
+  private CounterFile settleLease(Found found, List<AutoCloseable> opened, List<String> repaired)
+      throws IOException {
+    CounterFile valid = found.file();
+    if (valid != null) {
+      return valid;
+    }
+    long highest = Math.max(lastJournaled, ackFile.value());
+    for (Segment s : segments) {
+      // A segment is named after the next number at its start, which may then have been issued.
+      highest = Math.max(highest, s.firstSequence);
+    }
+    if (highest == 0 && found.neverWritten()) {
+      return made(CounterFile.create(found.path(), 1), opened);
+    }
+    long value = highest + LEASE_BLOCK;
+    repair(
+        repaired,
+        found,
+        value,
+        "past the highest sequence number on disk ("
+            + highest
+            + ") and the whole lease block that could have been issued after it; numbers of"
+            + " direct deliveries beyond that block, if any, cannot be seen on disk");
+    return made(CounterFile.create(found.path(), value), opened);
+  }
+
+  private static CounterFile made(CounterFile f, List<AutoCloseable> opened) {
+    opened.add(f);
+    return f;
+  }
+
+  private static void repair(List<String> repaired, Found found, long value, String how) {
+    String note =
+        found.path().getFileName()
+            + " was "
+            + found.problem()
+            + "; rebuilt as "
+            + value
+            + " "
+            + how;
+    log.warn("{}: {}", found.path().getParent(), note);
+    repaired.add(note);
+  }
+
+  /**
+   * The lowest sequence number on disk: the oldest segment's first record's, or the number the
+   * segment is named after if that is lower or its first record cannot be read (the reader then
+   * reports what the segment lost).
+   */
+  private long oldestSequenceOnDisk() {
+    Segment oldest = segments.get(0);
+    RecordFormat any = new RecordFormat(null);
+    try {
+      oldest.prepare(quarantineDir.resolve(oldest.dir.getFileName() + "-files-" + clock.millis()));
+      try (ChronicleQueue q = oldest.open(settings.rollCycle(), settings.blockSize(), false);
+          ExcerptTailer t = q.createTailer()) {
+        for (int n = 0; n < 10_000; n++) {
+          try (DocumentContext dc = t.readingDocument()) {
+            if (!dc.isPresent()) {
+              break;
+            }
+            long sequence = any.headerSequence(dc.wire().bytes().toByteArray());
+            if (sequence > 0) {
+              return Math.min(sequence, oldest.firstSequence);
+            }
+          }
+        }
+      }
+    } catch (IOException | RuntimeException | AssertionError | InternalError e) {
+      log.debug("cannot read the start of {}", oldest, e);
+    }
+    return oldest.firstSequence;
+  }
+
+  /**
+   * Counter files rebuilt from the journal at open, each with what was wrong and what it holds now,
+   * for the queue's health; empty if none.
+   */
+  List<String> repairs() {
+    return repairs;
   }
 
   // ---- appending (serialised by the caller) ----
