@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
@@ -103,6 +105,9 @@ final class Journal implements AutoCloseable {
 
   private final java.util.Set<Segment> directorySynced =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** A test's hook in {@link #syncToDisk}; null outside tests. */
+  private volatile @Nullable Consumer<Segment> beforeSegmentSync;
 
   /** What each segment held when it was sealed: its record count and its last sequence number. */
   private final java.util.Map<Segment, Sealed> counts =
@@ -436,14 +441,29 @@ final class Journal implements AutoCloseable {
       if (sealed && sealedAndSynced.contains(s)) {
         continue;
       }
-      try (Stream<Path> files = Files.list(s.dir)) {
-        for (Path f : (Iterable<Path>) files::iterator) {
-          if (Files.isRegularFile(f)) {
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-              ch.force(true);
+      Consumer<Segment> hook = beforeSegmentSync;
+      if (hook != null) {
+        hook.accept(s);
+      }
+      try {
+        try (Stream<Path> files = Files.list(s.dir)) {
+          for (Path f : (Iterable<Path>) files::iterator) {
+            if (Files.isRegularFile(f)) {
+              try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.force(true);
+              }
             }
           }
         }
+      } catch (NoSuchFileException e) {
+        // The drainer takes a segment out of the list before it deletes it (or moves it aside):
+        // one gone from the list needs no sync, as its records were acknowledged (or are lost and
+        // reported). A file missing from a segment still in the list is a real failure.
+        if (segments.contains(s)) {
+          throw e;
+        }
+        forget(s);
+        continue;
       }
       if (directorySynced.add(s)) {
         forceDirectory(s.dir);
@@ -452,7 +472,23 @@ final class Journal implements AutoCloseable {
       if (sealed) {
         sealedAndSynced.add(s);
       }
+      if (!segments.contains(s)) {
+        forget(s); // deleted while it was synced: do not keep it in the sets
+      }
     }
+  }
+
+  private void forget(Segment s) {
+    sealedAndSynced.remove(s);
+    directorySynced.remove(s);
+  }
+
+  /**
+   * For tests: runs {@code hook} in {@link #syncToDisk} before each segment it syncs, so that a
+   * test can delete the segment at exactly that moment.
+   */
+  void beforeSegmentSync(@Nullable Consumer<Segment> hook) {
+    this.beforeSegmentSync = hook;
   }
 
   private static void forceDirectory(Path dir) {
