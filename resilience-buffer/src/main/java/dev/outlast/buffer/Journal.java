@@ -116,6 +116,14 @@ final class Journal implements AutoCloseable {
   /** A sealed segment's record count and last sequence number (0 if it held none or is unknown). */
   record Sealed(long records, long lastSequence) {}
 
+  /** Segments found at open whose records could not all be counted. */
+  private final java.util.Set<Segment> uncounted =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** What segments found at open were counted with in {@link #bytesOfClosedSegments}. */
+  private final java.util.Map<Segment, Long> bytesAtOpen =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   /** Segments the reader finished, waiting for their last record to be acknowledged. */
   private final List<FinishedSegment> finished = new ArrayList<>();
 
@@ -159,10 +167,7 @@ final class Journal implements AutoCloseable {
           .forEach(segments::add);
     }
     for (Segment s : segments) {
-      bytesOfClosedSegments.addAndGet(s.bytes());
-      Sealed info = sealedInfo(s);
-      counts.put(s, info);
-      backlogRecords.addAndGet(info.records());
+      counts.put(s, sealedInfo(s));
     }
     // The chain of records goes on from the previous run's last record: as sealed, if known (so
     // that records lost from its end show as a gap), else the last one readable.
@@ -175,6 +180,7 @@ final class Journal implements AutoCloseable {
     this.ackFile = settleAck(ack, opened, repaired);
     this.leaseFile = settleLease(lease, opened, repaired);
     this.repairs = List.copyOf(repaired);
+    countAtOpen();
     // Everything below the lease may have been issued, as a journal record or a direct delivery.
     // The journal and the acknowledged position bound it from below too, should the lease file
     // have been deleted: numbers are never reused while the records that had them exist.
@@ -220,6 +226,48 @@ final class Journal implements AutoCloseable {
       closeQuietly(lock);
       throw e;
     }
+  }
+
+  /**
+   * Deletes the segments whose records were all acknowledged (a process killed between an
+   * acknowledgement and the deletion it allowed leaves them), and counts the others into the
+   * metrics, so that the backlog and the bytes are exact from the open on.
+   */
+  private void countAtOpen() {
+    long done = ackFile.value();
+    List<Segment> all = List.copyOf(segments);
+    for (int i = 0; i < all.size(); i++) {
+      Segment s = all.get(i);
+      Sealed info = counts.getOrDefault(s, new Sealed(0, 0));
+      // Every record of a segment is below the name of the next one (a segment is named after the
+      // next number to issue when it starts); the last one's records are known only if they were
+      // counted whole.
+      boolean allDone =
+          i + 1 < all.size()
+              ? all.get(i + 1).firstSequence - 1 <= done
+              : !uncounted.contains(s) && info.lastSequence() <= done;
+      if (allDone) {
+        segments.remove(s);
+        counts.remove(s);
+        uncounted.remove(s);
+        deleteTree(s.dir);
+        log.info("{} was acknowledged whole before the last stop; deleted", s);
+        continue;
+      }
+      long bytes = s.bytes();
+      bytesAtOpen.put(s, bytes);
+      bytesOfClosedSegments.addAndGet(bytes);
+      backlogRecords.addAndGet(info.records());
+    }
+  }
+
+  /**
+   * The bytes a segment was counted with: as measured at open for one that was there then (reading
+   * it may change its files' lengths since), else as it is now.
+   */
+  private long countedBytes(Segment s) {
+    Long atOpen = bytesAtOpen.remove(s);
+    return atOpen != null ? atOpen : s.bytes();
   }
 
   // ---- the counter files, rebuilt from the journal if they are damaged or missing ----
@@ -673,7 +721,7 @@ final class Journal implements AutoCloseable {
     }
     sealedAndSynced.remove(s);
     directorySynced.remove(s);
-    long bytes = s.bytes();
+    long bytes = countedBytes(s);
     deleteTree(s.dir);
     bytesOfClosedSegments.addAndGet(-bytes);
   }
@@ -683,7 +731,7 @@ final class Journal implements AutoCloseable {
     if (s == active || !segments.remove(s)) {
       return null;
     }
-    long bytes = s.bytes();
+    long bytes = countedBytes(s);
     Path to = quarantineDir.resolve(s.dir.getFileName() + "-" + clock.millis());
     try {
       Files.createDirectories(quarantineDir);
@@ -824,7 +872,11 @@ final class Journal implements AutoCloseable {
         readInSegment = 0;
         Segment following = after(s);
         if (following != null && following.firstSequence - 1 <= ackFile.value()) {
-          // All of it was acknowledged before this open; delete it at the next acknowledgement.
+          // All of it was acknowledged without the reader: it holds nothing to deliver.
+          Sealed held = counts.remove(s);
+          if (held != null) {
+            backlogRecords.addAndGet(-held.records());
+          }
           finished.add(new FinishedSegment(s, following.firstSequence - 1));
           continue;
         }
@@ -832,6 +884,7 @@ final class Journal implements AutoCloseable {
           // Deleted by someone else (retention, an operator). Opening it would make Chronicle
           // create it again, empty; report the range it held instead.
           segments.remove(s);
+          bytesOfClosedSegments.addAndGet(-countedBytes(s));
           Sealed held = counts.remove(s);
           long to =
               held != null && held.lastSequence() > 0
@@ -1022,6 +1075,7 @@ final class Journal implements AutoCloseable {
     } catch (IOException | RuntimeException | AssertionError | InternalError e) {
       // Damaged: the reader will find out and report it.
       log.debug("cannot count the records of {}", s, e);
+      uncounted.add(s);
       return new Sealed(n, last);
     }
   }
