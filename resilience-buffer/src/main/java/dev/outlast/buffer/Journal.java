@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -106,6 +107,9 @@ final class Journal implements AutoCloseable {
   private final java.util.Set<Segment> directorySynced =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** Why the reader waits at a segment it cannot read now; null if it does not. Reader writes. */
+  private volatile @Nullable String waitingOn;
+
   /** A test's hook in {@link #syncToDisk}; null outside tests. */
   private volatile @Nullable Consumer<Segment> beforeSegmentSync;
 
@@ -181,6 +185,9 @@ final class Journal implements AutoCloseable {
     this.leaseFile = settleLease(lease, opened, repaired);
     this.repairs = List.copyOf(repaired);
     countAtOpen();
+    // Direct delivery (spill-on-failure) resumes only once all that is journaled is acknowledged;
+    // a segment the reader cannot read yet must keep newer events behind it too.
+    this.lastAppended = segments.isEmpty() ? 0 : lastJournaled;
     // Everything below the lease may have been issued, as a journal record or a direct delivery.
     // The journal and the acknowledged position bound it from below too, should the lease file
     // have been deleted: numbers are never reused while the records that had them exist.
@@ -401,6 +408,14 @@ final class Journal implements AutoCloseable {
   }
 
   /**
+   * Why the reader waits at a segment it cannot read now (which is kept and tried again), for the
+   * queue's health; null if it does not wait.
+   */
+  @Nullable String waitingOn() {
+    return waitingOn;
+  }
+
+  /**
    * Counter files rebuilt from the journal at open, each with what was wrong and what it holds now,
    * for the queue's health; empty if none.
    */
@@ -547,7 +562,10 @@ final class Journal implements AutoCloseable {
     }
   }
 
-  /** The sequence number of the last record appended, 0 if none since open. */
+  /**
+   * The sequence number of the last record appended; at open, the last record on disk if any
+   * segment is left, else 0.
+   */
   long lastAppended() {
     return lastAppended;
   }
@@ -774,6 +792,11 @@ final class Journal implements AutoCloseable {
 
     private boolean rotatedWhileReading;
 
+    /** Tries in a row of a segment that could not be read, and when to try next (nanoTime). */
+    private int unreadableFailures;
+
+    private long retryAt;
+
     /** What went wrong since the last good record, for the report of the range it cost. */
     private @Nullable String damageSinceGood;
 
@@ -863,7 +886,8 @@ final class Journal implements AutoCloseable {
 
     private boolean openNextSegment() throws IOException {
       while (true) {
-        Segment s = after(segment);
+        Segment previous = segment;
+        Segment s = after(previous);
         if (s == null) {
           return false;
         }
@@ -901,21 +925,43 @@ final class Journal implements AutoCloseable {
           }
           continue;
         }
-        try {
-          if (s != active) {
+        if (s != active) {
+          // A segment that cannot be read now (permissions, an I/O error) is not damaged: it
+          // stays, the reader waits at it (nothing may overtake it) and tries it again later.
+          // Only what Chronicle then finds wrong in its contents counts as damage.
+          if (unreadableFailures > 0 && System.nanoTime() - retryAt < 0) {
+            segment = previous;
+            return false;
+          }
+          try {
+            s.checkReadable();
             List<Path> removed =
                 s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
             if (!removed.isEmpty()) {
               damageInSegment = "roll files without a valid header moved aside: " + removed;
               damageSinceGood = damageInSegment;
             }
+          } catch (IOException e) {
+            segment = previous;
+            waitToRetry(s, e);
+            return false;
           }
+          if (unreadableFailures > 0) {
+            log.info("journal {} can be read again after {} tries", s, unreadableFailures);
+            unreadableFailures = 0;
+            waitingOn = null;
+          }
+        }
+        try {
           // A queue instance of the reader's own: the writer closes its one when it rotates.
           ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
           queue = q;
           ExcerptTailer t = q.createTailer();
           t.singleThreadedCheckDisabled(true);
           tailer = t;
+          if (uncounted.contains(s)) {
+            countLate(s);
+          }
           return true;
         } catch (RuntimeException | AssertionError | InternalError e) {
           closeSegment();
@@ -930,6 +976,40 @@ final class Journal implements AutoCloseable {
           lastSeen = -1;
         }
       }
+    }
+
+    /**
+     * Backs off before the next try of a segment that cannot be read now: 100 ms doubling to 10 s.
+     */
+    private void waitToRetry(Segment s, IOException e) {
+      unreadableFailures++;
+      long delayMillis = Math.min(10_000L, 100L << Math.min(unreadableFailures - 1, 7));
+      retryAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis);
+      String why = s + " cannot be read now (" + e + "); kept, and tried again";
+      waitingOn = why;
+      if (unreadableFailures == 1 || delayMillis == 10_000L) {
+        log.warn("journal {} in {} ms", why, delayMillis);
+      } else {
+        log.debug("journal {} in {} ms", why, delayMillis);
+      }
+    }
+
+    /**
+     * Counts a segment that could not be counted at open, now that it can be read: its records join
+     * the backlog (those already acknowledged leave it as the reader passes them, as for any
+     * segment), and its bytes are measured again.
+     */
+    private void countLate(Segment s) {
+      uncounted.remove(s);
+      Sealed info = sealedInfo(s);
+      if (uncounted.contains(s)) {
+        return; // still cannot be counted whole: it is read for damage as it is
+      }
+      counts.put(s, info);
+      backlogRecords.addAndGet(info.records());
+      long bytes = s.bytes();
+      Long before = bytesAtOpen.put(s, bytes);
+      bytesOfClosedSegments.addAndGet(bytes - (before == null ? 0 : before));
     }
 
     /** The current segment is read to its end: note it, quarantine it if it was damaged. */
