@@ -58,6 +58,31 @@ class SyncDeleteRaceTest {
     }
   }
 
+  /** The same race with real threads, no seam: syncs while acknowledgements delete segments. */
+  @Test
+  void syncsConcurrentWithAcknowledgementsAndDeletions_neverFail() throws Exception {
+    for (int round = 0; round < 20; round++) {
+      try (Journal j = CounterRepairTest.openJournal(dir.resolve("round-" + round))) {
+        long last = appendAndRead(j, 4_000);
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.CompletableFuture<Void> deleting =
+            java.util.concurrent.CompletableFuture.runAsync(
+                () -> {
+                  try {
+                    start.await();
+                    j.acknowledge(last, 4_000);
+                  } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                  }
+                });
+        start.await();
+        j.syncToDisk(); // threw NoSuchFileException when a segment went while it was listed
+        deleting.join();
+        assertThat(j.backlogRecords()).isZero();
+      }
+    }
+  }
+
   @Test
   void aSegmentDeletedBehindTheJournalsBack_stillFailsTheSync() throws Exception {
     try (Journal j = CounterRepairTest.openJournal(dir.resolve("q"))) {
