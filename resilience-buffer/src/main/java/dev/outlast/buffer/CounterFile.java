@@ -5,9 +5,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One durable number in a small file: the acknowledged position, or the sequence lease. The file
@@ -38,25 +40,41 @@ final class CounterFile implements AutoCloseable {
     this.version = version;
   }
 
+  /** Neither slot of a counter file holds a valid value: it was overwritten or cut short. */
+  static final class DamagedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    DamagedException(String message) {
+      super(message);
+    }
+  }
+
   /**
-   * Opens the file, creating it (mode 0600) with the initial value if missing.
+   * Opens the file, creating it (mode 0600) with the initial value if missing or empty.
    *
-   * @throws IOException if it exists but neither slot is valid
+   * @throws DamagedException if it exists but neither slot is valid
    */
   static CounterFile open(Path path, long initial) throws IOException {
-    boolean exists = Files.exists(path);
-    if (!exists) {
-      Files.createFile(
-          path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    CounterFile existing = openExisting(path);
+    return existing != null ? existing : create(path, initial);
+  }
+
+  /**
+   * Opens the file if it holds a value.
+   *
+   * @return null if the file is missing or empty
+   * @throws DamagedException if it has bytes but neither slot is valid (zeroed, overwritten, cut
+   *     short)
+   */
+  static @Nullable CounterFile openExisting(Path path) throws IOException {
+    if (!Files.exists(path)) {
+      return null;
     }
     FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
-      if (!exists || ch.size() == 0) {
-        CounterFile f = new CounterFile(path, ch, initial, 0);
-        // Both slots, so that their blocks exist before the disk can fill up.
-        f.write(initial, true);
-        f.write(initial, true);
-        return f;
+      if (ch.size() == 0) {
+        ch.close();
+        return null;
       }
       ByteBuffer all = ByteBuffer.allocate(2 * SLOT);
       while (all.hasRemaining() && ch.read(all, all.position()) > 0) {
@@ -77,13 +95,47 @@ final class CounterFile implements AutoCloseable {
         }
       }
       if (bestVersion < 0) {
-        throw new IOException(path + " is damaged: neither of its two slots has a valid checksum");
+        throw new DamagedException(
+            path + " is damaged: neither of its two slots has a valid checksum");
       }
       return new CounterFile(path, ch, bestValue, bestVersion);
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
     }
+  }
+
+  /**
+   * Makes the file anew holding {@code value}, replacing whatever is there: written whole to a
+   * temporary file (mode 0600), synced, renamed over the old one and the directory synced, so that
+   * a crash leaves either the old file or the new one.
+   */
+  static CounterFile create(Path path, long value) throws IOException {
+    Path temp = path.resolveSibling(path.getFileName() + ".tmp");
+    Files.deleteIfExists(temp);
+    Files.createFile(
+        temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try (FileChannel ch =
+        FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      CounterFile f = new CounterFile(temp, ch, value, 0);
+      // Both slots, so that their blocks exist before the disk can fill up.
+      f.write(value, false);
+      f.write(value, true);
+    }
+    Files.move(temp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Path dir = path.toAbsolutePath().getParent();
+    if (dir != null) {
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      } catch (IOException e) {
+        // Not every file system syncs directories; the file itself is synced.
+      }
+    }
+    CounterFile made = openExisting(path);
+    if (made == null) {
+      throw new IOException(path + " vanished right after it was written");
+    }
+    return made;
   }
 
   long value() {

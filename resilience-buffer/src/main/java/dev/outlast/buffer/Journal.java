@@ -3,9 +3,9 @@ package dev.outlast.buffer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -13,7 +13,9 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
@@ -85,10 +87,10 @@ final class Journal implements AutoCloseable {
   private final Settings settings;
   private final Clock clock;
   private final DamageListener damage;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final DirectoryLock lock;
   private final CounterFile ackFile;
   private final CounterFile leaseFile;
+  private final List<String> repairs;
   private final FileStore store;
 
   /** Segments not yet deleted, oldest first; the last one is the active one. */
@@ -105,12 +107,26 @@ final class Journal implements AutoCloseable {
   private final java.util.Set<Segment> directorySynced =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** Why the reader waits at a segment it cannot read now; null if it does not. Reader writes. */
+  private volatile @Nullable String waitingOn;
+
+  /** A test's hook in {@link #syncToDisk}; null outside tests. */
+  private volatile @Nullable Consumer<Segment> beforeSegmentSync;
+
   /** What each segment held when it was sealed: its record count and its last sequence number. */
   private final java.util.Map<Segment, Sealed> counts =
       new java.util.concurrent.ConcurrentHashMap<>();
 
   /** A sealed segment's record count and last sequence number (0 if it held none or is unknown). */
   record Sealed(long records, long lastSequence) {}
+
+  /** Segments found at open whose records could not all be counted. */
+  private final java.util.Set<Segment> uncounted =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** What segments found at open were counted with in {@link #bytesOfClosedSegments}. */
+  private final java.util.Map<Segment, Long> bytesAtOpen =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Segments the reader finished, waiting for their last record to be acknowledged. */
   private final List<FinishedSegment> finished = new ArrayList<>();
@@ -133,10 +149,10 @@ final class Journal implements AutoCloseable {
       Settings settings,
       Clock clock,
       DamageListener damage,
-      FileChannel lockChannel,
-      FileLock lock,
-      CounterFile ackFile,
-      CounterFile leaseFile)
+      DirectoryLock lock,
+      Found ack,
+      Found lease,
+      List<AutoCloseable> opened)
       throws IOException {
     this.root = root;
     this.segmentsDir = root.resolve("journal");
@@ -144,10 +160,7 @@ final class Journal implements AutoCloseable {
     this.settings = settings;
     this.clock = clock;
     this.damage = damage;
-    this.lockChannel = lockChannel;
     this.lock = lock;
-    this.ackFile = ackFile;
-    this.leaseFile = leaseFile;
     Files.createDirectories(segmentsDir);
     this.store = Files.getFileStore(segmentsDir);
 
@@ -158,10 +171,7 @@ final class Journal implements AutoCloseable {
           .forEach(segments::add);
     }
     for (Segment s : segments) {
-      bytesOfClosedSegments.addAndGet(s.bytes());
-      Sealed info = sealedInfo(s);
-      counts.put(s, info);
-      backlogRecords.addAndGet(info.records());
+      counts.put(s, sealedInfo(s));
     }
     // The chain of records goes on from the previous run's last record: as sealed, if known (so
     // that records lost from its end show as a gap), else the last one readable.
@@ -170,6 +180,14 @@ final class Journal implements AutoCloseable {
       sealedLast = Math.max(sealedLast, info.lastSequence());
     }
     this.lastJournaled = sealedLast > 0 ? sealedLast : lastRecordSequence();
+    List<String> repaired = new ArrayList<>();
+    this.ackFile = settleAck(ack, opened, repaired);
+    this.leaseFile = settleLease(lease, opened, repaired);
+    this.repairs = List.copyOf(repaired);
+    countAtOpen();
+    // Direct delivery (spill-on-failure) resumes only once all that is journaled is acknowledged;
+    // a segment the reader cannot read yet must keep newer events behind it too.
+    this.lastAppended = segments.isEmpty() ? 0 : lastJournaled;
     // Everything below the lease may have been issued, as a journal record or a direct delivery.
     // The journal and the acknowledged position bound it from below too, should the lease file
     // have been deleted: numbers are never reused while the records that had them exist.
@@ -195,50 +213,214 @@ final class Journal implements AutoCloseable {
   }
 
   /**
-   * Opens (or creates) the journal under a directory, locking it against other processes.
+   * Opens (or creates) the journal under a directory, which it holds until closed against other
+   * queues of this JVM and other processes (see {@link DirectoryLock}).
    *
-   * @throws IOException if the directory cannot be used, or another process holds it
+   * @throws IOException if the directory cannot be used, or another queue or process holds it
    */
   static Journal open(Path root, Settings settings, Clock clock, DamageListener damage)
       throws IOException {
     Files.createDirectories(root);
-    Path lockPath = root.resolve("lock");
-    FileChannel ch =
-        FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock;
+    DirectoryLock lock = DirectoryLock.acquire(root);
+    // Counter files opened (or made) on the way, to close should the open fail.
+    List<AutoCloseable> opened = new ArrayList<>();
     try {
-      lock = ch.tryLock();
-    } catch (java.nio.channels.OverlappingFileLockException e) {
-      ch.close();
-      throw new IOException(
-          root
-              + " is in use by another process (another spill queue in this JVM holds it); a"
-              + " spill queue directory belongs to one queue at a time",
-          e);
+      Found ack = Found.of(root.resolve("ack.position"), opened);
+      Found lease = Found.of(root.resolve("sequence.lease"), opened);
+      return new Journal(root, settings, clock, damage, lock, ack, lease, opened);
     } catch (IOException | RuntimeException e) {
-      ch.close();
+      opened.forEach(Journal::closeQuietly);
+      closeQuietly(lock);
       throw e;
     }
-    if (lock == null) {
-      ch.close();
-      throw new IOException(
-          root
-              + " is in use by another process (its lock file is held); a spill queue directory"
-              + " belongs to one process at a time");
+  }
+
+  /**
+   * Deletes the segments whose records were all acknowledged (a process killed between an
+   * acknowledgement and the deletion it allowed leaves them), and counts the others into the
+   * metrics, so that the backlog and the bytes are exact from the open on.
+   */
+  private void countAtOpen() {
+    long done = ackFile.value();
+    List<Segment> all = List.copyOf(segments);
+    for (int i = 0; i < all.size(); i++) {
+      Segment s = all.get(i);
+      Sealed info = counts.getOrDefault(s, new Sealed(0, 0));
+      // Every record of a segment is below the name of the next one (a segment is named after the
+      // next number to issue when it starts); the last one's records are known only if they were
+      // counted whole.
+      boolean allDone =
+          i + 1 < all.size()
+              ? all.get(i + 1).firstSequence - 1 <= done
+              : !uncounted.contains(s) && info.lastSequence() <= done;
+      if (allDone) {
+        segments.remove(s);
+        counts.remove(s);
+        uncounted.remove(s);
+        deleteTree(s.dir);
+        log.info("{} was acknowledged whole before the last stop; deleted", s);
+        continue;
+      }
+      long bytes = s.bytes();
+      bytesAtOpen.put(s, bytes);
+      bytesOfClosedSegments.addAndGet(bytes);
+      backlogRecords.addAndGet(info.records());
     }
-    CounterFile ack = null;
-    CounterFile lease = null;
+  }
+
+  /**
+   * The bytes a segment was counted with: as measured at open for one that was there then (reading
+   * it may change its files' lengths since), else as it is now.
+   */
+  private long countedBytes(Segment s) {
+    Long atOpen = bytesAtOpen.remove(s);
+    return atOpen != null ? atOpen : s.bytes();
+  }
+
+  // ---- the counter files, rebuilt from the journal if they are damaged or missing ----
+
+  /** A counter file as the open found it: its value if it holds a valid one, else what is wrong. */
+  private record Found(Path path, @Nullable CounterFile file, String problem) {
+    static Found of(Path path, List<AutoCloseable> opened) throws IOException {
+      try {
+        CounterFile f = CounterFile.openExisting(path);
+        if (f != null) {
+          opened.add(f);
+          return new Found(path, f, "");
+        }
+        return new Found(path, null, Files.exists(path) ? "empty" : "missing");
+      } catch (CounterFile.DamagedException e) {
+        return new Found(path, null, "damaged (" + e.getMessage() + ")");
+      }
+    }
+
+    /** Missing or empty, as in a directory no queue has used yet. */
+    boolean neverWritten() {
+      return file == null && (problem.equals("missing") || problem.equals("empty"));
+    }
+  }
+
+  /**
+   * The acknowledged position, rebuilt if needed from the oldest record on disk: everything on disk
+   * is delivered again, which may repeat deliveries (at least once) but loses none.
+   */
+  private CounterFile settleAck(Found found, List<AutoCloseable> opened, List<String> repaired)
+      throws IOException {
+    CounterFile valid = found.file();
+    if (valid != null) {
+      return valid;
+    }
+    if (segments.isEmpty() && found.neverWritten()) {
+      return made(CounterFile.create(found.path(), 0), opened);
+    }
+    long value = segments.isEmpty() ? 0 : oldestSequenceOnDisk() - 1;
+    repair(
+        repaired,
+        found,
+        value,
+        "from the oldest journal record; what is on disk is delivered again, at least once");
+    return made(CounterFile.create(found.path(), value), opened);
+  }
+
+  /**
+   * The sequence lease, rebuilt if needed from the highest sequence number the directory shows.
+   *
+   * <p>Why a whole block past it: numbers are leased {@link #LEASE_BLOCK} at a time, and
+   * spill-on-failure delivers straight to the sink under leased numbers it never journals. The
+   * highest number on disk, {@code h}, was issued under a lease taken at some {@code n <= h}, which
+   * reached {@code n + LEASE_BLOCK}; direct deliveries after {@code h} may have used any number up
+   * to {@code h + LEASE_BLOCK - 1}. So numbering resumes at {@code h + LEASE_BLOCK}. Only direct
+   * deliveries of more than a whole block after the last journaled record leave no trace on disk;
+   * the repair note says so.
+   */
+  private CounterFile settleLease(Found found, List<AutoCloseable> opened, List<String> repaired)
+      throws IOException {
+    CounterFile valid = found.file();
+    if (valid != null) {
+      return valid;
+    }
+    long highest = Math.max(lastJournaled, ackFile.value());
+    for (Segment s : segments) {
+      // A segment is named after the next number at its start, which may then have been issued.
+      highest = Math.max(highest, s.firstSequence);
+    }
+    if (highest == 0 && found.neverWritten()) {
+      return made(CounterFile.create(found.path(), 1), opened);
+    }
+    long value = highest + LEASE_BLOCK;
+    repair(
+        repaired,
+        found,
+        value,
+        "past the highest sequence number on disk ("
+            + highest
+            + ") and the whole lease block that could have been issued after it; numbers of"
+            + " direct deliveries beyond that block, if any, cannot be seen on disk");
+    return made(CounterFile.create(found.path(), value), opened);
+  }
+
+  private static CounterFile made(CounterFile f, List<AutoCloseable> opened) {
+    opened.add(f);
+    return f;
+  }
+
+  private static void repair(List<String> repaired, Found found, long value, String how) {
+    String note =
+        found.path().getFileName()
+            + " was "
+            + found.problem()
+            + "; rebuilt as "
+            + value
+            + " "
+            + how;
+    log.warn("{}: {}", found.path().getParent(), note);
+    repaired.add(note);
+  }
+
+  /**
+   * The lowest sequence number on disk: the oldest segment's first record's, or the number the
+   * segment is named after if that is lower or its first record cannot be read (the reader then
+   * reports what the segment lost).
+   */
+  private long oldestSequenceOnDisk() {
+    Segment oldest = segments.get(0);
+    RecordFormat any = new RecordFormat(null);
     try {
-      ack = CounterFile.open(root.resolve("ack.position"), 0);
-      lease = CounterFile.open(root.resolve("sequence.lease"), 1);
-      return new Journal(root, settings, clock, damage, ch, lock, ack, lease);
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(ack);
-      closeQuietly(lease);
-      lock.release();
-      ch.close();
-      throw e;
+      oldest.prepare(quarantineDir.resolve(oldest.dir.getFileName() + "-files-" + clock.millis()));
+      try (ChronicleQueue q = oldest.open(settings.rollCycle(), settings.blockSize(), false);
+          ExcerptTailer t = q.createTailer()) {
+        for (int n = 0; n < 10_000; n++) {
+          try (DocumentContext dc = t.readingDocument()) {
+            if (!dc.isPresent()) {
+              break;
+            }
+            long sequence = any.headerSequence(dc.wire().bytes().toByteArray());
+            if (sequence > 0) {
+              return Math.min(sequence, oldest.firstSequence);
+            }
+          }
+        }
+      }
+    } catch (IOException | RuntimeException | AssertionError | InternalError e) {
+      log.debug("cannot read the start of {}", oldest, e);
     }
+    return oldest.firstSequence;
+  }
+
+  /**
+   * Why the reader waits at a segment it cannot read now (which is kept and tried again), for the
+   * queue's health; null if it does not wait.
+   */
+  @Nullable String waitingOn() {
+    return waitingOn;
+  }
+
+  /**
+   * Counter files rebuilt from the journal at open, each with what was wrong and what it holds now,
+   * for the queue's health; empty if none.
+   */
+  List<String> repairs() {
+    return repairs;
   }
 
   // ---- appending (serialised by the caller) ----
@@ -322,14 +504,29 @@ final class Journal implements AutoCloseable {
       if (sealed && sealedAndSynced.contains(s)) {
         continue;
       }
-      try (Stream<Path> files = Files.list(s.dir)) {
-        for (Path f : (Iterable<Path>) files::iterator) {
-          if (Files.isRegularFile(f)) {
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-              ch.force(true);
+      Consumer<Segment> hook = beforeSegmentSync;
+      if (hook != null) {
+        hook.accept(s);
+      }
+      try {
+        try (Stream<Path> files = Files.list(s.dir)) {
+          for (Path f : (Iterable<Path>) files::iterator) {
+            if (Files.isRegularFile(f)) {
+              try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.force(true);
+              }
             }
           }
         }
+      } catch (NoSuchFileException e) {
+        // The drainer takes a segment out of the list before it deletes it (or moves it aside):
+        // one gone from the list needs no sync, as its records were acknowledged (or are lost and
+        // reported). A file missing from a segment still in the list is a real failure.
+        if (segments.contains(s)) {
+          throw e;
+        }
+        forget(s);
+        continue;
       }
       if (directorySynced.add(s)) {
         forceDirectory(s.dir);
@@ -338,7 +535,23 @@ final class Journal implements AutoCloseable {
       if (sealed) {
         sealedAndSynced.add(s);
       }
+      if (!segments.contains(s)) {
+        forget(s); // deleted while it was synced: do not keep it in the sets
+      }
     }
+  }
+
+  private void forget(Segment s) {
+    sealedAndSynced.remove(s);
+    directorySynced.remove(s);
+  }
+
+  /**
+   * For tests: runs {@code hook} in {@link #syncToDisk} before each segment it syncs, so that a
+   * test can delete the segment at exactly that moment.
+   */
+  void beforeSegmentSync(@Nullable Consumer<Segment> hook) {
+    this.beforeSegmentSync = hook;
   }
 
   private static void forceDirectory(Path dir) {
@@ -349,7 +562,10 @@ final class Journal implements AutoCloseable {
     }
   }
 
-  /** The sequence number of the last record appended, 0 if none since open. */
+  /**
+   * The sequence number of the last record appended; at open, the last record on disk if any
+   * segment is left, else 0.
+   */
   long lastAppended() {
     return lastAppended;
   }
@@ -523,7 +739,7 @@ final class Journal implements AutoCloseable {
     }
     sealedAndSynced.remove(s);
     directorySynced.remove(s);
-    long bytes = s.bytes();
+    long bytes = countedBytes(s);
     deleteTree(s.dir);
     bytesOfClosedSegments.addAndGet(-bytes);
   }
@@ -533,7 +749,7 @@ final class Journal implements AutoCloseable {
     if (s == active || !segments.remove(s)) {
       return null;
     }
-    long bytes = s.bytes();
+    long bytes = countedBytes(s);
     Path to = quarantineDir.resolve(s.dir.getFileName() + "-" + clock.millis());
     try {
       Files.createDirectories(quarantineDir);
@@ -575,6 +791,11 @@ final class Journal implements AutoCloseable {
     private @Nullable String damageInSegment;
 
     private boolean rotatedWhileReading;
+
+    /** Tries in a row of a segment that could not be read, and when to try next (nanoTime). */
+    private int unreadableFailures;
+
+    private long retryAt;
 
     /** What went wrong since the last good record, for the report of the range it cost. */
     private @Nullable String damageSinceGood;
@@ -665,7 +886,8 @@ final class Journal implements AutoCloseable {
 
     private boolean openNextSegment() throws IOException {
       while (true) {
-        Segment s = after(segment);
+        Segment previous = segment;
+        Segment s = after(previous);
         if (s == null) {
           return false;
         }
@@ -674,7 +896,11 @@ final class Journal implements AutoCloseable {
         readInSegment = 0;
         Segment following = after(s);
         if (following != null && following.firstSequence - 1 <= ackFile.value()) {
-          // All of it was acknowledged before this open; delete it at the next acknowledgement.
+          // All of it was acknowledged without the reader: it holds nothing to deliver.
+          Sealed held = counts.remove(s);
+          if (held != null) {
+            backlogRecords.addAndGet(-held.records());
+          }
           finished.add(new FinishedSegment(s, following.firstSequence - 1));
           continue;
         }
@@ -682,6 +908,7 @@ final class Journal implements AutoCloseable {
           // Deleted by someone else (retention, an operator). Opening it would make Chronicle
           // create it again, empty; report the range it held instead.
           segments.remove(s);
+          bytesOfClosedSegments.addAndGet(-countedBytes(s));
           Sealed held = counts.remove(s);
           long to =
               held != null && held.lastSequence() > 0
@@ -698,21 +925,43 @@ final class Journal implements AutoCloseable {
           }
           continue;
         }
-        try {
-          if (s != active) {
+        if (s != active) {
+          // A segment that cannot be read now (permissions, an I/O error) is not damaged: it
+          // stays, the reader waits at it (nothing may overtake it) and tries it again later.
+          // Only what Chronicle then finds wrong in its contents counts as damage.
+          if (unreadableFailures > 0 && System.nanoTime() - retryAt < 0) {
+            segment = previous;
+            return false;
+          }
+          try {
+            s.checkReadable();
             List<Path> removed =
                 s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
             if (!removed.isEmpty()) {
               damageInSegment = "roll files without a valid header moved aside: " + removed;
               damageSinceGood = damageInSegment;
             }
+          } catch (IOException e) {
+            segment = previous;
+            waitToRetry(s, e);
+            return false;
           }
+          if (unreadableFailures > 0) {
+            log.info("journal {} can be read again after {} tries", s, unreadableFailures);
+            unreadableFailures = 0;
+            waitingOn = null;
+          }
+        }
+        try {
           // A queue instance of the reader's own: the writer closes its one when it rotates.
           ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
           queue = q;
           ExcerptTailer t = q.createTailer();
           t.singleThreadedCheckDisabled(true);
           tailer = t;
+          if (uncounted.contains(s)) {
+            countLate(s);
+          }
           return true;
         } catch (RuntimeException | AssertionError | InternalError e) {
           closeSegment();
@@ -727,6 +976,40 @@ final class Journal implements AutoCloseable {
           lastSeen = -1;
         }
       }
+    }
+
+    /**
+     * Backs off before the next try of a segment that cannot be read now: 100 ms doubling to 10 s.
+     */
+    private void waitToRetry(Segment s, IOException e) {
+      unreadableFailures++;
+      long delayMillis = Math.min(10_000L, 100L << Math.min(unreadableFailures - 1, 7));
+      retryAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis);
+      String why = s + " cannot be read now (" + e + "); kept, and tried again";
+      waitingOn = why;
+      if (unreadableFailures == 1 || delayMillis == 10_000L) {
+        log.warn("journal {} in {} ms", why, delayMillis);
+      } else {
+        log.debug("journal {} in {} ms", why, delayMillis);
+      }
+    }
+
+    /**
+     * Counts a segment that could not be counted at open, now that it can be read: its records join
+     * the backlog (those already acknowledged leave it as the reader passes them, as for any
+     * segment), and its bytes are measured again.
+     */
+    private void countLate(Segment s) {
+      uncounted.remove(s);
+      Sealed info = sealedInfo(s);
+      if (uncounted.contains(s)) {
+        return; // still cannot be counted whole: it is read for damage as it is
+      }
+      counts.put(s, info);
+      backlogRecords.addAndGet(info.records());
+      long bytes = s.bytes();
+      Long before = bytesAtOpen.put(s, bytes);
+      bytesOfClosedSegments.addAndGet(bytes - (before == null ? 0 : before));
     }
 
     /** The current segment is read to its end: note it, quarantine it if it was damaged. */
@@ -872,6 +1155,7 @@ final class Journal implements AutoCloseable {
     } catch (IOException | RuntimeException | AssertionError | InternalError e) {
       // Damaged: the reader will find out and report it.
       log.debug("cannot count the records of {}", s, e);
+      uncounted.add(s);
       return new Sealed(n, last);
     }
   }
@@ -918,8 +1202,7 @@ final class Journal implements AutoCloseable {
       closeQuietly(ackFile);
       closeQuietly(leaseFile);
       try {
-        lock.release();
-        lockChannel.close();
+        lock.close();
       } catch (IOException e) {
         log.warn("releasing the lock of {}: {}", root, e.toString());
       }

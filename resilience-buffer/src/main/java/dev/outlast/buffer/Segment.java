@@ -2,9 +2,12 @@ package dev.outlast.buffer;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -87,6 +90,28 @@ final class Segment {
       }
     }
     return removed;
+  }
+
+  /**
+   * Checks that this segment's files can be opened as Chronicle opens them (read and write) and
+   * read: what fails here is a file that cannot be read now (permissions, an I/O error), not
+   * damage.
+   *
+   * @throws IOException if one cannot
+   */
+  void checkReadable() throws IOException {
+    ByteBuffer one = ByteBuffer.allocate(1);
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (Files.isRegularFile(f)) {
+          try (FileChannel ch =
+              FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            one.clear();
+            ch.read(one, 0);
+          }
+        }
+      }
+    }
   }
 
   /** Whether a Chronicle file is long enough and starts with a header document. */

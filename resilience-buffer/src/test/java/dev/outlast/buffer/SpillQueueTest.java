@@ -439,7 +439,8 @@ class SpillQueueTest {
   @Test
   void aDirectoryHeldByAnotherQueue_isRefusedWithAClearError() {
     open(builder());
-    assertThatThrownBy(() -> open(builder())).hasMessageContaining("is in use by another process");
+    assertThatThrownBy(() -> open(builder()))
+        .hasMessageContaining("is in use by another spill queue in this JVM");
   }
 
   @Test
