@@ -144,6 +144,12 @@ final class Journal implements AutoCloseable {
   private long activeRecords;
   private volatile long lastAppended;
 
+  /** A write failed: Chronicle's appender is closed and the next append starts a new segment. */
+  private boolean broken;
+
+  /** Chronicle's index of the last record committed, to tell whether a failed close committed. */
+  private long committedIndex = Long.MIN_VALUE;
+
   private Journal(
       Path root,
       Settings settings,
@@ -431,37 +437,32 @@ final class Journal implements AutoCloseable {
    * @param presetSequence a number issued earlier for this event (a failed direct delivery), used
    *     if it keeps the journal in order; 0 to issue a new one
    * @return the record's sequence number
-   * @throws FullException if the bound or the disk's free space would be passed; nothing is written
-   *     and no sequence number is used
+   * @throws FullException if the bound or the disk's free space would be passed, or the write
+   *     failed (a fault writing through the mapping, or any error of Chronicle's): nothing is
+   *     written, as far as readers can tell; the next append starts a new segment if Chronicle's
+   *     state is in doubt
    */
   long append(RecordFormat format, byte[] encoded, long publishedAt, long presetSequence)
       throws FullException {
     long recordBytes = RecordFormat.OVERHEAD + format.payloadLength(encoded.length) + 8L;
-    if (activeBytes.get() + recordBytes > settings.segmentBytes()) {
+    // A new segment also when Chronicle's cycle (day) changes: it would otherwise create the new
+    // day's roll file inside the next append, writing its header through the mapping on space
+    // nothing allocated. And after a failed write, whose Chronicle state is not trusted again.
+    if (broken
+        || activeBytes.get() + recordBytes > settings.segmentBytes()
+        || settings.rollCycle().current(activeQueue.time(), 0) != appender.cycle()) {
       ensureRoom(recordBytes + SEGMENT_START_BYTES);
       rotate();
     }
     long shortfall = preallocator.shortfall(recordBytes);
     ensureRoom(recordBytes + shortfall);
-    if (shortfall > 0) {
-      long room =
-          Math.min(
-              settings.maxBytes() - usedBytes() - preallocator.allocatedAhead() - shortfall,
-              freeBudget - shortfall);
-      // What the journal allocates is free space spent, as much as what it writes.
-      freeBudget -= preallocator.ensure(recordBytes, Math.max(0, room));
-    }
-    long sequence = presetSequence > lastJournaled ? presetSequence : issue();
-    long end;
-    Bytes<?> bytes;
-    try (DocumentContext dc = appender.writingDocument()) {
-      bytes = dc.wire().bytes();
-      format.writeTo(bytes, sequence, lastJournaled, publishedAt, encoded);
-      // The roll file's bytes are addressed by file offset: this is where the record ends.
-      end = bytes.writePosition();
-    }
-    preallocator.written(appender.currentFile(), end);
-    preallocator.prefault(bytes);
+    long room =
+        Math.max(
+            0,
+            Math.min(
+                settings.maxBytes() - usedBytes() - preallocator.allocatedAhead() - shortfall,
+                freeBudget - shortfall));
+    long sequence = write(format, encoded, publishedAt, presetSequence, recordBytes, room);
     lastJournaled = sequence;
     lastAppended = sequence;
     // Only the appender writes it, under the queue's lock: a release store, not an atomic add.
@@ -470,6 +471,144 @@ final class Journal implements AutoCloseable {
     backlogRecords.incrementAndGet();
     activeRecords++;
     return sequence;
+  }
+
+  /**
+   * Writes one record as one Chronicle document: wholly, or not at all as far as readers go.
+   *
+   * <p>A write into a page the file system cannot back (another process took the space between the
+   * free-space check and the write) raises SIGBUS, which the JVM turns into an {@code
+   * InternalError}, and leaves Chronicle's appender in a state that fails every later append (a
+   * null wire). So: the record's space is allocated inside its open document before a byte of it is
+   * written; any failure rolls the document back (its bytes are zeroed, so no reader sees a partial
+   * record, not even as damage); and after a failure Chronicle's appender is closed and never used
+   * again: the next append starts a new segment (the failed one is sealed with the records it
+   * holds, and readers end it at the last complete one).
+   *
+   * <p>The sequence number is issued once the record's space is there, so that a refusal for want
+   * of space uses none. One issued for a write that then fails is not issued again, although
+   * nothing with it was written (the document is rolled back, or, if that fails too, left
+   * incomplete in a segment that is never appended to again, where readers stop before it).
+   * Skipping it is harmless: the journal is chained by each record's previous number, which only a
+   * written record moves, so no gap is reported; reusing it would need proof that no byte with it
+   * reached the disk.
+   *
+   * @return the record's sequence number
+   */
+  private long write(
+      RecordFormat format,
+      byte[] encoded,
+      long publishedAt,
+      long presetSequence,
+      long recordBytes,
+      long room)
+      throws FullException {
+    DocumentContext dc;
+    try {
+      dc = appender.writingDocument();
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      throw broken("opening a document", e);
+    }
+    Bytes<?> bytes;
+    long end;
+    long sequence;
+    try {
+      bytes = dc.wire().bytes();
+      freeBudget -=
+          preallocator.ensure(appender.currentFile(), bytes.writePosition(), recordBytes, room);
+      sequence = presetSequence > lastJournaled ? presetSequence : issue();
+      format.writeTo(bytes, sequence, lastJournaled, publishedAt, encoded);
+      // The roll file's bytes are addressed by file offset: this is where the record ends.
+      end = bytes.writePosition();
+    } catch (FullException e) {
+      // Nothing of the record was written: the document is rolled back and the appender goes on.
+      if (!rollBack(dc)) {
+        throw broken("rolling back a document", e);
+      }
+      throw e;
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      rollBack(dc);
+      throw broken("writing a record", e);
+    }
+    try {
+      dc.close();
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      // Committed if Chronicle moved its last index (the record's header is complete and the
+      // record whole); what failed after that is Chronicle's index, which readers do without.
+      if (!committedSince()) {
+        throw broken("committing a record", e);
+      }
+      broken("indexing a record", e);
+    }
+    committedIndex = lastIndex();
+    preallocator.written(appender.currentFile(), end);
+    try {
+      preallocator.prefault(bytes);
+    } catch (RuntimeException e) {
+      log.debug("prefaulting after record {}", sequence, e);
+    }
+    return sequence;
+  }
+
+  /** Rolls back an open document; false if that failed too (the appender is then broken). */
+  private static boolean rollBack(DocumentContext dc) {
+    try {
+      dc.rollbackOnClose();
+      dc.close();
+      return true;
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      log.debug("rolling back a journal document", e);
+      return false;
+    }
+  }
+
+  private boolean committedSince() {
+    return lastIndex() != committedIndex;
+  }
+
+  private long lastIndex() {
+    try {
+      return appender.lastIndexAppended();
+    } catch (RuntimeException e) {
+      return Long.MIN_VALUE; // nothing appended yet
+    }
+  }
+
+  /**
+   * Notes that the appender failed, closes it, and says so as a full journal: the failures seen are
+   * for want of space (a fault writing through the mapping), and the publisher is refused, not
+   * handed Chronicle's error. The next append starts a new segment.
+   */
+  private FullException broken(String what, Throwable cause) {
+    if (!broken) {
+      log.warn(
+          "journal {}: {} failed ({}); appending goes on in a new segment when there is room",
+          active,
+          what,
+          cause.toString());
+    }
+    broken = true;
+    try {
+      appender.close();
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      log.debug("closing a failed appender", e);
+    }
+    long free;
+    try {
+      free = store.getUsableSpace();
+    } catch (IOException e) {
+      free = -1;
+    }
+    return new FullException(
+        "the journal could not write to "
+            + active.dir
+            + " ("
+            + what
+            + " failed: "
+            + cause
+            + "; the file system has "
+            + free
+            + " bytes free)");
   }
 
   /** A sequence number for an event delivered without the journal (spill-on-failure, direct). */
@@ -622,31 +761,48 @@ final class Journal implements AutoCloseable {
     try {
       nextQueue = openActive(next);
       nextAppender = newAppender(nextQueue);
-    } catch (RuntimeException e) {
-      if (nextQueue != null) {
-        nextQueue.close();
-      }
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      closeChronicle(null, nextQueue);
       segments.remove(next);
       try {
         deleteTree(next.dir);
       } catch (UncheckedIOException ignored) {
         // an empty segment directory; the next open starts one of the same name anyway
       }
+      preallocator.reset();
       throw new FullException("cannot open a new journal segment in " + next.dir + ": " + e);
     }
     Sealed sealed = new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled);
     writeSealed(old, sealed);
     counts.put(old, sealed);
     activeRecords = 0;
-    appender.close();
-    activeQueue.close();
+    closeChronicle(appender, activeQueue);
     bytesOfClosedSegments.addAndGet(old.bytes());
     activeBytes.set(0);
     activeQueue = nextQueue;
     appender = nextAppender;
+    committedIndex = Long.MIN_VALUE;
     active = next;
-    preallocator.reset();
+    broken = false;
     freeBudget -= SEGMENT_START_BYTES;
+  }
+
+  /** Closes an appender and its queue; a failed one's Chronicle state may throw on the way. */
+  private static void closeChronicle(@Nullable ExcerptAppender a, @Nullable ChronicleQueue q) {
+    try {
+      if (a != null) {
+        a.close();
+      }
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      log.debug("closing a journal appender", e);
+    }
+    try {
+      if (q != null) {
+        q.close();
+      }
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      log.debug("closing a journal segment's queue", e);
+    }
   }
 
   private Segment startSegment() {
@@ -689,15 +845,135 @@ final class Journal implements AutoCloseable {
     }
   }
 
+  /**
+   * Opens the Chronicle queue of a new segment (which creates its metadata file). On a thread of
+   * its own, see {@link #onOwnThread}; the metadata file is then checked with plain reads.
+   *
+   * @throws UncheckedIOException if it cannot be opened whole, most likely for want of space
+   */
   private ChronicleQueue openActive(Segment s) {
-    return s.open(settings.rollCycle(), settings.blockSize(), settings.powerLossDurable());
+    ChronicleQueue q =
+        onOwnThread(
+            "open " + s,
+            () -> s.open(settings.rollCycle(), settings.blockSize(), settings.powerLossDurable()),
+            ChronicleQueue::close);
+    try (Stream<Path> files = Files.list(s.dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (f.getFileName().toString().endsWith(".cq4t")) {
+          if (!Segment.looksValid(f)) {
+            throw new IOException(f + " was not written whole");
+          }
+          // Readers of the segment write into it too, through their own mapping.
+          if (!Preallocator.allocateWhole(f.toFile())) {
+            throw new IOException("no room to allocate " + f);
+          }
+        }
+      }
+    } catch (IOException e) {
+      closeChronicle(null, q);
+      throw new UncheckedIOException("cannot open journal " + s, e);
+    }
+    return q;
   }
 
-  private static ExcerptAppender newAppender(ChronicleQueue q) {
-    ExcerptAppender a = q.createAppender();
-    // Appends are serialised by the queue's lock, from whichever publisher thread holds it.
-    a.singleThreadedCheckDisabled(true);
+  /**
+   * What the thread that starts a segment hands back: the appender and its first header's place.
+   */
+  private record Started(ExcerptAppender appender, long headerPosition) {}
+
+  /**
+   * Makes the appender of a new segment and has Chronicle create its roll file (with a document
+   * that is rolled back), on a thread of its own; then checks the file's start with plain reads and
+   * allocates it up to the first document, before any record goes there.
+   *
+   * @throws UncheckedIOException if that fails, most likely for want of space
+   */
+  private ExcerptAppender newAppender(ChronicleQueue q) {
+    Started started =
+        onOwnThread(
+            "start a roll file",
+            () -> {
+              ExcerptAppender a = q.createAppender();
+              // Appends are serialised by the queue's lock, from whichever publisher thread holds
+              // it.
+              a.singleThreadedCheckDisabled(true);
+              long header;
+              try (DocumentContext dc = a.writingDocument()) {
+                header = dc.wire().bytes().writePosition() - 4;
+                dc.rollbackOnClose();
+              }
+              return new Started(a, header);
+            },
+            s -> s.appender().close());
+    ExcerptAppender a = started.appender();
+    try {
+      java.io.File file = a.currentFile();
+      if (file == null) {
+        throw new IOException("Chronicle made no roll file");
+      }
+      if (!Segment.documentsReach(file.toPath(), started.headerPosition())) {
+        throw new IOException(file + " was not written whole");
+      }
+      preallocator.begin(file, started.headerPosition() + 4);
+    } catch (IOException | FullException e) {
+      closeChronicle(a, null);
+      throw new UncheckedIOException(
+          "cannot start a journal roll file",
+          e instanceof IOException io ? io : new IOException(e));
+    }
     return a;
+  }
+
+  /**
+   * Runs what creates a segment's files on a new thread and waits for it. Chronicle writes new
+   * files through their mapping; a write into a page the file system cannot back (another process
+   * took the space since the free-space check) does not throw where it happens: the JVM marks the
+   * thread and throws an {@code InternalError} at some later point of that thread. Here that thread
+   * ends with the work, so the error cannot reach a publisher; what the files hold is checked
+   * afterwards with plain reads. Segments start rarely (once per segment's bytes), so a thread each
+   * time costs nothing that matters.
+   *
+   * @param undo releases what was made, if the caller stopped waiting
+   * @throws UncheckedIOException if the work failed, or took more than 30 s
+   */
+  private static <T> T onOwnThread(
+      String what, java.util.concurrent.Callable<T> work, java.util.function.Consumer<T> undo) {
+    java.util.concurrent.CompletableFuture<T> result =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicBoolean abandoned =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                T made = work.call();
+                if (!result.complete(made) || abandoned.get()) {
+                  undo.accept(made);
+                }
+              } catch (Exception | InternalError | AssertionError e) {
+                result.completeExceptionally(e);
+              }
+            },
+            "outlast-journal-files");
+    t.setDaemon(true);
+    // A fault's error can arrive after the work, as the thread ends: it is expected, not news.
+    t.setUncaughtExceptionHandler((th, e) -> log.debug("{} after {}", th.getName(), what, e));
+    t.start();
+    try {
+      return result.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new UncheckedIOException(new IOException("cannot " + what + ": " + cause, cause));
+    } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      abandoned.set(true);
+      if (result.isDone() && !result.isCompletedExceptionally()) {
+        undo.accept(result.join());
+      }
+      throw new UncheckedIOException(new IOException("cannot " + what + ": " + e, e));
+    }
   }
 
   // ---- acknowledging (drainer thread) ----

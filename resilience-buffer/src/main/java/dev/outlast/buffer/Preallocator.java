@@ -22,10 +22,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Allocation is {@code fallocate(2)}, which never changes bytes already in the file; where it is
  * missing (no native library, a file system without it) zeros are written instead, only past the
- * last record, where Chronicle's file holds zeros anyway. The first record of a new roll file (a
- * new segment, or a new day within one) cannot be covered, as Chronicle creates the file in the
- * same call; the free-space reserve covers it. At a day's roll the step before it was allocated in
- * the old file, past its end: up to a step of space wasted once a day.
+ * last document, where Chronicle's file holds zeros anyway. The space for a record is made sure of
+ * inside the record's open document, once Chronicle has said where it goes, so that the first
+ * record of a roll file is covered too; a new segment's roll file is allocated when the journal
+ * creates it ({@link #begin}). At a day's roll the step before it was allocated in the old file,
+ * past its end: up to a step of space wasted once a day.
  *
  * <p>Not threadsafe: used under the journal's append lock.
  */
@@ -92,26 +93,76 @@ final class Preallocator {
 
   /**
    * Bytes that must still be allocated before a record of this many bytes can be written; 0 if the
-   * space is there (or this is the first record of a roll file, which cannot be covered).
+   * space is there. For a roll file not known yet, what its first record and the slack take.
    */
   long shortfall(long recordBytes) {
-    return file == null ? 0 : Math.max(0, end + recordBytes + SLACK - allocatedUntil);
+    return file == null
+        ? recordBytes + SLACK
+        : Math.max(0, end + recordBytes + SLACK - allocatedUntil);
   }
 
   /**
-   * Makes sure a record of this many bytes can be written without allocating.
+   * A new segment's roll file, just created by Chronicle: allocates it up to a page past where the
+   * first document's header goes, so that neither that header nor what Chronicle keeps in the
+   * file's start (its index of indexes, into which it writes later) lands on a page the file system
+   * cannot back.
    *
+   * @param headerPosition where the first document's header goes
+   * @throws Journal.FullException if the file system cannot give the space
+   */
+  void begin(File f, long headerPosition) throws Journal.FullException {
+    file = f;
+    end = headerPosition;
+    prefaultedUntil = headerPosition;
+    long until = headerPosition + PAGE;
+    if (useFallocate && fallocate(f, 0, until)) {
+      allocatedUntil = until;
+      return;
+    }
+    // Zeros only where nothing is yet: from the first document's header on.
+    allocatedUntil = headerPosition;
+    if (!allocate(f, until)) {
+      throw new Journal.FullException(
+          "the file system of "
+              + f.getParent()
+              + " cannot allocate the start of a new journal segment ("
+              + f.getUsableSpace()
+              + " bytes free)");
+    }
+  }
+
+  /**
+   * Makes sure a record of this many bytes can be written at {@code start} of {@code current}
+   * without allocating. Called inside the record's open Chronicle document, before a byte of the
+   * record is written.
+   *
+   * @param current the roll file the appender writes to
+   * @param start where the record's bytes go (just past its document's header)
    * @param room bytes the journal's bound and the disk's free space (less the reserve) allow to
    *     allocate beyond the {@link #shortfall}, which the step ahead stays within
    * @return the bytes newly allocated
    * @throws Journal.FullException if the file system cannot give the space; nothing was written
    *     into the roll file's data
    */
-  long ensure(long recordBytes, long room) throws Journal.FullException {
-    File f = file;
+  // Identity first, as in written(): Chronicle hands back the same File while the file stays.
+  @SuppressWarnings("ReferenceEquality")
+  long ensure(@Nullable File current, long start, long recordBytes, long room)
+      throws Journal.FullException {
+    if (current == null) {
+      return 0;
+    }
+    if (current != file && !current.equals(file)) {
+      // A roll file Chronicle created in this very call (a new day): what lies before the
+      // document's header is Chronicle's, and zeros may go only from there on.
+      file = current;
+      allocatedUntil = start - 4;
+      prefaultedUntil = start;
+    }
+    end = start;
+    File f = current;
     long need = end + recordBytes + SLACK;
-    if (f == null || need <= allocatedUntil) {
-      return 0; // the first record of a roll file is covered by the free-space reserve
+    if (need <= allocatedUntil) {
+      return 0;
     }
     long before = allocatedUntil;
     // Ask for a whole step ahead (within the room); if the disk has less, for just this record.
@@ -216,6 +267,17 @@ final class Preallocator {
       log.debug("cannot allocate {} bytes of {} from {}: {}", until - from, f, from, e.toString());
       return false;
     }
+  }
+
+  /**
+   * Allocates all of a small file Chronicle keeps mapped and writes into at places of its own (a
+   * segment's {@code metadata.cq4t}, which readers write to as well). Only with {@code
+   * fallocate(2)}: zeros would overwrite what is in it.
+   *
+   * @return false if the file system has no room for it
+   */
+  static boolean allocateWhole(File f) {
+    return Native.POSIX == null || fallocate(f, 0, f.length());
   }
 
   private static boolean fallocate(File f, long offset, long length) {

@@ -115,7 +115,7 @@ final class Segment {
   }
 
   /** Whether a Chronicle file is long enough and starts with a header document. */
-  private static boolean looksValid(Path file) throws IOException {
+  static boolean looksValid(Path file) throws IOException {
     if (Files.size(file) < MIN_ROLL_FILE) {
       return false;
     }
@@ -144,6 +144,36 @@ final class Segment {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether the documents at the start of a roll file, read with plain reads (never through a
+   * mapping, so a page the file system could not back reads as zeros instead of faulting), are all
+   * there and complete up to {@code headerPosition}, where the next document's header goes.
+   * Chronicle writes a new roll file's header and index documents through its mapping; a write that
+   * faulted left zeros, which this finds.
+   */
+  static boolean documentsReach(Path file, long headerPosition) throws IOException {
+    java.nio.ByteBuffer word =
+        java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+      long at = 0;
+      while (at < headerPosition) {
+        word.clear();
+        while (word.hasRemaining()) {
+          if (ch.read(word, at + word.position()) < 0) {
+            return false;
+          }
+        }
+        int header = word.getInt(0);
+        if (header == 0 || header < 0) {
+          return false; // nothing there, or a document never completed
+        }
+        // Documents start at 4-byte boundaries.
+        at = (at + 4 + (header & 0x3FFFFFFF) + 3) & -4L;
+      }
+      return at == headerPosition;
+    }
   }
 
   /** Bytes this segment takes on disk, as its files' lengths (an upper bound: they are sparse). */

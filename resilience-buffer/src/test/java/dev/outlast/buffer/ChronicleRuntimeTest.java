@@ -90,10 +90,10 @@ class ChronicleRuntimeTest {
     try (ChronicleQueue queue = ChronicleQueue.singleBuilder(dir).build();
         ExcerptAppender appender = queue.createAppender()) {
       for (int i = 0; i < count; i++) {
-        pre.ensure(record.length + 8L, 64L << 20);
         Bytes<?> bytes;
         try (DocumentContext dc = appender.writingDocument()) {
           bytes = dc.wire().bytes();
+          pre.ensure(appender.currentFile(), bytes.writePosition(), record.length + 8L, 64L << 20);
           bytes.write(record);
           bytes.writeInt(i);
           end = bytes.writePosition();

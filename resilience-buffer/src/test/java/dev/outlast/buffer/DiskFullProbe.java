@@ -1,6 +1,7 @@
 package dev.outlast.buffer;
 
 import dev.outlast.buffer.spi.Delivery;
+import dev.outlast.buffer.spi.EventId;
 import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.spi.Codec;
@@ -47,6 +48,7 @@ final class DiskFullProbe {
       case "block" -> blockThenRelease(root, out);
       case "filler" -> anotherFileTakesTheSpace(root, true, out);
       case "filler-zeros" -> anotherFileTakesTheSpace(root, false, out);
+      case "race" -> anotherProcessFillsAndFrees(root, Integer.parseInt(args[2]), out);
       default -> throw new IllegalArgumentException("unknown scenario " + scenario);
     }
     out.println("DONE");
@@ -170,6 +172,115 @@ final class DiskFullProbe {
       sink.awaitCount(n, Duration.ofSeconds(60));
       out.println("RESUMED " + sink.count() + " " + sink.problems());
       out.println("LOST " + q.metrics().lost().size());
+    }
+  }
+
+  /**
+   * Issue 14: another process fills the file system while four threads publish, and frees it, many
+   * times. Every publish must end acknowledged or refused as full (never with Chronicle's or the
+   * JVM's error), publishing must resume as soon as there is room, and every acknowledged event
+   * must reach the sink. No free-space reserve, so that the filler races the queue's own checks.
+   */
+  private static void anotherProcessFillsAndFrees(Path root, int rounds, PrintStream out)
+      throws Exception {
+    java.util.Set<Long> delivered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    Sink<String> sink =
+        batch -> {
+          List<Outcome> outcomes = new ArrayList<>(batch.size());
+          for (Delivery<String> d : batch) {
+            delivered.add(d.id().sequence());
+            outcomes.add(Outcome.ok());
+          }
+          return CompletableFuture.completedFuture(outcomes);
+        };
+    java.util.Set<Long> acknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong lastAccepted =
+        new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong names = new java.util.concurrent.atomic.AtomicLong();
+    List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.atomic.AtomicBoolean stop =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    try (SpillQueue<String> q = queue(root, sink, FullPolicy.fail(), 0)) {
+      ExecutorService publishers = Executors.newFixedThreadPool(4);
+      for (int t = 0; t < 4; t++) {
+        publishers.execute(
+            () -> {
+              while (!stop.get()) {
+                try {
+                  EventId id = q.publish(event(names.getAndIncrement()));
+                  acknowledged.add(id.sequence());
+                  lastAccepted.set(System.nanoTime());
+                } catch (SpillQueueFullException e) {
+                  refused.incrementAndGet();
+                  sleepQuietly(1);
+                } catch (Throwable e) {
+                  if (errors.size() < 10) {
+                    errors.add(e.toString());
+                  }
+                }
+              }
+            });
+      }
+      Path filler = root.resolve("filler");
+      int fullRounds = 0;
+      long worstResumeMillis = 0;
+      for (int round = 0; round < rounds; round++) {
+        Thread.sleep(400); // publishing into free space
+        long refusedBefore = refused.get();
+        // Another process takes all the space there is, while the publishers write.
+        Process dd =
+            new ProcessBuilder(
+                    "dd", "if=/dev/zero", "of=" + filler, "bs=" + (round % 2 == 0 ? "4k" : "64k"))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        dd.waitFor();
+        Thread.sleep(400); // full
+        if (refused.get() > refusedBefore) {
+          fullRounds++;
+        }
+        long freed = System.nanoTime();
+        Files.delete(filler);
+        while (lastAccepted.get() < freed && System.nanoTime() - freed < 10_000_000_000L) {
+          Thread.sleep(1);
+        }
+        worstResumeMillis =
+            Math.max(worstResumeMillis, TimeUnit.NANOSECONDS.toMillis(lastAccepted.get() - freed));
+      }
+      stop.set(true);
+      publishers.shutdown();
+      publishers.awaitTermination(30, TimeUnit.SECONDS);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!delivered.containsAll(acknowledged) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      long lost = acknowledged.stream().filter(id -> !delivered.contains(id)).count();
+      out.println("ROUNDS " + rounds + " " + fullRounds);
+      out.println("ACCEPTED " + acknowledged.size());
+      out.println("REFUSED " + refused.get());
+      out.println("RESUME_MS " + worstResumeMillis);
+      out.println("ERRORS " + errors.size() + " " + oneLine(String.join(" | ", errors)));
+      out.println("LOST " + lost + " " + q.metrics().lost().size());
+      out.println(
+          "MISSING "
+              + acknowledged.stream()
+                  .filter(id -> !delivered.contains(id))
+                  .sorted()
+                  .limit(5)
+                  .toList()
+              + " backlog "
+              + q.metrics().backlogEvents()
+              + " delivered "
+              + delivered.size());
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -78,6 +78,37 @@ class FullDiskTest {
     assertThat(r.get("LOST")).isEqualTo("0");
   }
 
+  /**
+   * Issue 14: a disk another process filled while the queue wrote made a publish fail with the
+   * JVM's {@code InternalError} (a write into space the file system could not back), then every
+   * later one with Chronicle's {@code NullPointerException}, also after the space was back.
+   */
+  @Test
+  void anotherProcessFillingAndFreeingTheDisk_whilePublishing_refusesThenResumes_losesNothing()
+      throws Exception {
+    int rounds = 12;
+    Map<String, String> r = run("race", 12, String.valueOf(rounds));
+    System.out.printf(
+        "issue 14 race: rounds (full) %s, accepted %s, refused %s, worst resume %s ms,"
+            + " errors %s, lost (unacknowledged, reported) %s%n",
+        r.get("ROUNDS"),
+        r.get("ACCEPTED"),
+        r.get("REFUSED"),
+        r.get("RESUME_MS"),
+        r.get("ERRORS"),
+        r.get("LOST") + " " + r.get("MISSING"));
+    assertThat(r.get("ERRORS"))
+        .as("publishes that ended otherwise than acknowledged or full")
+        .startsWith("0 ");
+    assertThat(number(r, "ROUNDS", 1))
+        .as("rounds in which the disk was full")
+        .isGreaterThanOrEqualTo(10);
+    assertThat(number(r, "ACCEPTED", 0)).isPositive();
+    assertThat(number(r, "REFUSED", 0)).isPositive();
+    assertThat(number(r, "RESUME_MS", 0)).as("worst time to resume, ms").isLessThan(1_000);
+    assertThat(r.get("LOST")).isEqualTo("0 0");
+  }
+
   private static long number(Map<String, String> r, String key, int field) {
     String value = r.get(key);
     assertThat(value).as("the %s line", key).isNotNull();
@@ -86,6 +117,10 @@ class FullDiskTest {
 
   /** Runs a scenario of {@link DiskFullProbe} on a fresh tmpfs; returns its "KEY rest" lines. */
   private Map<String, String> run(String scenario) throws Exception {
+    return run(scenario, FS_MIB);
+  }
+
+  private Map<String, String> run(String scenario, int fsMib, String... more) throws Exception {
     Path mount = Files.createDirectory(work.resolve("fs-" + scenario));
     List<String> command = new ArrayList<>();
     command.add("unshare");
@@ -94,7 +129,7 @@ class FullDiskTest {
     command.add("-c");
     // The mount is private to the new namespace; the JVM replaces the shell.
     command.add(
-        "mount -t tmpfs -o size=" + FS_MIB + "m,mode=0700 outlast-test \"$0\" && exec \"$@\"");
+        "mount -t tmpfs -o size=" + fsMib + "m,mode=0700 outlast-test \"$0\" && exec \"$@\"");
     command.add(mount.toString());
     command.addAll(
         ChildJvm.command(
@@ -104,8 +139,10 @@ class FullDiskTest {
                 "-XX:ErrorFile=" + work.resolve("hs_err_" + scenario + ".log"),
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"),
             DiskFullProbe.class,
-            scenario,
-            mount.toString()));
+            java.util.stream.Stream.concat(
+                    java.util.stream.Stream.of(scenario, mount.toString()),
+                    java.util.Arrays.stream(more))
+                .toArray(String[]::new)));
     Path stdout = work.resolve(scenario + ".out");
     Path stderr = work.resolve(scenario + ".err");
     Process p =
