@@ -340,8 +340,9 @@ public final class SpillQueue<E> implements AutoCloseable {
   /**
    * The queue's health, for {@link dev.outlast.core.health.Health}: the sink's state as its guard
    * sees it, and the backlog. The sink's breaker open is DOWN (events are held, not delivered);
-   * half-open, a backlog, or ranges lost to damage is DEGRADED; otherwise UP. A delivery lane that
-   * cannot work (its steps fail, or it stopped) is DOWN with the reason, whatever the guard says.
+   * half-open, a backlog, ranges lost to damage, counter files rebuilt at open, or a segment that
+   * cannot be read now is DEGRADED; otherwise UP. A delivery lane that cannot work (its steps fail,
+   * or it stopped) is DOWN with the reason, whatever the guard says.
    */
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");
@@ -363,6 +364,14 @@ public final class SpillQueue<E> implements AutoCloseable {
       if (m.deadLetters() > 0) {
         why.append("; ").append(m.deadLetters()).append(" dead letters");
       }
+      List<String> repairs = journal.repairs();
+      if (!repairs.isEmpty()) {
+        why.append("; repaired at open: ").append(String.join("; ", repairs));
+      }
+      String waiting = journal.waitingOn();
+      if (waiting != null) {
+        why.append("; ").append(waiting);
+      }
       String trouble = lane.trouble();
       if (trouble != null && !closed.get()) {
         return new ComponentHealth(
@@ -373,7 +382,8 @@ public final class SpillQueue<E> implements AutoCloseable {
             importance,
             trouble + "; " + why);
       }
-      boolean holding = m.backlogEvents() > 0 || !m.lost().isEmpty();
+      boolean holding =
+          m.backlogEvents() > 0 || !m.lost().isEmpty() || !repairs.isEmpty() || waiting != null;
       return Health.component(name, "queue", config.guard(), importance, holding, why.toString());
     };
   }

@@ -15,7 +15,8 @@ import java.util.function.Predicate;
 
 /**
  * An in-process sink a test steers: up, down (every call fails), flaky (random calls fail, random
- * events come back for retry), and events it rejects for good. Records what it took, in order.
+ * events come back for retry), and events it rejects for good. Records what it took, in order. Not
+ * synchronized: the queue promises one call at a time, and {@link InFlightProbe} checks it.
  */
 final class TestSink implements Sink<String> {
   enum State {
@@ -32,7 +33,7 @@ final class TestSink implements Sink<String> {
   private final Random random = new Random(7);
 
   @Override
-  public synchronized CompletionStage<List<Outcome>> deliver(List<Delivery<String>> batch) {
+  public CompletionStage<List<Outcome>> deliver(List<Delivery<String>> batch) {
     batchSizes.add(batch.size());
     if (state == State.DOWN || (state == State.FLAKY && random.nextInt(4) == 0)) {
       return CompletableFuture.failedFuture(new ConnectException("sink down"));

@@ -291,10 +291,11 @@ class FaultProxyTest {
   /** Echoes every byte back; one thread per connection. */
   private static final class EchoServer implements AutoCloseable {
     private final ServerSocket socket;
+    private final Thread acceptor;
 
     EchoServer() throws IOException {
       socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      Thread acceptor =
+      acceptor =
           new Thread(
               () -> {
                 while (!socket.isClosed()) {
@@ -326,7 +327,20 @@ class FaultProxyTest {
 
     @Override
     public void close() throws IOException {
+      int port = socket.getLocalPort();
       socket.close();
+      // A listening socket closed while its acceptor is blocked in accept() goes on listening
+      // until accept() returns (JDK 17): one connection wakes it, so "closed" means refused.
+      try (Socket kick = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        kick.getOutputStream().flush();
+      } catch (IOException e) {
+        // already refusing
+      }
+      try {
+        acceptor.join(5_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }
