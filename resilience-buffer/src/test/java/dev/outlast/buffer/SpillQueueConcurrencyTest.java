@@ -194,6 +194,7 @@ class SpillQueueConcurrencyTest {
     long acknowledgedTotal = 0;
     long refusedTotal = 0;
     List<EventId> lost = new ArrayList<>();
+    int mostInFlight = 0;
     for (int round = 0; round < rounds; round++) {
       SpillQueue.Mode mode =
           round % 2 == 0 ? SpillQueue.Mode.WRITE_AHEAD : SpillQueue.Mode.SPILL_ON_FAILURE;
@@ -258,7 +259,11 @@ class SpillQueueConcurrencyTest {
       }
       Set<EventId> stored = new HashSet<>(dedup.storedIds);
       acknowledged.stream().filter(id -> !stored.contains(id)).forEach(lost::add);
-      assertThat(probe.mostInFlight()).as("round %d: sink calls at once", round).isEqualTo(1);
+      // A round closed before its first publish calls the sink not at all.
+      assertThat(probe.mostInFlight())
+          .as("round %d: sink calls at once", round)
+          .isLessThanOrEqualTo(1);
+      mostInFlight = Math.max(mostInFlight, probe.mostInFlight());
       acknowledgedTotal += acknowledged.size();
       Journal.deleteTree(queueDir); // a round can journal a million events: keep the disk free
       refusedTotal += refused.get();
@@ -269,6 +274,7 @@ class SpillQueueConcurrencyTest {
     assertThat(hung).as("publishers still waiting 10 s after close").isZero();
     assertThat(lost).as("acknowledged events never delivered").isEmpty();
     assertThat(acknowledgedTotal).as("the rounds published something").isPositive();
+    assertThat(mostInFlight).as("sink calls at once, over all rounds").isEqualTo(1);
   }
 
   @Test

@@ -15,9 +15,9 @@ import java.util.concurrent.CompletionStage;
  *
  * <p>An exception or {@code Error} thrown, a null stage, a stage completed exceptionally, the wrong
  * number of outcomes, or a stage that does not complete within the guard's call timeout counts as
- * {@code retry} for the whole batch. A stage that times out is cancelled ({@code cancel(true)}):
- * a sink whose stage can abort its request should do so then; the batch is sent again, under the
- * same ids, only after that.
+ * {@code retry} for the whole batch. A stage that times out is cancelled ({@code cancel(true)}): a
+ * sink whose stage can abort its request should do so then; the batch is sent again, under the same
+ * ids, only after that.
  *
  * <p>Every delivery carries a stable {@link EventId}: a sink that can deduplicate by it (an
  * Elasticsearch {@code _id}, a Pulsar producer name and sequence id, Kafka's idempotent producer)
