@@ -13,6 +13,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * Wraps a sink and records the most {@code deliver} calls ever in flight at once: from the call
  * until the stage it returned completes (a stage the queue cancels completes then). Holds no lock,
  * so it cannot hide two calls that overlap.
+ *
+ * <p>The queue gets a stage of the probe's own, completed only after the count went down: a
+ * CompletableFuture wakes a thread waiting in {@code get} before it runs callbacks registered
+ * earlier, so a count taken in a callback on the sink's stage would still be up when the queue's
+ * next call starts, a second call in flight that is only the probe's (seen with a sink that
+ * completes its stage on another thread). Cancelling the probe's stage cancels the sink's.
  */
 final class InFlightProbe<E> implements Sink<E> {
   private final Sink<E> delegate;
@@ -39,9 +45,25 @@ final class InFlightProbe<E> implements Sink<E> {
       inFlight.decrementAndGet();
       throw e;
     }
-    // Registered on the sink's own future, which is what the queue waits on and cancels.
-    CompletableFuture<List<Outcome>> unused = f.whenComplete((v, t) -> inFlight.decrementAndGet());
-    return f;
+    CompletableFuture<List<Outcome>> seen =
+        new CompletableFuture<>() {
+          @Override
+          public boolean cancel(boolean mayInterruptIfRunning) {
+            f.cancel(mayInterruptIfRunning); // the sink's callback below counts the call as ended
+            return super.cancel(mayInterruptIfRunning);
+          }
+        };
+    CompletableFuture<List<Outcome>> unused =
+        f.whenComplete(
+            (v, t) -> {
+              inFlight.decrementAndGet();
+              if (t != null) {
+                seen.completeExceptionally(t);
+              } else {
+                seen.complete(v);
+              }
+            });
+    return seen;
   }
 
   @Override
