@@ -262,11 +262,16 @@ final class DeliveryLane<E> {
   private void run() {
     while (running) {
       try {
+        long journaled = counters.journaled.get();
         if (!step()) {
           signalDrained();
-          // A wake missed between the last look and this flag costs at most this wait.
           idle = true;
-          LockSupport.parkNanos(IDLE_PARK_NANOS);
+          // Looked at again after the flag is up: work that arrived between the step and the flag
+          // did not wake us (its wake() saw the flag down) and would otherwise wait out the park,
+          // a publisher in spill-on-failure mode with it. Work after this look finds the flag up.
+          if (handoffs.isEmpty() && counters.journaled.get() == journaled) {
+            LockSupport.parkNanos(IDLE_PARK_NANOS);
+          }
           idle = false;
         }
         trouble = null;
