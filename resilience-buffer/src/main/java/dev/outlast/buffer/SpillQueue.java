@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.crypto.SecretKey;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
@@ -72,6 +73,8 @@ import org.slf4j.LoggerFactory;
 public final class SpillQueue<E> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SpillQueue.class);
   private static final long RATE_SAMPLE_NANOS = 1_000_000_000L;
+  private static final long PUBLISH_SPIN_NANOS = 20_000L;
+  private static final int SPIN_CORES = Runtime.getRuntime().availableProcessors();
 
   static {
     // Chronicle reports usage to a remote host unless told not to; a library must not make its
@@ -115,6 +118,7 @@ public final class SpillQueue<E> implements AutoCloseable {
   private final DeliveryLane<E> lane;
   private final List<LostRange> lost = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicInteger spinners = new AtomicInteger(); // publishers spinning for an answer
 
   /** The longest a publisher waits for its event's fate: the lane's call, a full wait, a sync. */
   private final long publishWaitNanos;
@@ -229,6 +233,16 @@ public final class SpillQueue<E> implements AutoCloseable {
     if (stage.isDone() && !stage.isCompletedExceptionally()) {
       return stage.join(); // the common case, safe already: nothing to wait for
     }
+    // A healthy sink often answers within microseconds: a short spin saves the park and the
+    // lane's unpark, each a system call that costs more than such a sink call. Only while a core
+    // is left for the lane: spinning publishers on every core slow the lane they wait for.
+    if (spinners.incrementAndGet() < SPIN_CORES) {
+      long spinUntil = System.nanoTime() + PUBLISH_SPIN_NANOS;
+      while (!stage.isDone() && spinUntil - System.nanoTime() > 0) {
+        Thread.onSpinWait();
+      }
+    }
+    spinners.decrementAndGet();
     boolean interrupted = false;
     long deadline = System.nanoTime() + publishWaitNanos;
     try {
