@@ -74,7 +74,7 @@ final class Reaper {
   /** Creates a fresh temporary directory that is deleted at the latest when the JVM is gone. */
   static Path createDirectory(String prefix) {
     try {
-      Path dir = Files.createTempDirectory(prefix);
+      Path dir = Files.createTempDirectory(serverParent(), prefix);
       synchronized (Reaper.class) {
         directories.add(dir);
         save();
@@ -83,6 +83,30 @@ final class Reaper {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a temporary directory for " + prefix, e);
     }
+  }
+
+  /**
+   * Where server directories go: this JVM's temp directory, unless the JVM runs as root and some
+   * directory above it keeps other users out (a clone under {@code /root}, say). PostgreSQL then
+   * runs as an unprivileged user that could not reach its data, so the machine's temp directory is
+   * used instead; the watchdog deletes what is left there as it does here.
+   */
+  private static Path serverParent() {
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+    if (!Os.isRoot()) {
+      return tmp;
+    }
+    try {
+      for (Path up = tmp; up != null; up = up.getParent()) {
+        if (!Files.getPosixFilePermissions(up)
+            .contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+          return Binaries.systemTempDirectory();
+        }
+      }
+    } catch (IOException e) {
+      return Binaries.systemTempDirectory();
+    }
+    return tmp;
   }
 
   /** Deletes a directory made by {@link #createDirectory}, with everything in it. */
