@@ -183,17 +183,20 @@ final class DiskFullProbe {
    */
   private static void anotherProcessFillsAndFrees(Path root, int rounds, PrintStream out)
       throws Exception {
-    java.util.Set<Long> delivered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    // Sequence numbers as bits: millions of boxed Longs in sets would not fit the probe's heap.
+    java.util.BitSet delivered = new java.util.BitSet();
     Sink<String> sink =
         batch -> {
           List<Outcome> outcomes = new ArrayList<>(batch.size());
-          for (Delivery<String> d : batch) {
-            delivered.add(d.id().sequence());
-            outcomes.add(Outcome.ok());
+          synchronized (delivered) {
+            for (Delivery<String> d : batch) {
+              delivered.set(Math.toIntExact(d.id().sequence()));
+              outcomes.add(Outcome.ok());
+            }
           }
           return CompletableFuture.completedFuture(outcomes);
         };
-    java.util.Set<Long> acknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.BitSet acknowledged = new java.util.BitSet();
     java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
     java.util.concurrent.atomic.AtomicLong lastAccepted =
         new java.util.concurrent.atomic.AtomicLong();
@@ -209,7 +212,9 @@ final class DiskFullProbe {
               while (!stop.get()) {
                 try {
                   EventId id = q.publish(event(names.getAndIncrement()));
-                  acknowledged.add(id.sequence());
+                  synchronized (acknowledged) {
+                    acknowledged.set(Math.toIntExact(id.sequence()));
+                  }
                   lastAccepted.set(System.nanoTime());
                 } catch (SpillQueueFullException e) {
                   refused.incrementAndGet();
@@ -252,27 +257,44 @@ final class DiskFullProbe {
       publishers.shutdown();
       publishers.awaitTermination(30, TimeUnit.SECONDS);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (!delivered.containsAll(acknowledged) && System.nanoTime() < deadline) {
+      java.util.BitSet missing = missing(acknowledged, delivered);
+      while (!missing.isEmpty() && System.nanoTime() < deadline) {
         Thread.sleep(20);
+        missing = missing(acknowledged, delivered);
       }
-      long lost = acknowledged.stream().filter(id -> !delivered.contains(id)).count();
+      long lost = missing.cardinality();
       out.println("ROUNDS " + rounds + " " + fullRounds);
-      out.println("ACCEPTED " + acknowledged.size());
+      out.println("ACCEPTED " + acknowledged.cardinality());
       out.println("REFUSED " + refused.get());
       out.println("RESUME_MS " + worstResumeMillis);
       out.println("ERRORS " + errors.size() + " " + oneLine(String.join(" | ", errors)));
       out.println("LOST " + lost + " " + q.metrics().lost().size());
       out.println(
           "MISSING "
-              + acknowledged.stream()
-                  .filter(id -> !delivered.contains(id))
-                  .sorted()
-                  .limit(5)
-                  .toList()
+              + missing.stream().limit(5).boxed().toList()
               + " backlog "
               + q.metrics().backlogEvents()
               + " delivered "
-              + delivered.size());
+              + cardinality(delivered));
+    }
+  }
+
+  /** Acknowledged and not delivered. */
+  private static java.util.BitSet missing(
+      java.util.BitSet acknowledged, java.util.BitSet delivered) {
+    java.util.BitSet missing;
+    synchronized (acknowledged) {
+      missing = (java.util.BitSet) acknowledged.clone();
+    }
+    synchronized (delivered) {
+      missing.andNot(delivered);
+    }
+    return missing;
+  }
+
+  private static int cardinality(java.util.BitSet bits) {
+    synchronized (bits) {
+      return bits.cardinality();
     }
   }
 
