@@ -179,12 +179,14 @@ final class DeliveryLane<E> {
     return spilling;
   }
 
+  /** Whether the lane's thread has ended while the queue is open (it catches every Throwable). */
+  boolean died() {
+    return running && !thread.isAlive() && thread.getState() != Thread.State.NEW;
+  }
+
   /** What keeps the lane from working, if anything: null while its steps succeed. */
   @Nullable String trouble() {
-    if (running && !thread.isAlive() && thread.getState() != Thread.State.NEW) {
-      return "the delivery lane has stopped";
-    }
-    return trouble;
+    return died() ? "the delivery lane has stopped" : trouble;
   }
 
   /**

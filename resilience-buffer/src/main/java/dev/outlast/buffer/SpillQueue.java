@@ -233,16 +233,19 @@ public final class SpillQueue<E> implements AutoCloseable {
     if (stage.isDone() && !stage.isCompletedExceptionally()) {
       return stage.join(); // the common case, safe already: nothing to wait for
     }
-    // A healthy sink often answers within microseconds: a short spin saves the park and the
-    // lane's unpark, each a system call that costs more than such a sink call. Only while a core
-    // is left for the lane: spinning publishers on every core slow the lane they wait for.
-    if (spinners.incrementAndGet() < SPIN_CORES) {
-      long spinUntil = System.nanoTime() + PUBLISH_SPIN_NANOS;
-      while (!stage.isDone() && spinUntil - System.nanoTime() > 0) {
-        Thread.onSpinWait();
+    // A healthy sink often answers the lane within microseconds: a short spin saves the park and
+    // the lane's unpark, each a system call that costs more than such a sink call. Only for the
+    // lane's answers (a sync to disk takes milliseconds), and only while a core is left for the
+    // lane: spinning publishers on every core slow the lane they wait for.
+    if (config.mode() == Mode.SPILL_ON_FAILURE) {
+      if (spinners.incrementAndGet() < SPIN_CORES) {
+        long spinUntil = System.nanoTime() + PUBLISH_SPIN_NANOS;
+        while (!stage.isDone() && spinUntil - System.nanoTime() > 0) {
+          Thread.onSpinWait();
+        }
       }
+      spinners.decrementAndGet();
     }
-    spinners.decrementAndGet();
     boolean interrupted = false;
     long deadline = System.nanoTime() + publishWaitNanos;
     try {
@@ -293,9 +296,8 @@ public final class SpillQueue<E> implements AutoCloseable {
       throw new IllegalStateException("spill queue " + name + " is closed");
     }
     if (config.mode() == Mode.SPILL_ON_FAILURE) {
-      String trouble = lane.trouble();
-      if (trouble != null && trouble.startsWith("the delivery lane has stopped")) {
-        throw new IllegalStateException("spill queue " + name + ": " + trouble);
+      if (lane.died()) {
+        throw new IllegalStateException("spill queue " + name + ": the delivery lane has stopped");
       }
       return lane.offer(event, encoded);
     }
