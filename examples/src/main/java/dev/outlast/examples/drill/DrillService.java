@@ -20,7 +20,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -160,9 +159,8 @@ final class DrillService implements AutoCloseable {
 
   private static String productName(DataSource shop, long id) throws SQLException {
     JdbcTimeouts timeouts = JdbcTimeouts.of(Duration.ofSeconds(1), "products");
-    try (Connection c = shop.getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT name FROM product WHERE id = ?")) {
-      timeouts.bound(ps);
+    try (JdbcTimeouts.Call call = timeouts.open(shop);
+        PreparedStatement ps = call.prepare("SELECT name FROM product WHERE id = ?")) {
       ps.setLong(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getString(1) : "";

@@ -3,7 +3,6 @@ package dev.outlast.cache.jdbc;
 import dev.outlast.cache.Loader;
 import dev.outlast.core.Guard;
 import dev.outlast.core.jdbc.JdbcTimeouts;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -25,11 +24,13 @@ import org.jspecify.annotations.Nullable;
 /**
  * Runs a {@link SqlQuery} on a {@link DataSource} and maps its rows: the loader of a query cache.
  *
- * <p>Every query is bounded twice, in the driver, by {@link JdbcTimeouts} with the guard's call
- * timeout, so that a load gives up on its own instead of holding a loader thread: the server
- * cancels a slow query, and the client stops waiting on a socket that went silent. The data
- * source's own connect timeout bounds getting a connection; configure it (and a pool's acquisition
- * timeout) no longer than the call timeout.
+ * <p>Every load is bounded twice, in the driver, by {@link JdbcTimeouts} with the guard's call
+ * timeout counted from the request for a connection, so that a load gives up on its own instead of
+ * holding a loader thread and a pooled connection: the server stops a slow query at the timeout,
+ * and the client stops waiting on a socket that went silent half a second later. Getting a
+ * connection is bounded by the data source's own settings (a pool's {@code connectionTimeout}, a
+ * driver's login or connect timeout): creating a loader checks them and logs a warning for each
+ * that can hold a load longer than the call timeout ({@link JdbcTimeouts#check}).
  *
  * <p>Threadsafe if the data source and mapper are.
  *
@@ -42,35 +43,40 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
   private final Duration timeout;
   private final Shape<V> shape;
   private final JdbcTimeouts timeouts;
+  private final String description;
 
-  private JdbcLoader(DataSource dataSource, Duration timeout, Shape<V> shape) {
+  private JdbcLoader(DataSource dataSource, Guard guard, Shape<V> shape) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
-    Objects.requireNonNull(timeout, "timeout");
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
-    }
-    this.timeout = timeout;
+    Objects.requireNonNull(guard, "guard");
+    this.timeout = guard.config().callTimeout();
     this.shape = shape;
-    this.timeouts = JdbcTimeouts.of(timeout, dataSource.toString());
+    this.description = "JdbcLoader[" + guard.dependency() + "]";
+    this.timeouts = JdbcTimeouts.of(timeout, description);
+    // At start-up, while it is cheap to fix: settings that would hold a load past the timeout.
+    JdbcTimeouts.check(dataSource, timeout, description);
   }
 
-  /** A loader whose value is every row, in the order the query returns them. */
+  /**
+   * A loader whose value is every row, in the order the query returns them. Logs a warning for each
+   * setting of the data source that can hold a load past the guard's call timeout.
+   */
   public static <R> JdbcLoader<List<R>> list(
       DataSource dataSource, Guard guard, RowMapper<R> mapper) {
     Objects.requireNonNull(mapper, "mapper");
-    return new JdbcLoader<>(dataSource, guard.config().callTimeout(), rs -> rows(rs, mapper));
+    return new JdbcLoader<>(dataSource, guard, rs -> rows(rs, mapper));
   }
 
   /**
    * A loader whose value is the one row, or empty for "no such row" (cacheable with negative
-   * freshness). More than one row is an error of the query.
+   * freshness). More than one row is an error of the query. Logs a warning for each setting of the
+   * data source that can hold a load past the guard's call timeout.
    */
   public static <R> JdbcLoader<Optional<R>> optional(
       DataSource dataSource, Guard guard, RowMapper<R> mapper) {
     Objects.requireNonNull(mapper, "mapper");
     return new JdbcLoader<>(
         dataSource,
-        guard.config().callTimeout(),
+        guard,
         rs -> {
           if (!rs.next()) {
             return Optional.empty();
@@ -83,26 +89,21 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
         });
   }
 
-  /** The timeout each query is given, in the driver. */
+  /** How long each load may take, from the request for a connection: the guard's call timeout. */
   public Duration timeout() {
     return timeout;
   }
 
   @Override
   public V load(SqlQuery query) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      int previous = timeouts.bound(c);
-      try (PreparedStatement ps = c.prepareStatement(query.sql())) {
-        timeouts.bound(ps);
-        List<@Nullable Object> params = query.params();
-        for (int i = 0; i < params.size(); i++) {
-          bind(ps, i + 1, params.get(i));
-        }
-        try (ResultSet rs = ps.executeQuery()) {
-          return shape.read(rs);
-        }
-      } finally {
-        timeouts.restore(c, previous);
+    try (JdbcTimeouts.Call call = timeouts.open(dataSource);
+        PreparedStatement ps = call.prepare(query.sql())) {
+      List<@Nullable Object> params = query.params();
+      for (int i = 0; i < params.size(); i++) {
+        bind(ps, i + 1, params.get(i));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return shape.read(rs);
       }
     }
   }
@@ -136,6 +137,6 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
 
   @Override
   public String toString() {
-    return "JdbcLoader[" + dataSource + ", timeout " + timeout + "]";
+    return description;
   }
 }

@@ -26,8 +26,10 @@ import javax.sql.DataSource;
  * }</pre>
  *
  * <p>Every query is bounded in the driver ({@link JdbcTimeouts}), so that a read against a dead or
- * frozen database gives up by itself instead of holding the caller. An index on (stream, sequence)
- * makes both queries cheap.
+ * frozen database gives up by itself instead of holding the caller: a read returns or fails within
+ * the timeout plus half a second. Building the source checks the data source's own timeouts ({@link
+ * JdbcTimeouts#check}) and logs a warning for each that can hold a caller longer. An index on
+ * (stream, sequence) makes both queries cheap.
  *
  * <p>Immutable and threadsafe if the data source is.
  */
@@ -75,6 +77,8 @@ public final class JdbcEventSource implements EventStore {
             + ") VALUES (?, ?, ?)";
     this.description = "JdbcEventSource[" + b.table + "]";
     this.timeouts = JdbcTimeouts.of(b.timeout, description);
+    // At start-up, while it is cheap to fix: settings that would hold a reader past the timeout.
+    JdbcTimeouts.check(dataSource, b.timeout, description);
   }
 
   /**
@@ -86,40 +90,30 @@ public final class JdbcEventSource implements EventStore {
 
   @Override
   public List<StreamEvent> read(String stream, long fromSequence, int limit) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      int previous = timeouts.bound(c);
-      try (PreparedStatement ps = c.prepareStatement(readSql)) {
-        timeouts.bound(ps);
-        ps.setString(1, stream);
-        ps.setLong(2, fromSequence);
-        ps.setInt(3, limit);
-        List<StreamEvent> events = new ArrayList<>(Math.min(limit, 1024));
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            byte[] payload = rs.getBytes(2);
-            events.add(
-                new StreamEvent(stream, rs.getLong(1), payload == null ? new byte[0] : payload));
-          }
+    try (JdbcTimeouts.Call call = timeouts.open(dataSource);
+        PreparedStatement ps = call.prepare(readSql)) {
+      ps.setString(1, stream);
+      ps.setLong(2, fromSequence);
+      ps.setInt(3, limit);
+      List<StreamEvent> events = new ArrayList<>(Math.min(limit, 1024));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          byte[] payload = rs.getBytes(2);
+          events.add(
+              new StreamEvent(stream, rs.getLong(1), payload == null ? new byte[0] : payload));
         }
-        return events;
-      } finally {
-        timeouts.restore(c, previous);
       }
+      return events;
     }
   }
 
   @Override
   public long highWaterMark(String stream) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      int previous = timeouts.bound(c);
-      try (PreparedStatement ps = c.prepareStatement(markSql)) {
-        timeouts.bound(ps);
-        ps.setString(1, stream);
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? rs.getLong(1) : 0;
-        }
-      } finally {
-        timeouts.restore(c, previous);
+    try (JdbcTimeouts.Call call = timeouts.open(dataSource);
+        PreparedStatement ps = call.prepare(markSql)) {
+      ps.setString(1, stream);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0;
       }
     }
   }
@@ -133,12 +127,11 @@ public final class JdbcEventSource implements EventStore {
     if (events.isEmpty()) {
       return;
     }
-    try (Connection c = dataSource.getConnection()) {
-      int previous = timeouts.bound(c);
+    try (JdbcTimeouts.Call call = timeouts.open(dataSource)) {
+      Connection c = call.connection();
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
-      try (PreparedStatement ps = c.prepareStatement(insertSql)) {
-        timeouts.bound(ps);
+      try (PreparedStatement ps = call.prepare(insertSql)) {
         for (StreamEvent e : events) {
           ps.setString(1, e.stream());
           ps.setLong(2, e.sequence());
@@ -148,11 +141,14 @@ public final class JdbcEventSource implements EventStore {
         ps.executeBatch();
         c.commit();
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        if (!c.isClosed()) {
+          c.rollback();
+        }
         throw e;
       } finally {
-        c.setAutoCommit(autoCommit);
-        timeouts.restore(c, previous);
+        if (!c.isClosed()) {
+          c.setAutoCommit(autoCommit);
+        }
       }
     }
   }
@@ -200,8 +196,8 @@ public final class JdbcEventSource implements EventStore {
     }
 
     /**
-     * How long one query may take; 2 seconds by default (rounded up to whole seconds). Keep it at
-     * or below the source guard's call timeout.
+     * How long one call may take, from asking for a connection; 2 seconds by default. Keep it at or
+     * below the source guard's call timeout.
      */
     public Builder timeout(Duration t) {
       Objects.requireNonNull(t, "timeout");
@@ -225,7 +221,10 @@ public final class JdbcEventSource implements EventStore {
       return name;
     }
 
-    /** The source. */
+    /**
+     * The source. Logs a warning for each setting of the data source that can hold a caller past
+     * the timeout ({@link JdbcTimeouts#check}).
+     */
     public JdbcEventSource build() {
       return new JdbcEventSource(this);
     }
