@@ -5,9 +5,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The call was made and did not answer within the guard's {@link GuardConfig#callTimeout()}: the
- * caller was released, the call counted as failed and was interrupted (or, if configured so, left to
- * finish with its result dropped). Its cause is a {@link TimeoutException}, so classifiers that look
- * for timeouts in the cause chain count it as an infrastructure failure.
+ * caller was released, the call counted as failed and was interrupted (or, if configured so, left
+ * to finish with its result dropped). Its cause is a {@link TimeoutException}, so classifiers that
+ * look for timeouts in the cause chain count it as an infrastructure failure.
  */
 public final class DependencyTimeoutException extends DependencyException {
   private static final long serialVersionUID = 1L;

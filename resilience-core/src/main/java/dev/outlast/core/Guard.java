@@ -589,8 +589,8 @@ public final class Guard {
 
   /**
    * Permission for one call. Report exactly one outcome; later reports are ignored, also the one
-   * after the guard counted the permit as timed out. Threadsafe: the guard may time it out while its
-   * holder reports.
+   * after the guard counted the permit as timed out. Threadsafe: the guard may time it out while
+   * its holder reports.
    */
   public final class Permit {
     private final AtomicBoolean done = new AtomicBoolean();
@@ -793,8 +793,8 @@ public final class Guard {
 
     /**
      * The check that tells an open breaker the dependency is back, run every {@link
-     * GuardConfig#probeInterval()} while the breaker is not closed. Without one, the breaker
-     * closes only through calls (its half-open probes).
+     * GuardConfig#probeInterval()} while the breaker is not closed. Without one, the breaker closes
+     * only through calls (its half-open probes).
      */
     public Builder recoveryProbe(RecoveryProbe probe) {
       this.probe = Objects.requireNonNull(probe, "probe");

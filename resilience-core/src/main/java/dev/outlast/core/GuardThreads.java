@@ -15,9 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * java.util.concurrent.ForkJoinPool#commonPool()} is. Both are daemon threads and created lazily.
  *
  * <p>The call pool grows on demand (a call never queues behind another: queueing would add the
- * other's time to this one's) up to {@link #MAX_CALL_THREADS}, and threads idle for 30 s end. A call
- * abandoned at its timeout keeps its thread until the driver returns; the cap bounds how many such
- * threads can pile up while a dependency hangs, and beyond it calls are refused as saturated.
+ * other's time to this one's) up to {@link #MAX_CALL_THREADS}, and threads idle for 30 s end. A
+ * call abandoned at its timeout keeps its thread until the driver returns; the cap bounds how many
+ * such threads can pile up while a dependency hangs, and beyond it calls are refused as saturated.
  */
 final class GuardThreads {
   /** Far above any sane sum of bulkheads; only calls that hang past their timeout get near it. */

@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: {@link #breakerLeftClosed()} and {@link #breakerClosed()} run on whatever thread
  * moved the breaker and only start or cancel the schedule, under this object's lock. The tick runs
- * on the scheduler's thread and never blocks: probes run on the guard's executor. A probe that hangs
- * is abandoned (interrupted if so configured) at the call timeout, and a new one may start beside
- * it, so that a probe stuck on a dead connection cannot hide a recovery; at most {@link
+ * on the scheduler's thread and never blocks: probes run on the guard's executor. A probe that
+ * hangs is abandoned (interrupted if so configured) at the call timeout, and a new one may start
+ * beside it, so that a probe stuck on a dead connection cannot hide a recovery; at most {@link
  * #MAX_PROBES} run at once.
  */
 final class Recovery {
@@ -178,10 +178,11 @@ final class Recovery {
           guard.probeFailed(probe, t);
         }
       }
-      super.run(); // completes the future
       if (answered) {
+        // Before the future completes: probeNow's caller sees the breaker closed.
         guard.recovered(probe);
       }
+      super.run(); // completes the future
     }
 
     void abandon() {
