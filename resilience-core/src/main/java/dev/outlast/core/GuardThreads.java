@@ -1,11 +1,9 @@
 package dev.outlast.core;
 
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -25,7 +23,7 @@ final class GuardThreads {
 
   private GuardThreads() {}
 
-  static ExecutorService calls() {
+  static Executor calls() {
     return Calls.POOL;
   }
 
@@ -35,23 +33,12 @@ final class GuardThreads {
 
   // Holder classes: a pool is created on first use only.
   private static final class Calls {
-    static final ExecutorService POOL = callPool();
+    static final Executor POOL =
+        new CallPool("outlast-guard-call-", MAX_CALL_THREADS, TimeUnit.SECONDS.toNanos(30));
   }
 
   private static final class Scheduler {
     static final ScheduledExecutorService POOL = schedulerPool();
-  }
-
-  private static ExecutorService callPool() {
-    ThreadPoolExecutor pool =
-        new ThreadPoolExecutor(
-            0,
-            MAX_CALL_THREADS,
-            30,
-            TimeUnit.SECONDS,
-            new SynchronousQueue<>(),
-            daemons("outlast-guard-call-"));
-    return pool;
   }
 
   private static ScheduledExecutorService schedulerPool() {
