@@ -5,14 +5,27 @@ import io.github.resilience4j.bulkhead.BulkheadConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -20,25 +33,51 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The policy that stands between a service and one dependency ("mysql", "pulsar", "event-store"): a
- * Resilience4j circuit breaker, a bulkhead, retries with backoff and jitter, and a call timeout
- * that drivers are told to honour.
+ * Resilience4j circuit breaker, a bulkhead, retries with backoff and jitter, an enforced call
+ * timeout, and an optional {@link RecoveryProbe} that watches an open breaker's dependency.
+ *
+ * <p>{@link #call} runs the call on the guard's executor and waits at most {@link
+ * GuardConfig#callTimeout()}, retries included: then the caller gets a {@link
+ * DependencyTimeoutException}, the call counts as failed once and is interrupted, whatever the
+ * driver does. Thread-bound context (an MDC, a transaction bound to the thread) does not follow the
+ * call to the executor's thread; give the guard an executor that carries it, or {@code
+ * Runnable::run} to run calls on the caller's thread without an enforced timeout.
  *
  * <p>While the breaker is open no call reaches the dependency: {@link #call} throws {@link
  * DependencyUnavailableException} at once, so callers serve their fallback instead of waiting for a
  * timeout. After {@link GuardConfig#openWait()} (doubling, with jitter, while probes keep failing)
- * the breaker lets {@link GuardConfig#probes()} calls through; if they succeed it closes.
+ * the breaker lets {@link GuardConfig#probes()} calls through; if they succeed it closes. With a
+ * recovery probe the guard does not wait for that: every {@link GuardConfig#probeInterval()} it
+ * checks the dependency on its own and closes the breaker as soon as it answers, with or without
+ * traffic.
  *
  * <p>Only failures the {@link GuardConfig#classifier() classifier} calls infrastructure failures
  * count against the dependency and are retried. Other failures (a constraint violation, a bad
- * request) prove the dependency answered; they count as successful calls and are thrown at once.
+ * request) prove the dependency answered; they count as successful calls and are thrown at once. A
+ * classifier, listener or probe that throws is contained: the guard falls back to {@link
+ * FailureClassifier#infrastructure()}, logs the first failure of each with its stack trace and
+ * shows the last in {@link #snapshot()}.
  *
  * <p>Code that runs calls on threads of its own (a cache's loader pool, a queue's drainer) takes a
- * {@link Permit} with {@link #tryEnter()} and reports the outcome on it.
+ * {@link Permit} with {@link #tryEnter()} and reports the outcome on it. A permit that has reported
+ * nothing by the call timeout is counted as failed and gives its slot back, so a hung call cannot
+ * wedge the bulkhead or a half-open breaker.
+ *
+ * <p>Waits are measured with the monotonic {@link GuardConfig#ticker()}; the wall clock only dates
+ * what people read.
  *
  * <p>This class is threadsafe.
  */
 public final class Guard {
   private static final Logger log = LoggerFactory.getLogger(Guard.class);
+
+  private static final long CALLER_SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(20);
+  private static final int MAX_SPINNING =
+      Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+  private static final AtomicInteger SPINNING = new AtomicInteger();
+
+  /** How often at most a rejected call looks for overdue permits. */
+  private static final long EXPIRY_SCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   /** The breaker's state, as callers experience it. */
   public enum State {
@@ -65,18 +104,30 @@ public final class Guard {
 
   private final String dependency;
   private final GuardConfig config;
+  private final Ticker ticker;
   private final CircuitBreaker breaker;
   private final @Nullable Bulkhead bulkhead;
+  private final Executor executor;
+  private final @Nullable Recovery recovery;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+  private final Set<Permit> tracked = ConcurrentHashMap.newKeySet();
+  private final PluginFailures pluginFailures;
   private final LongAdder rejected = new LongAdder();
   private final LongAdder retries = new LongAdder();
+  private final LongAdder timeouts = new LongAdder();
+  private final AtomicInteger abandoned = new AtomicInteger();
+  private volatile long lastExpiryScan;
   private volatile @Nullable String lastFailure;
   private volatile @Nullable Instant lastFailureAt;
   private volatile Instant stateSince;
 
-  private Guard(String dependency, GuardConfig config) {
-    this.dependency = dependency;
+  private Guard(Builder b) {
+    GuardConfig config = b.config;
+    this.dependency = b.dependency;
     this.config = config;
+    this.ticker = config.ticker();
+    this.executor = b.executor != null ? b.executor : GuardThreads.calls();
+    this.pluginFailures = new PluginFailures(dependency, log);
     float threshold = config.failureRateThreshold();
     CircuitBreakerConfig breakerConfig =
         CircuitBreakerConfig.custom()
@@ -94,12 +145,13 @@ public final class Guard {
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             // Half-open lasts until the probes have reported. A time limit on it would send an
             // idle dependency back to open after one good probe (a queue that drained its backlog
-            // in one call), refusing the next calls for another open wait. Every probe reports:
-            // call() in all cases, a Permit by contract; one stuck for good in a driver leaves the
-            // breaker refusing all but the probes, as an open one would.
+            // in one call), refusing the next calls for another open wait. A probe cannot hang it
+            // for good instead: its permit is counted as failed at the call timeout.
             // Rejections are the hot path while a dependency is down: no stack traces.
             .writableStackTraceEnabled(false)
-            .clock(config.clock())
+            // The breaker measures its open wait with this clock: monotonic, so that a wall clock
+            // set back an hour does not keep it open an hour.
+            .clock(monotonic(ticker))
             .build();
     this.breaker = CircuitBreaker.of(dependency, breakerConfig);
     this.bulkhead =
@@ -113,23 +165,49 @@ public final class Guard {
                     .writableStackTraceEnabled(false)
                     .build());
     this.stateSince = config.clock().instant();
+
+    this.recovery =
+        b.probe == null
+            ? null
+            : new Recovery(
+                this,
+                b.probe,
+                executor,
+                b.scheduler != null ? b.scheduler : GuardThreads.scheduler(),
+                config);
     breaker.getEventPublisher().onStateTransition(e -> stateChanged(e.getStateTransition()));
   }
 
   /**
-   * Creates a guard for one dependency.
+   * Creates a guard for one dependency, without a recovery probe, on the shared threads.
    *
    * @param dependency a short name that appears in logs, exceptions and health: "mysql"
    * @param config the policy
    * @throws IllegalArgumentException if the name is blank
    */
   public static Guard of(String dependency, GuardConfig config) {
+    return builder(dependency).config(config).build();
+  }
+
+  /**
+   * A builder for a guard with a recovery probe or threads of its own.
+   *
+   * <pre>{@code
+   * Guard mysql = Guard.builder("mysql")
+   *     .config(GuardConfig.database())
+   *     .recoveryProbe(RecoveryProbe.jdbc(pool, Duration.ofSeconds(1)))
+   *     .build();
+   * }</pre>
+   *
+   * @param dependency a short name that appears in logs, exceptions and health: "mysql"
+   * @throws IllegalArgumentException if the name is blank
+   */
+  public static Builder builder(String dependency) {
     Objects.requireNonNull(dependency, "dependency");
-    Objects.requireNonNull(config, "config");
     if (dependency.isBlank()) {
       throw new IllegalArgumentException("a guard needs a dependency name, such as \"mysql\"");
     }
-    return new Guard(dependency, config);
+    return new Builder(dependency);
   }
 
   /** Creates a guard with the {@link GuardConfig#database()} policy. */
@@ -149,63 +227,214 @@ public final class Guard {
 
   /**
    * Runs a call to the dependency under the policy: rejected at once while the breaker is open or
-   * the bulkhead full; retried after infrastructure failures, with backoff and jitter, up to {@link
-   * GuardConfig#maxAttempts()}.
+   * the bulkhead full; run on the guard's executor and abandoned at the call timeout; retried after
+   * infrastructure failures, with backoff and jitter, up to {@link GuardConfig#maxAttempts()} while
+   * the call timeout allows.
    *
    * @return what the call returned
-   * @throws DependencyUnavailableException if no call was made (breaker open, bulkhead full), also
-   *     before a retry
-   * @throws DependencyCallException if the call threw a checked exception (its cause)
+   * @throws DependencyUnavailableException if no call was made (breaker open, bulkhead full, the
+   *     executor saturated), also before a retry
+   * @throws DependencyTimeoutException if the call timeout ran out
+   * @throws DependencyCallException if the call threw a checked exception (its cause), or the
+   *     caller was interrupted while waiting (the thread's interrupt flag is set again)
    * @throws RuntimeException what the call threw, unchanged, if unchecked
    */
   public <T> T call(GuardedCall<T> call) {
     Objects.requireNonNull(call, "call");
+    long timeout = config.callTimeout().toNanos();
+    long begin = ticker.read();
     for (int attempt = 1; ; attempt++) {
-      Permit permit = enter();
-      long start = System.nanoTime();
-      T result;
+      Permit permit = enter(false);
+      long start = ticker.read();
+      long remaining = timeout - (start - begin);
+      Attempt<T> task = new Attempt<>(call);
       try {
-        result = call.call();
-      } catch (Throwable t) {
-        boolean infrastructure = permit.failure(System.nanoTime() - start, t);
-        if (!infrastructure || attempt >= config.maxAttempts() || t instanceof Error) {
-          throw rethrow(t, infrastructure);
-        }
-        retries.increment();
-        pause(attempt, t);
-        continue;
+        executor.execute(task);
+      } catch (RejectedExecutionException e) {
+        permit.release();
+        rejected.increment();
+        throw new DependencyUnavailableException(
+            dependency,
+            DependencyUnavailableException.Reason.BULKHEAD_FULL,
+            () -> "the guard's executor refused the call (" + e.getMessage() + ")");
       }
-      permit.success(System.nanoTime() - start);
-      return result;
+      Throwable failure;
+      try {
+        spinBriefly(task);
+        T result = task.get(Math.max(0, remaining), TimeUnit.NANOSECONDS);
+        permit.success(ticker.read() - start);
+        return result;
+      } catch (ExecutionException e) {
+        failure = e.getCause() == null ? e : e.getCause();
+      } catch (TimeoutException e) {
+        abandon(task);
+        DependencyTimeoutException timedOut =
+            new DependencyTimeoutException(dependency, config.callTimeout(), attempt);
+        timeouts.increment();
+        permit.failed(ticker.read() - start, timedOut, true);
+        throw timedOut;
+      } catch (InterruptedException e) {
+        // The caller gives up, not the dependency: no outcome to count.
+        abandon(task);
+        permit.release();
+        Thread.currentThread().interrupt();
+        throw new DependencyCallException(dependency, e, false);
+      }
+      boolean infrastructure = permit.failure(ticker.read() - start, failure);
+      long backoff = backoffNanos(attempt);
+      if (!infrastructure
+          || attempt >= config.maxAttempts()
+          || failure instanceof Error
+          || ticker.read() + backoff - begin >= timeout) {
+        throw rethrow(failure, infrastructure);
+      }
+      retries.increment();
+      pause(backoff, failure);
+    }
+  }
+
+  /**
+   * Waits a few microseconds for a fast call before parking: a park and wake-up costs more than a
+   * call to an in-memory or local dependency. Only while fewer callers spin than half the cores, so
+   * that spinning never takes the CPU the calls need.
+   */
+  private static void spinBriefly(Future<?> task) {
+    if (task.isDone()) {
+      return;
+    }
+    if (SPINNING.incrementAndGet() <= MAX_SPINNING) {
+      long until = System.nanoTime() + CALLER_SPIN_NANOS;
+      while (!task.isDone() && System.nanoTime() - until < 0) {
+        Thread.onSpinWait();
+      }
+    }
+    SPINNING.decrementAndGet();
+  }
+
+  /** Leaves a call that outlived its wait; the caller goes on without it. */
+  private void abandon(Attempt<?> task) {
+    if (task.abandon(config.interruptOnTimeout())) {
+      abandoned.incrementAndGet();
+    }
+  }
+
+  /**
+   * A call on the executor. It knows whether its caller left, so that the count of abandoned calls
+   * (threads still held by a dependency that did not answer) drops when the call finally returns.
+   */
+  private final class Attempt<T> extends FutureTask<T> {
+    private static final int RUNNING = 0;
+    private static final int FINISHED = 1;
+    private static final int ABANDONED = 2;
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
+
+    Attempt(GuardedCall<T> call) {
+      super(call::call);
+    }
+
+    @Override
+    public void run() {
+      try {
+        super.run();
+      } finally {
+        if (!state.compareAndSet(RUNNING, FINISHED)) {
+          abandoned.decrementAndGet();
+        }
+      }
+    }
+
+    /** Cancels the call; true if it is still running (its thread is held). */
+    boolean abandon(boolean interrupt) {
+      cancel(interrupt);
+      return state.compareAndSet(RUNNING, ABANDONED);
     }
   }
 
   /**
    * Takes permission for one call that the caller makes itself, e.g. on a thread of its own. The
    * caller must report exactly one outcome on the permit: {@link Permit#success}, {@link
-   * Permit#failure}, or {@link Permit#release} if it did not make the call after all.
+   * Permit#failure}, or {@link Permit#release} if it did not make the call after all. A permit with
+   * no outcome after the call timeout is counted as a failed call (a timeout) and its slot is given
+   * back; what its holder reports later is ignored.
    *
    * @return the permit, or null if the call must not be made now (breaker open, bulkhead full)
    */
   public @Nullable Permit tryEnter() {
+    return tryEnter(true);
+  }
+
+  private @Nullable Permit tryEnter(boolean track) {
+    Permit p = acquire(track);
+    if (p == null && expireOverduePermitsNow()) {
+      // A hung holder kept the slot or the half-open probe: it is counted as failed now.
+      p = acquire(track);
+    }
+    if (p == null) {
+      rejected.increment();
+    }
+    return p;
+  }
+
+  private @Nullable Permit acquire(boolean track) {
     Bulkhead b = bulkhead;
     if (b != null && !b.tryAcquirePermission()) {
-      rejected.increment();
       return null;
     }
     if (!breaker.tryAcquirePermission()) {
       if (b != null) {
         b.releasePermission();
       }
-      rejected.increment();
       return null;
     }
-    return new Permit();
+    Permit p = new Permit(track ? ticker.read() + config.callTimeout().toNanos() : Long.MAX_VALUE);
+    if (track) {
+      tracked.add(p);
+    }
+    return p;
+  }
+
+  /**
+   * After a refusal: whether a tracked permit was overdue and has now been counted as failed. Scans
+   * at most every 10 ms, and only while something was overdue could matter (half-open, bulkhead).
+   */
+  private boolean expireOverduePermitsNow() {
+    if (tracked.isEmpty()) {
+      return false;
+    }
+    long now = ticker.read();
+    long last = lastExpiryScan;
+    if (now - last < EXPIRY_SCAN_NANOS && last != 0) {
+      return false;
+    }
+    lastExpiryScan = now;
+    return expireOverduePermits();
+  }
+
+  /** Counts every tracked permit past its deadline as a failed call; true if there was one. */
+  boolean expireOverduePermits() {
+    boolean any = false;
+    long now = ticker.read();
+    for (Permit p : tracked) {
+      if (now - p.deadline > 0) {
+        DependencyTimeoutException timedOut =
+            new DependencyTimeoutException(dependency, config.callTimeout(), 1);
+        if (p.failed(now - (p.deadline - config.callTimeout().toNanos()), timedOut, true)) {
+          timeouts.increment();
+          any = true;
+          log.warn(
+              "{}: a call made under a permit reported nothing within the call timeout of {};"
+                  + " counted as failed, its slot given back",
+              dependency,
+              config.callTimeout());
+        }
+      }
+    }
+    return any;
   }
 
   /** As {@link #tryEnter()}, but throws the reason instead of returning null. */
-  private Permit enter() {
-    Permit permit = tryEnter();
+  private Permit enter(boolean track) {
+    Permit permit = tryEnter(track);
     if (permit == null) {
       throw unavailable();
     }
@@ -243,17 +472,74 @@ public final class Guard {
    * included.
    */
   public boolean isOutage(Throwable failure) {
-    return failure instanceof DependencyUnavailableException || isInfrastructureFailure(failure);
+    return failure instanceof DependencyUnavailableException
+        || failure instanceof DependencyTimeoutException
+        || isInfrastructureFailure(failure);
   }
 
-  /** Whether the configured classifier counts this failure against the dependency. */
+  /**
+   * Whether the configured classifier counts this failure against the dependency. A classifier that
+   * throws is contained: the built-in {@link FailureClassifier#infrastructure()} decides instead.
+   */
   public boolean isInfrastructureFailure(Throwable failure) {
-    return config.classifier().isInfrastructureFailure(failure);
+    FailureClassifier classifier = config.classifier();
+    try {
+      return classifier.isInfrastructureFailure(failure);
+    } catch (Throwable t) {
+      pluginFailures.failed(
+          "failure classifier", classifier, t, "the built-in classification decides instead");
+      return FailureClassifier.infrastructure().isInfrastructureFailure(failure);
+    }
   }
 
   /** The breaker's state now. */
   public State state() {
     return map(breaker.getState());
+  }
+
+  /**
+   * Checks the dependency now with the recovery probe, waiting at most the call timeout, and closes
+   * the breaker if it answered: for an operator who knows the dependency is back, or a readiness
+   * check that must not wait for the next scheduled probe.
+   *
+   * @return whether the dependency answered
+   * @throws IllegalStateException if the guard has no recovery probe
+   * @throws DependencyCallException if the calling thread was interrupted (its flag is set again)
+   */
+  public boolean probeNow() {
+    Recovery r = recovery;
+    if (r == null) {
+      throw new IllegalStateException(
+          dependency
+              + " has no recovery probe to check it with: build the guard with"
+              + " Guard.builder(name).recoveryProbe(...)");
+    }
+    try {
+      return r.probeNow();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DependencyCallException(dependency, e, false);
+    }
+  }
+
+  /** Whether the guard has a recovery probe. */
+  public boolean hasRecoveryProbe() {
+    return recovery != null;
+  }
+
+  /** The probe answered: the dependency is back; close the breaker if it is not closed. */
+  void recovered(RecoveryProbe by) {
+    if (breaker.getState() != CircuitBreaker.State.CLOSED) {
+      log.info("{}: the recovery probe {} answered; closing the circuit breaker", dependency, by);
+      breaker.transitionToClosedState();
+    }
+  }
+
+  /** The probe did not answer: keep the reason for health. */
+  void probeFailed(RecoveryProbe by, Throwable failure) {
+    lastFailure = "recovery probe: " + failure;
+    lastFailureAt = config.clock().instant();
+    log.debug("{}: the recovery probe {} failed", dependency, by, failure);
   }
 
   /** Registers a listener for breaker state changes. */
@@ -274,8 +560,12 @@ public final class Guard {
         m.getNumberOfFailedCalls(),
         rejected.sum(),
         retries.sum(),
+        timeouts.sum(),
+        abandoned.get(),
         lastFailure,
-        lastFailureAt);
+        lastFailureAt,
+        pluginFailures.count(),
+        pluginFailures.last());
   }
 
   @Override
@@ -296,8 +586,14 @@ public final class Guard {
    * @param failedCalls how many of them failed
    * @param rejectedCalls calls rejected without being made, since the guard was created
    * @param retries retries made, since the guard was created
-   * @param lastFailure the last infrastructure failure, or null if none
+   * @param timeouts calls and permits that ran out of their call timeout, since the guard was
+   *     created
+   * @param abandonedCalls calls abandoned at their timeout whose threads are still held by the
+   *     dependency now
+   * @param lastFailure the last infrastructure failure (or failed recovery probe), or null if none
    * @param lastFailureAt when it happened, or null
+   * @param pluginFailures how often a plug-in (classifier, listener, recovery probe) threw
+   * @param lastPluginFailure the last of those, or null
    */
   public record Snapshot(
       String dependency,
@@ -309,17 +605,25 @@ public final class Guard {
       int failedCalls,
       long rejectedCalls,
       long retries,
+      long timeouts,
+      int abandonedCalls,
       @Nullable String lastFailure,
-      @Nullable Instant lastFailureAt) {}
+      @Nullable Instant lastFailureAt,
+      long pluginFailures,
+      @Nullable String lastPluginFailure) {}
 
   /**
-   * Permission for one call. Report exactly one outcome; later reports are ignored. Not meant to be
-   * shared between threads.
+   * Permission for one call. Report exactly one outcome; later reports are ignored, also the one
+   * after the guard counted the permit as timed out. Threadsafe: the guard may time it out while
+   * its holder reports.
    */
   public final class Permit {
     private final AtomicBoolean done = new AtomicBoolean();
+    final long deadline;
 
-    private Permit() {}
+    private Permit(long deadline) {
+      this.deadline = deadline;
+    }
 
     /**
      * The call succeeded.
@@ -328,8 +632,11 @@ public final class Guard {
      */
     public void success(long elapsedNanos) {
       if (done.compareAndSet(false, true)) {
-        breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
-        complete();
+        try {
+          breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
+        } finally {
+          complete();
+        }
       }
     }
 
@@ -342,8 +649,18 @@ public final class Guard {
      * @return whether the failure counted as an infrastructure failure
      */
     public boolean failure(long elapsedNanos, Throwable failure) {
+      Objects.requireNonNull(failure, "failure");
       boolean infrastructure = isInfrastructureFailure(failure);
-      if (done.compareAndSet(false, true)) {
+      failed(elapsedNanos, failure, infrastructure);
+      return infrastructure;
+    }
+
+    /** Reports a classified failure; true if this was the permit's outcome. */
+    boolean failed(long elapsedNanos, Throwable failure, boolean infrastructure) {
+      if (!done.compareAndSet(false, true)) {
+        return false;
+      }
+      try {
         if (infrastructure) {
           lastFailure = failure.toString();
           lastFailureAt = config.clock().instant();
@@ -351,20 +668,27 @@ public final class Guard {
         } else {
           breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
         }
+      } finally {
         complete();
       }
-      return infrastructure;
+      return true;
     }
 
     /** The call was not made after all; gives the permission back without an outcome. */
     public void release() {
       if (done.compareAndSet(false, true)) {
-        breaker.releasePermission();
-        complete();
+        try {
+          breaker.releasePermission();
+        } finally {
+          complete();
+        }
       }
     }
 
     private void complete() {
+      if (deadline != Long.MAX_VALUE) {
+        tracked.remove(this);
+      }
       Bulkhead b = bulkhead;
       if (b != null) {
         b.onComplete();
@@ -379,13 +703,21 @@ public final class Guard {
     if (t instanceof RuntimeException r) {
       return r;
     }
+    if (t instanceof InterruptedException) {
+      // The call was interrupted; whoever called it must still see that.
+      Thread.currentThread().interrupt();
+    }
     return new DependencyCallException(dependency, (Exception) t, infrastructure);
   }
 
-  private void pause(int attempt, Throwable cause) {
-    long millis = backoffMillis(config.retryBackoff(), config.maxRetryBackoff(), attempt);
+  private long backoffNanos(int attempt) {
+    return TimeUnit.MILLISECONDS.toNanos(
+        backoffMillis(config.retryBackoff(), config.maxRetryBackoff(), attempt));
+  }
+
+  private void pause(long nanos, Throwable cause) {
     try {
-      config.sleeper().sleep(Duration.ofMillis(millis));
+      config.sleeper().sleep(Duration.ofNanos(nanos));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       RuntimeException failure = rethrow(cause, true);
@@ -410,25 +742,114 @@ public final class Guard {
       return;
     }
     stateSince = config.clock().instant();
+    Recovery r = recovery;
+    if (r != null) {
+      if (to == State.CLOSED) {
+        r.breakerClosed();
+      } else {
+        r.breakerLeftClosed();
+      }
+    }
     if (to == State.OPEN) {
       CircuitBreaker.Metrics m = breaker.getMetrics();
       log.warn(
           "{} circuit breaker OPEN: {}% of the last {} calls failed, {}% were slow (last failure:"
-              + " {}); calls are rejected until probes succeed",
+              + " {}); calls are rejected until probes succeed{}",
           dependency,
           m.getFailureRate(),
           m.getNumberOfBufferedCalls(),
           m.getSlowCallRate(),
-          lastFailure);
+          lastFailure,
+          recovery == null
+              ? ""
+              : "; a recovery probe checks every " + config.probeInterval().toMillis() + " ms");
     } else {
       log.info("{} circuit breaker {} (was {})", dependency, to, from);
     }
     for (Listener l : listeners) {
       try {
         l.onStateChange(this, from, to);
-      } catch (RuntimeException e) {
-        log.warn("guard listener {} failed on {} -> {}", l, from, to, e);
+      } catch (Throwable t) {
+        pluginFailures.failed("listener", l, t, "the other listeners were still told");
       }
+    }
+  }
+
+  /**
+   * The breaker's clock, read from the monotonic ticker: Resilience4j measures the open wait with
+   * {@code clock.instant()}, and only differences of its readings matter.
+   */
+  private static Clock monotonic(Ticker ticker) {
+    return new Clock() {
+      @Override
+      public ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return Instant.ofEpochSecond(0, ticker.read());
+      }
+    };
+  }
+
+  /** Builds a {@link Guard}. Not threadsafe. */
+  public static final class Builder {
+    private final String dependency;
+    private GuardConfig config = GuardConfig.database();
+    private @Nullable RecoveryProbe probe;
+    private @Nullable Executor executor;
+    private @Nullable ScheduledExecutorService scheduler;
+
+    private Builder(String dependency) {
+      this.dependency = dependency;
+    }
+
+    /** The policy; {@link GuardConfig#database()} if not set. */
+    public Builder config(GuardConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /**
+     * The check that tells an open breaker the dependency is back, run every {@link
+     * GuardConfig#probeInterval()} while the breaker is not closed. Without one, the breaker closes
+     * only through calls (its half-open probes).
+     */
+    public Builder recoveryProbe(RecoveryProbe probe) {
+      this.probe = Objects.requireNonNull(probe, "probe");
+      return this;
+    }
+
+    /**
+     * The threads calls and recovery probes run on; the guard never shuts it down. It should start
+     * a call at once (not queue it: a queued call's wait counts against its timeout) and may refuse
+     * (calls are then refused as saturated). {@code Runnable::run} runs calls on the caller's
+     * thread: no thread hop, and no enforced timeout. Default: a pool shared by all guards of the
+     * JVM.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
+     * The scheduler of the recovery probe; the guard never shuts it down. Default: one daemon
+     * thread shared by all guards of the JVM.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** Builds the guard. */
+    public Guard build() {
+      return new Guard(this);
     }
   }
 

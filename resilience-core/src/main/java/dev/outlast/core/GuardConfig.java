@@ -29,7 +29,10 @@ public final class GuardConfig {
   private final int maxConcurrentCalls;
   private final FailureClassifier classifier;
   private final Clock clock;
+  private final Ticker ticker;
   private final Sleeper sleeper;
+  private final boolean interruptOnTimeout;
+  private final Duration probeInterval;
 
   private GuardConfig(Builder b) {
     this.callTimeout = b.callTimeout;
@@ -46,14 +49,18 @@ public final class GuardConfig {
     this.maxConcurrentCalls = b.maxConcurrentCalls;
     this.classifier = b.classifier;
     this.clock = b.clock;
+    this.ticker = b.ticker;
     this.sleeper = b.sleeper;
+    this.interruptOnTimeout = b.interruptOnTimeout;
+    this.probeInterval = b.probeInterval;
   }
 
   /**
    * Defaults for a database queried on the request path: calls time out after 2 s; the breaker
    * opens when half of the last 20 calls (at least 5) failed or took longer than that, stays open 2
    * s at first and up to 60 s when probes keep failing, then lets 3 probes through; one retry after
-   * 100 ms (with jitter); at most 32 calls at once.
+   * 100 ms (with jitter) within the same 2 s; at most 32 calls at once. A guard with a {@link
+   * RecoveryProbe} checks an open breaker's dependency every 500 ms.
    */
   public static GuardConfig database() {
     return new Builder().build();
@@ -62,13 +69,15 @@ public final class GuardConfig {
   /**
    * Defaults for a message broker or search cluster written to in the background: as {@link
    * #database()}, but calls may take 10 s, the breaker waits 5 s before its first probes, and
-   * nothing is retried by the guard (a spill queue retries on its own schedule).
+   * nothing is retried by the guard (a spill queue retries on its own schedule); a recovery probe
+   * runs every second.
    */
   public static GuardConfig broker() {
     return new Builder()
         .callTimeout(Duration.ofSeconds(10))
         .openWait(Duration.ofSeconds(5))
         .maxAttempts(1)
+        .probeInterval(Duration.ofSeconds(1))
         .build();
   }
 
@@ -82,7 +91,12 @@ public final class GuardConfig {
     return new Builder(base);
   }
 
-  /** How long one call may take before it counts as failed (and, for drivers, is cancelled). */
+  /**
+   * How long a call through {@link Guard#call} may take, retries included: at this point the caller
+   * gets a {@link DependencyTimeoutException} and the call counts as failed. A permit taken with
+   * {@link Guard#tryEnter()} that has reported nothing by then is counted as failed too, so that a
+   * hung call cannot hold a bulkhead slot or a half-open probe for good.
+   */
   public Duration callTimeout() {
     return callTimeout;
   }
@@ -152,9 +166,37 @@ public final class GuardConfig {
     return classifier;
   }
 
-  /** The clock the breaker measures its open time with. */
+  /**
+   * The wall clock, for timestamps people read (when the breaker entered its state, when the last
+   * failure happened). No wait is measured with it.
+   */
   public Clock clock() {
     return clock;
+  }
+
+  /**
+   * The monotonic time source of every wait: the call timeout, the retry deadline, the breaker's
+   * open wait, the probe schedule. Stepping the wall clock changes none of them.
+   */
+  public Ticker ticker() {
+    return ticker;
+  }
+
+  /**
+   * Whether a call that outlives {@link #callTimeout()} is interrupted (true, the default: JDBC
+   * drivers, the JDK's HTTP client and most blocking I/O give up on an interrupt) or left to finish
+   * on its own, its result dropped (for code that an interrupt would leave in a bad state).
+   */
+  public boolean interruptOnTimeout() {
+    return interruptOnTimeout;
+  }
+
+  /**
+   * How often a guard with a {@link RecoveryProbe} checks its dependency while the breaker is not
+   * closed. A probe that answers closes the breaker, with or without traffic.
+   */
+  public Duration probeInterval() {
+    return probeInterval;
   }
 
   /** How the guard waits between retries. */
@@ -188,6 +230,10 @@ public final class GuardConfig {
         + jitter
         + ", maxConcurrentCalls="
         + maxConcurrentCalls
+        + ", interruptOnTimeout="
+        + interruptOnTimeout
+        + ", probeInterval="
+        + probeInterval
         + "}";
   }
 
@@ -219,7 +265,10 @@ public final class GuardConfig {
     private int maxConcurrentCalls = 32;
     private FailureClassifier classifier = FailureClassifier.infrastructure();
     private Clock clock = Clock.systemUTC();
+    private Ticker ticker = Ticker.system();
     private Sleeper sleeper = Sleeper.threadSleep();
+    private boolean interruptOnTimeout = true;
+    private Duration probeInterval = Duration.ofMillis(500);
 
     private Builder() {}
 
@@ -238,10 +287,16 @@ public final class GuardConfig {
       this.maxConcurrentCalls = base.maxConcurrentCalls;
       this.classifier = base.classifier;
       this.clock = base.clock;
+      this.ticker = base.ticker;
       this.sleeper = base.sleeper;
+      this.interruptOnTimeout = base.interruptOnTimeout;
+      this.probeInterval = base.probeInterval;
     }
 
-    /** How long a call may take; positive. Drivers are told to give up after it too. */
+    /**
+     * How long a call may take, retries included; positive. The guard releases the caller then;
+     * drivers are told to give up after it too.
+     */
     public Builder callTimeout(Duration timeout) {
       this.callTimeout = positive("callTimeout", timeout);
       return this;
@@ -329,9 +384,36 @@ public final class GuardConfig {
       return this;
     }
 
-    /** The clock the breaker measures its open time with; for tests. */
+    /** The wall clock of the timestamps in snapshots and messages; for tests. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** The monotonic time source of every wait; for tests. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * Whether a call past its timeout is interrupted (the default) or left to finish with its
+     * result dropped.
+     */
+    public Builder interruptOnTimeout(boolean interrupt) {
+      this.interruptOnTimeout = interrupt;
+      return this;
+    }
+
+    /** How often the recovery probe runs while the breaker is not closed; 10 ms to 1 hour. */
+    public Builder probeInterval(Duration interval) {
+      positive("probeInterval", interval);
+      if (interval.compareTo(Duration.ofMillis(10)) < 0
+          || interval.compareTo(Duration.ofHours(1)) > 0) {
+        throw new IllegalArgumentException(
+            "probeInterval must be from 10 ms to 1 hour, was " + interval);
+      }
+      this.probeInterval = interval;
       return this;
     }
 

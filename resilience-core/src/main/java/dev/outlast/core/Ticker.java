@@ -11,9 +11,7 @@ package dev.outlast.core;
 @FunctionalInterface
 public interface Ticker {
 
-  /**
-   * Nanoseconds since an arbitrary origin; only differences between two readings mean anything.
-   */
+  /** Nanoseconds since an arbitrary origin; only differences between two readings mean anything. */
   long read();
 
   /** {@link System#nanoTime()}. */

@@ -24,6 +24,7 @@ class GuardTest {
   private GuardConfig.Builder config() {
     return GuardConfig.custom()
         .clock(clock)
+        .ticker(clock::nanos)
         .sleeper(sleeps::add)
         .jitter(0)
         .slidingWindowSize(10)

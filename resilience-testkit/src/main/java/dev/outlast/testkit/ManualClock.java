@@ -9,12 +9,17 @@ import java.util.Objects;
 
 /**
  * A clock that moves only when a test moves it, for code that takes a {@link Clock} (Outlast's
- * guards and caches do), so that tests about time never sleep.
+ * guards and caches do), so that tests about time never sleep. It is two clocks in one, as a
+ * machine has: the wall clock ({@link #instant()}) and a monotonic one ({@link #nanos()}, to pass
+ * as a ticker: {@code clock::nanos}). {@link #advance} moves both, as time passing does; {@link
+ * #step} and {@link #set} move only the wall clock, as an administrator or NTP setting the time
+ * does.
  *
  * <p>Threadsafe: any thread may read it while the test advances it.
  */
 public final class ManualClock extends Clock {
   private volatile Instant now;
+  private volatile long nanos = 1_000_000_000L;
 
   /** A clock at 2026-11-21T12:00:00Z. */
   public ManualClock() {
@@ -26,12 +31,31 @@ public final class ManualClock extends Clock {
     this.now = Objects.requireNonNull(start, "start");
   }
 
-  /** Moves the clock forward (or back, with a negative duration). */
+  /**
+   * Lets time pass: moves the wall clock and the monotonic reading forward. A negative duration
+   * moves the wall clock back and leaves the monotonic reading where it is (it never goes back).
+   */
   public void advance(Duration d) {
     Objects.requireNonNull(d, "d");
     synchronized (this) {
       now = now.plus(d);
+      if (!d.isNegative()) {
+        nanos += d.toNanos();
+      }
     }
+  }
+
+  /** Steps the wall clock only (forward or back), as setting the system time does. */
+  public void step(Duration d) {
+    Objects.requireNonNull(d, "d");
+    synchronized (this) {
+      now = now.plus(d);
+    }
+  }
+
+  /** The monotonic reading, in nanoseconds: moved only by {@link #advance}, never back. */
+  public long nanos() {
+    return nanos;
   }
 
   /** Sets the clock to an instant. */
