@@ -80,7 +80,9 @@ final class DataSourceCheck {
 
   private static void hikari(DataSource ds, Duration callTimeout, String what, List<Finding> out)
       throws ReflectiveOperationException {
-    String pool = what + " (" + ds + ")";
+    // Named as the pool names itself; a pool not started yet has no name.
+    Object name = get(ds, "getPoolName");
+    String pool = what + " (HikariCP pool" + (name == null ? "" : " " + name) + ")";
     long t = callTimeout.toMillis();
     long connectionTimeout = millis(ds, "getConnectionTimeout");
     // HikariCP reads 0 as "wait for ever".

@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /** The frozen-server spec against a real PostgreSQL and pgjdbc. */
@@ -50,6 +51,20 @@ class FrozenPostgresTest extends FrozenDatabaseSpec {
     // For the pool's own connection attempts, so that it recovers from a server that hangs.
     pool.addDataSourceProperty("loginTimeout", "1");
     return pool;
+  }
+
+  @Test
+  void poolWithoutAutoCommit_aBoundedReadJoinsItsTransaction_andLeavesNoLimitBehind()
+      throws Exception {
+    try (HikariDataSource pool = pool(server(), 1)) {
+      pool.setAutoCommit(false);
+      JdbcEventSource source = JdbcEventSource.builder(pool).timeout(CALL_TIMEOUT).build();
+      assertThat(source.read("orders-1", 1, 10)).hasSize(3);
+      try (Connection c = pool.getConnection()) {
+        // SET LOCAL ended with the transaction the pool rolled back when the read returned it.
+        assertThat(sessionStatementLimit(c)).isEqualTo("0");
+      }
+    }
   }
 
   @Override
