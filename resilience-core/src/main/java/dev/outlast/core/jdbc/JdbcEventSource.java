@@ -141,15 +141,16 @@ public final class JdbcEventSource implements EventStore {
         ps.executeBatch();
         c.commit();
       } catch (SQLException | RuntimeException e) {
-        if (!c.isClosed()) {
+        // On a connection that broke (a frozen server) these fail too: keep the cause.
+        try {
           c.rollback();
+          c.setAutoCommit(autoCommit);
+        } catch (SQLException cleanup) {
+          e.addSuppressed(cleanup);
         }
         throw e;
-      } finally {
-        if (!c.isClosed()) {
-          c.setAutoCommit(autoCommit);
-        }
       }
+      c.setAutoCommit(autoCommit);
     }
   }
 
