@@ -304,8 +304,8 @@ public final class Guard {
     }
     if (SPINNING.incrementAndGet() <= MAX_SPINNING) {
       long until = System.nanoTime() + CALLER_SPIN_NANOS;
-      while (!task.isDone() && System.nanoTime() - until < 0) {
-        Thread.onSpinWait();
+      for (int i = 0; !task.isDone() && System.nanoTime() - until < 0; i++) {
+        CallPool.pause(i);
       }
     }
     SPINNING.decrementAndGet();

@@ -84,7 +84,8 @@ public final class Health {
       reason += "; " + g.abandonedCalls() + " calls abandoned at their timeout still hold a thread";
     }
     if (g.lastPluginFailure() != null) {
-      reason += "; a plug-in failed " + g.pluginFailures() + " times, last: " + g.lastPluginFailure();
+      reason +=
+          "; a plug-in failed " + g.pluginFailures() + " times, last: " + g.lastPluginFailure();
     }
     return new ComponentHealth(
         name,
