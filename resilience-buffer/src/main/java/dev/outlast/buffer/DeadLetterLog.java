@@ -106,8 +106,8 @@ final class DeadLetterLog implements AutoCloseable {
           E event;
           try {
             event = codec.decode(payload);
-          } catch (RuntimeException e) {
-            event = null;
+          } catch (RuntimeException | LinkageError | StackOverflowError | AssertionError e) {
+            event = null; // the raw payload is still there for whoever reads the dead letter
           }
           out.add(
               new DeadLetter<>(

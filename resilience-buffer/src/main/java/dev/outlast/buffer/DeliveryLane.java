@@ -511,8 +511,13 @@ final class DeliveryLane<E> {
         E event;
         try {
           event = config.codec().decode(p.payload);
-        } catch (RuntimeException e) {
-          // The journal's bytes are intact (their CRC matched) but the codec no longer reads them.
+        } catch (Throwable e) {
+          if (e instanceof OutOfMemoryError) {
+            throw e; // says nothing about the event; the lane backs off and tries again
+          }
+          // The journal's bytes are intact (their CRC matched) but the codec no longer reads them:
+          // whatever it throws (a StackOverflowError of a recursive decoder too), the event would
+          // fail the same way on every attempt and hold up every event behind it.
           progress |= deadLetter(p, "the codec cannot decode the event: " + e);
           continue;
         }

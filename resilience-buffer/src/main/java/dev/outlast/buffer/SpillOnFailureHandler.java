@@ -160,7 +160,8 @@ public final class SpillOnFailureHandler implements AnnotationHandler {
                 ? CompletableFuture.failedFuture(
                     new NullPointerException("the implementation returned a null future"))
                 : ((CompletionStage<?>) stage).toCompletableFuture();
-      } catch (Exception t) {
+      } catch (Throwable t) {
+        // Whatever the implementation throws, its permit still gets its one outcome below.
         sent = CompletableFuture.failedFuture(t);
       }
       CompletableFuture<@Nullable Void> done = new CompletableFuture<>();

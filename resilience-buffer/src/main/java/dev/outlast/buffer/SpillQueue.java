@@ -308,7 +308,8 @@ public final class SpillQueue<E> implements AutoCloseable {
     byte[] encoded;
     try {
       encoded = Objects.requireNonNull(config.codec().encode(event), "the codec returned null");
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError | StackOverflowError | AssertionError e) {
+      // A codec's bug, whatever it throws, is this event's problem: the queue is untouched.
       throw new IllegalArgumentException(
           name + ": the codec cannot encode the event (" + e + "); nothing was written", e);
     }

@@ -421,6 +421,46 @@ class SpillQueueTest {
         .hasMessageContaining("cannot encode x");
   }
 
+  /**
+   * A codec whose bug is an Error (a recursive encoder overflowing its stack): the publisher gets a
+   * clear error and nothing is written; an event it cannot decode goes to the dead letters and the
+   * line goes on, instead of holding every event behind it.
+   */
+  @Test
+  void aCodecThatThrowsErrors_failsOnlyTheEventsItCannotHandle() {
+    Codec<String> recursive =
+        new Codec<>() {
+          @Override
+          public byte[] encode(String value) {
+            if (value.equals("deep")) {
+              throw new StackOverflowError("encoder recursed");
+            }
+            return value.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          }
+
+          @Override
+          public String decode(byte[] bytes) {
+            String s = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+            if (s.equals("event-3")) {
+              throw new StackOverflowError("decoder recursed");
+            }
+            return s;
+          }
+        };
+    SpillQueue<String> q = open(builder().codec(recursive));
+    assertThatThrownBy(() -> q.publish("deep"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the codec cannot encode the event")
+        .hasMessageContaining("encoder recursed");
+    for (String e : events(0, 6)) {
+      q.publish(e);
+    }
+    await().untilAsserted(() -> assertThat(sink.events).hasSize(5));
+    assertThat(sink.events).containsExactly("event-0", "event-1", "event-2", "event-4", "event-5");
+    assertThat(q.deadLetters()).hasSize(1);
+    assertThat(q.deadLetters().get(0).reason()).contains("decoder recursed");
+  }
+
   @Test
   void badConfiguration_isRefusedAtBuildTime() {
     assertThatThrownBy(() -> SpillQueue.<String>builder("x").build())

@@ -67,6 +67,19 @@ final class CallPool implements Executor {
     t.start();
   }
 
+  /**
+   * One step of a brief wait: a busy spin at first, then yields, so that on a machine whose cores
+   * are all taken the thread we wait for gets the CPU instead of a spinner.
+   */
+  @SuppressWarnings("ThreadPriorityCheck") // a yield here is a courtesy, never relied upon
+  static void pause(int step) {
+    if (step < 64) {
+      Thread.onSpinWait();
+    } else {
+      Thread.yield();
+    }
+  }
+
   /** Threads alive now; for tests and metrics. */
   int threads() {
     return threads.get();
@@ -124,13 +137,16 @@ final class CallPool implements Executor {
       if (spinners.incrementAndGet() <= MAX_SPINNERS) {
         try {
           long until = System.nanoTime() + SPIN_NANOS;
-          do {
+          for (int i = 0; ; i++) {
             Runnable task = slot.getAndSet(null);
             if (task != null) {
               return task;
             }
-            Thread.onSpinWait();
-          } while (System.nanoTime() - until < 0);
+            if (System.nanoTime() - until >= 0) {
+              break;
+            }
+            pause(i);
+          }
         } finally {
           spinners.decrementAndGet();
         }

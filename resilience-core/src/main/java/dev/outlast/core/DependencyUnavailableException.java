@@ -14,7 +14,10 @@ public final class DependencyUnavailableException extends DependencyException {
   public enum Reason {
     /** The circuit breaker is open (or half-open with all its probes out). */
     BREAKER_OPEN,
-    /** The bulkhead's concurrent-call limit is reached. */
+    /**
+     * The bulkhead's concurrent-call limit is reached, or the guard's executor has no thread for
+     * the call.
+     */
     BULKHEAD_FULL
   }
 
@@ -47,11 +50,7 @@ public final class DependencyUnavailableException extends DependencyException {
               + " is unavailable: its circuit breaker is open ("
               + detail
               + "); no call was made. Serve a fallback; the guard probes again by itself.";
-      case BULKHEAD_FULL ->
-          dependency
-              + " is saturated: "
-              + detail
-              + " calls are in flight, the guard's limit; no call was made.";
+      case BULKHEAD_FULL -> dependency + " is saturated: " + detail + "; no call was made.";
     };
   }
 

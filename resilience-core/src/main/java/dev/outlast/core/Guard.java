@@ -256,7 +256,7 @@ public final class Guard {
         throw new DependencyUnavailableException(
             dependency,
             DependencyUnavailableException.Reason.BULKHEAD_FULL,
-            () -> "the guard's executor refused the call (" + e.getMessage() + ")");
+            () -> "the guard's executor has no thread for the call (" + e.getMessage() + ")");
       }
       Throwable failure;
       try {
@@ -304,8 +304,8 @@ public final class Guard {
     }
     if (SPINNING.incrementAndGet() <= MAX_SPINNING) {
       long until = System.nanoTime() + CALLER_SPIN_NANOS;
-      while (!task.isDone() && System.nanoTime() - until < 0) {
-        Thread.onSpinWait();
+      for (int i = 0; !task.isDone() && System.nanoTime() - until < 0; i++) {
+        CallPool.pause(i);
       }
     }
     SPINNING.decrementAndGet();
@@ -461,7 +461,7 @@ public final class Guard {
     return new DependencyUnavailableException(
         dependency,
         DependencyUnavailableException.Reason.BULKHEAD_FULL,
-        () -> Integer.toString(limit));
+        () -> limit + " calls are in flight, the guard's limit");
   }
 
   /**

@@ -7,6 +7,7 @@ import dev.outlast.cache.jdbc.JdbcLoader;
 import dev.outlast.cache.jdbc.SqlQuery;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
+import dev.outlast.core.RecoveryProbe;
 import dev.outlast.core.spi.Codec;
 import java.nio.file.Path;
 import java.sql.ResultSet;
@@ -36,11 +37,15 @@ public final class ProductCatalog implements AutoCloseable {
    * @param snapshot where the warm-start snapshot lives, on the pod's local disk
    */
   public ProductCatalog(DataSource mysql, Path snapshot) {
-    // One guard per dependency, shared by everything that talks to it.
+    // One guard per dependency, shared by everything that talks to it. While its breaker is open
+    // it asks MySQL every 500 ms whether it is back, so reads turn fresh (and health UP) within
+    // about that of the server's return, with or without traffic.
     Guard guard =
-        Guard.of(
-            "mysql",
-            GuardConfig.from(GuardConfig.database()).callTimeout(Duration.ofSeconds(1)).build());
+        Guard.builder("mysql")
+            .config(
+                GuardConfig.from(GuardConfig.database()).callTimeout(Duration.ofSeconds(1)).build())
+            .recoveryProbe(RecoveryProbe.jdbc(mysql, Duration.ofSeconds(1)))
+            .build();
     this.byId =
         QueryCache.<SqlQuery, Optional<Product>>builder("products")
             .guard(guard)

@@ -5,6 +5,7 @@ import dev.outlast.cache.Freshness;
 import dev.outlast.cache.QueryCache;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
+import dev.outlast.core.RecoveryProbe;
 import dev.outlast.core.annotation.Guarded;
 import dev.outlast.core.annotation.Outlast;
 import dev.outlast.core.annotation.ReadFallback;
@@ -77,9 +78,11 @@ final class DrillService implements AutoCloseable {
             .maxOpenWait(Duration.ofSeconds(2))
             .maxAttempts(1)
             .build();
-    mysql = Guard.of("mysql", db);
-    store = Guard.of("event-store", db);
-    ledger = Guard.of("ledger", db);
+    // Each database guard checks its server on its own while its breaker is open, so the drill's
+    // health (and fresh reads) come back within a probe interval of the server, without traffic.
+    mysql = probed("mysql", db, shop);
+    store = probed("event-store", db, storeDs);
+    ledger = probed("ledger", db, ledgerDs);
     search =
         Guard.of(
             "elasticsearch",
@@ -215,5 +218,12 @@ final class DrillService implements AutoCloseable {
         throw new IllegalArgumentException("refused: HTTP " + r.statusCode() + " " + r.body());
       }
     }
+  }
+
+  private static Guard probed(String name, GuardConfig config, DataSource ds) {
+    return Guard.builder(name)
+        .config(config)
+        .recoveryProbe(RecoveryProbe.jdbc(ds, config.callTimeout()))
+        .build();
   }
 }

@@ -80,6 +80,13 @@ public final class Health {
         reason = "breaker closed, " + Math.max(0, g.failureRate()) + "% of recent calls failed";
       }
     }
+    if (g.abandonedCalls() > 0) {
+      reason += "; " + g.abandonedCalls() + " calls abandoned at their timeout still hold a thread";
+    }
+    if (g.lastPluginFailure() != null) {
+      reason +=
+          "; a plug-in failed " + g.pluginFailures() + " times, last: " + g.lastPluginFailure();
+    }
     return new ComponentHealth(
         name,
         kind,
