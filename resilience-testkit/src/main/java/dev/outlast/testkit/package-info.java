@@ -6,6 +6,8 @@
  * dev.outlast.testkit.OpenSearchServer} (all {@link dev.outlast.testkit.TestServer}s, which a test
  * kills, freezes, thaws, stops and restarts), and {@link dev.outlast.testkit.FaultProxy}, which
  * sits between a client and any server and refuses, cuts, blackholes or delays its connections.
+ * Load to break them under: {@link dev.outlast.testkit.SteadyStream} (one paced stream) and {@link
+ * dev.outlast.testkit.Callers} (a crowd of threads, every call timed).
  *
  * <p>Every server runs as a child process on a random loopback port in a temporary directory (in
  * {@code java.io.tmpdir}), and its processes get a temp directory inside it ({@code TMPDIR}, and
