@@ -36,8 +36,9 @@ public interface FailureClassifier {
    *   <li>{@link SQLTransientConnectionException}, {@link SQLNonTransientConnectionException},
    *       {@link SQLRecoverableException} and {@link SQLTimeoutException};
    *   <li>an {@link SQLException} whose SQLState is of class {@code 08} (connection exception),
-   *       {@code HYT} (timeout), {@code 53300} (too many connections), or {@code 57P01}-{@code
-   *       57P03} (server shutting down or starting).
+   *       {@code HYT} (timeout), {@code 53300} (too many connections), {@code 57014} or {@code
+   *       70100} (a statement stopped by the server's time limit), or {@code 57P01}-{@code 57P03}
+   *       (server shutting down or starting).
    * </ul>
    *
    * Everything else, e.g. SQLState {@code 23} (constraint violation) or {@code 42} (syntax), is an
@@ -77,6 +78,11 @@ public interface FailureClassifier {
         && (state.startsWith("08")
             || state.startsWith("HYT")
             || state.equals("53300")
+            // A statement stopped by the server's own time limit: PostgreSQL's statement_timeout
+            // (57014, query_canceled) and MariaDB's max_statement_time (70100), which is how
+            // Outlast's JDBC helpers bound a query.
+            || state.equals("57014")
+            || state.equals("70100")
             || state.equals("57P01")
             || state.equals("57P02")
             || state.equals("57P03"));

@@ -74,7 +74,8 @@ class CallPoolTest {
           () -> {
             throw new IllegalStateException("task bug");
           });
-      await().until(() -> ran.get() == 100);
+      // Awaitility would otherwise take the task's deliberate throw as its own failure.
+      await().dontCatchUncaughtExceptions().until(() -> ran.get() == 100);
       pool.execute(
           () -> {
             try {
@@ -96,9 +97,11 @@ class CallPoolTest {
           .isInstanceOf(RejectedExecutionException.class)
           .hasMessageContaining("2 guard call threads are busy");
       hold.countDown();
-      await().untilAsserted(() -> assertThat(pool.threads()).isEqualTo(2));
+      await()
+          .dontCatchUncaughtExceptions()
+          .untilAsserted(() -> assertThat(pool.threads()).isEqualTo(2));
       CountDownLatch after = new CountDownLatch(1);
-      await().untilAsserted(() -> pool.execute(after::countDown));
+      await().dontCatchUncaughtExceptions().untilAsserted(() -> pool.execute(after::countDown));
       assertThat(after.await(5, TimeUnit.SECONDS)).isTrue();
     } finally {
       Thread.setDefaultUncaughtExceptionHandler(null);

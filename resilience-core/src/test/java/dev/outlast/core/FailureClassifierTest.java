@@ -29,7 +29,8 @@ class FailureClassifierTest {
 
   @Test
   void sqlStates_ofConnectionTimeoutAndShutdownClasses_areInfrastructure() {
-    for (String state : new String[] {"08S01", "08001", "08004", "HYT00", "53300", "57P01"}) {
+    for (String state :
+        new String[] {"08S01", "08001", "08004", "HYT00", "53300", "57P01", "57014", "70100"}) {
       assertThat(classifier.isInfrastructureFailure(new SQLException("x", state)))
           .as(state)
           .isTrue();
