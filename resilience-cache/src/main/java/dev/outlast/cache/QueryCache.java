@@ -455,6 +455,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
     }
   }
 
+  /** How many tag invalidation numbers are kept; for tests. */
+  int tagEpochs() {
+    return tagInvalidatedAt.size();
+  }
+
   @Override
   public String toString() {
     return "QueryCache[" + name + ", " + cache.estimatedSize() + " entries, " + guard + "]";
