@@ -18,6 +18,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class CoarseClock {
   private static volatile long now = System.currentTimeMillis();
+  private static volatile long nanos = System.nanoTime();
   private static int users;
   private static @Nullable Thread ticker;
 
@@ -28,9 +29,15 @@ final class CoarseClock {
     return now;
   }
 
+  /** {@link System#nanoTime()}, give or take a millisecond. */
+  static long nanos() {
+    return nanos;
+  }
+
   static synchronized void retain() {
     if (users++ == 0) {
       now = System.currentTimeMillis();
+      nanos = System.nanoTime();
       Thread t = new Thread(CoarseClock::tick, "outlast-coarse-clock");
       t.setDaemon(true);
       ticker = t;
@@ -52,6 +59,7 @@ final class CoarseClock {
     Thread self = Thread.currentThread();
     while (!self.isInterrupted()) {
       now = System.currentTimeMillis();
+      nanos = System.nanoTime();
       LockSupport.parkNanos(1_000_000);
     }
   }

@@ -63,7 +63,8 @@ class QueryCacheDefectsTest {
         .freshness(FRESHNESS)
         .failureBackoff(Duration.ofSeconds(1), Duration.ofSeconds(8))
         .maxStaleWait(Duration.ofMillis(50))
-        .clock(clock);
+        .clock(clock)
+        .ticker(ClockTicker.of(clock));
   }
 
   private <T extends QueryCache<?, ?>> T track(T cache) {
@@ -107,8 +108,7 @@ class QueryCacheDefectsTest {
       manyTags.add("x" + i);
     }
     Set<String> tags = Set.copyOf(manyTags);
-    QueryCache<String, String> cache =
-        track(builder(guard(32)).tags((k, v) -> tags).build(loader));
+    QueryCache<String, String> cache = track(builder(guard(32)).tags((k, v) -> tags).build(loader));
     Random random = new Random(15);
     List<String> kept = new ArrayList<>();
     for (int round = 0; round < 200; round++) {
@@ -184,8 +184,8 @@ class QueryCacheDefectsTest {
   }
 
   /**
-   * close() did not wait for loads in flight: they stored after the final snapshot, so the
-   * snapshot missed what the cache held.
+   * close() did not wait for loads in flight: they stored after the final snapshot, so the snapshot
+   * missed what the cache held.
    */
   @Test
   void close_waitsForLoadsInFlight_thenWritesTheSnapshot_andNothingIsStoredAfterIt(
@@ -207,8 +207,7 @@ class QueryCacheDefectsTest {
               cache.close();
             });
     // The load answers while close waits for it (well within the bound).
-    await()
-        .until(() -> closer[0] != null && closer[0].getState() == Thread.State.TIMED_WAITING);
+    await().until(() -> closer[0] != null && closer[0].getState() == Thread.State.TIMED_WAITING);
     gate.countDown();
     closing.get();
     assertThat(inFlight.get()).isEqualTo("late@1");
@@ -221,24 +220,52 @@ class QueryCacheDefectsTest {
     }
   }
 
-  /** A load that never returns held close() up, or stored after it once it did return. */
+  /**
+   * A load that ignores interrupts is abandoned at close's bound: close returns, the permit is
+   * back, and when the load finally returns nothing is stored.
+   */
   @Test
   void close_isBounded_aLoadThatReturnsLaterNeverStores_andItsPermitIsBack() throws Exception {
     Guard guard = guard(4);
-    QueryCache<String, String> cache = builder(guard).build(loader);
     CountDownLatch gate = new CountDownLatch(1);
-    loader.gate = gate;
+    CountDownLatch entered = new CountDownLatch(1);
+    QueryCache<String, String> cache =
+        builder(guard)
+            .loadTimeout(Duration.ofMillis(300))
+            .build(
+                k -> {
+                  entered.countDown();
+                  awaitIgnoringInterrupts(gate);
+                  return k + "@late";
+                });
     var unused = pool.submit(() -> cache.get("hung"));
-    await().until(() -> loader.callsFor("hung") == 1);
+    entered.await();
     long start = System.nanoTime();
     cache.close();
     assertThat(Duration.ofNanos(System.nanoTime() - start))
-        .as("close with a hung load")
-        .isLessThan(Duration.ofSeconds(5));
+        .as("close with a load that ignores interrupts")
+        .isLessThan(Duration.ofSeconds(3));
     assertAllPermitsFree(guard, 4);
+    assertThat(cache.loadsInFlight()[2]).as("its slot, held until the thread returns").isEqualTo(1);
     gate.countDown();
-    Thread.sleep(200); // give the released load every chance to store, which it must not
+    await().until(() -> cache.loadsInFlight()[2] == 0);
     assertThat(cache.peek("hung")).as("stored after close").isEmpty();
+    assertThat(cache.loadsInFlight()).containsExactly(0, 0, 0);
+  }
+
+  private static void awaitIgnoringInterrupts(CountDownLatch latch) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        latch.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**

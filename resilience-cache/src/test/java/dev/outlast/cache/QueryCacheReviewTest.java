@@ -54,7 +54,8 @@ class QueryCacheReviewTest {
         .freshness(FRESHNESS)
         .failureBackoff(Duration.ofSeconds(1), Duration.ofSeconds(8))
         .maxStaleWait(Duration.ofMillis(50))
-        .clock(clock);
+        .clock(clock)
+        .ticker(ClockTicker.of(clock));
   }
 
   private <T extends QueryCache<?, ?>> T track(T cache) {
