@@ -696,6 +696,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
     private @Nullable Duration loadTimeout;
     private @Nullable Executor executor;
     private @Nullable ScheduledExecutorService scheduler;
+    private boolean coarseHitClock;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -947,6 +948,22 @@ public final class QueryCache<K, V> implements AutoCloseable {
     }
 
     /**
+     * Whether fresh hits read a tick that one shared daemon thread refreshes every millisecond (see
+     * {@code CoarseClock}) instead of the ticker; default false. On the 2-vCPU machine of {@code
+     * BENCHMARKS.md} it took a fresh hit from about 10 to about 24 million a second per thread,
+     * because {@code System.nanoTime()} costs more there than the Caffeine lookup. The price: a
+     * thread that wakes 1,000 times a second while any such cache is open, and hits that may take a
+     * value for up to about a millisecond younger than it is.
+     *
+     * @throws IllegalArgumentException at {@link #build} if a ticker other than the system's was
+     *     given: the tick follows the system's
+     */
+    public Builder<K, V> coarseHitClock(boolean coarse) {
+      this.coarseHitClock = coarse;
+      return this;
+    }
+
+    /**
      * Builds the cache and, if configured, restores its snapshot. The builder is left as it was: it
      * may build again.
      *
@@ -993,6 +1010,13 @@ public final class QueryCache<K, V> implements AutoCloseable {
                 k == null ? null : new SecretKeySpec(k, "HmacSHA256"),
                 snapshotInterval);
       }
+      if (coarseHitClock && ticker != Ticker.system()) {
+        throw new IllegalArgumentException(
+            "cache '"
+                + name
+                + "': coarseHitClock follows the system ticker, and another ticker was given;"
+                + " use one or the other");
+      }
       Duration limit = loadTimeout;
       if (limit == null) {
         limit = g.config().callTimeout().plusSeconds(5);
@@ -1022,7 +1046,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
               ticker,
               executor,
               scheduler,
-              ticker == Ticker.system() && Boolean.getBoolean("outlast.cache.coarseTicks")));
+              coarseHitClock));
     }
 
     private static boolean isEmptyResult(Object value) {

@@ -24,7 +24,7 @@ import org.jspecify.annotations.Nullable;
  * @param executor the loads' threads if the user gave some (not shut down by the cache), else null
  *     and the cache makes and owns its own
  * @param scheduler the maintenance thread(s) if the user gave some (likewise), else null
- * @param coarseTicks whether fresh hits read the shared coarse tick ({@link CoarseTicker}) instead
+ * @param coarseTicks whether fresh hits read the shared coarse tick ({@link CoarseClock}) instead
  *     of the ticker: only with the system ticker
  */
 record QueryCacheConfig<K, V>(
