@@ -429,6 +429,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
     return plugins;
   }
 
+  /** Runs the periodic sweep (and tag-number pruning) now. */
+  void sweepNow() {
+    sweep();
+  }
+
   // ---- reads ----
 
   /**

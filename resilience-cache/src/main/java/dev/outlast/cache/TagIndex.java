@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Invalidations are numbered by the {@link EntryStore}; a tag remembers the number of its last
  * invalidation, and a load that started before that number must not be stored with the tag. That
  * check and the indexing of the key under the tag are one step, under the tag's lock (its bin of
- * the map, through {@code compute}), and so is an invalidation's taking of the tag's keys: either
+ * the map, through {@code compute}), and so is an invalidation's reading of the tag's keys: either
  * the store comes first and the invalidation finds the key, or the invalidation comes first and the
  * store is refused. (Checking first and indexing after, as this cache once did, let an invalidation
  * slip in between and leave the old value.)
@@ -74,13 +74,16 @@ final class TagIndex<K> {
   }
 
   /**
-   * Records an invalidation of a tag and takes the keys it had.
+   * Records an invalidation of a tag and returns the keys it has now. The keys stay in the set
+   * until their entries are gone (the removal listener takes them out): a second invalidation of
+   * the tag while the first still removes entries must find them too, or it could return while an
+   * old entry is still there.
    *
    * @param number the invalidation's number, higher than any load that started before it
-   * @return the keys tagged so until now; the caller removes their entries
+   * @return a copy of the keys tagged so; the caller removes their entries
    */
   Set<K> invalidate(String tag, long number) {
-    var taken =
+    var copied =
         new Object() {
           Set<K> keys = Set.of();
         };
@@ -89,14 +92,14 @@ final class TagIndex<K> {
         (t, s) -> {
           State<K> state = s == null ? new State<>() : s;
           if (!state.keys.isEmpty()) {
-            taken.keys = state.keys;
-            state.keys = new HashSet<>();
+            copied.keys = new HashSet<>(state.keys);
           }
           numbered.add(t);
-          state.invalidatedAt = number;
+          // Never lower: invalidations of one tag may arrive here out of their numbers' order.
+          state.invalidatedAt = Math.max(state.invalidatedAt, number);
           return state;
         });
-    return taken.keys;
+    return copied.keys;
   }
 
   /** Whether any of the tags was invalidated after a load that started at that number. */

@@ -146,6 +146,68 @@ class QueryCacheDefectsTest {
   }
 
   /**
+   * Found by {@link QueryCacheModelTest}: invalidateTag took the tag's keys out of the index, so a
+   * second invalidateTag of the same tag, running while the first still removed entries, found no
+   * keys and returned while old entries were still served.
+   */
+  @Test
+  void concurrentInvalidationsOfOneTag_eachReturnsOnlyOnceItsEntriesAreGone() throws Exception {
+    QueryCache<String, String> cache =
+        track(builder(guard(32)).maximumSize(100_000).tags((k, v) -> Set.of("t")).build(loader));
+    List<String> seen = new ArrayList<>();
+    for (int round = 0; round < 20; round++) {
+      for (int i = 0; i < 2_000; i++) {
+        cache.get("k" + i);
+      }
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<List<String>>> invalidators = new ArrayList<>();
+      for (int t = 0; t < 2; t++) {
+        invalidators.add(
+            pool.submit(
+                () -> {
+                  go.await();
+                  cache.invalidateTag("t");
+                  List<String> left = new ArrayList<>();
+                  for (int i = 0; i < 2_000; i++) {
+                    if (cache.peek("k" + i).isPresent()) {
+                      left.add("k" + i);
+                    }
+                  }
+                  return left;
+                }));
+      }
+      go.countDown();
+      for (Future<List<String>> f : invalidators) {
+        List<String> left = f.get();
+        if (!left.isEmpty()) {
+          seen.add("round " + round + ": " + left.size() + " entries left, e.g. " + left.get(0));
+        }
+      }
+    }
+    assertThat(seen).as("entries still there after an invalidateTag returned").isEmpty();
+  }
+
+  /** Pruning must not forget a number a load in flight still needs. */
+  @Test
+  void tagNumberPruning_keepsTheNumbersALoadInFlightNeeds() throws Exception {
+    QueryCache<String, String> cache =
+        track(builder(guard(32)).tags((k, v) -> Set.of("row:" + k)).build(loader));
+    CountDownLatch gate = new CountDownLatch(1);
+    loader.gate = gate;
+    Future<String> slow = pool.submit(() -> cache.get("p"));
+    await().until(() -> loader.callsFor("p") == 1);
+    cache.invalidateTag("row:p");
+    for (int i = 0; i < 100_000; i++) {
+      cache.invalidateTag("row:" + i); // many prunes run meanwhile
+    }
+    gate.countDown();
+    assertThat(slow.get()).isEqualTo("p@1");
+    assertThat(cache.peek("p")).as("the value loaded before its tag was invalidated").isEmpty();
+    cache.sweepNow();
+    assertThat(cache.tagEpochs()).as("numbers kept once no load needs them").isZero();
+  }
+
+  /**
    * invalidate() during a slow load took the load out of the single-flight map: the next read of
    * the key started a second query for it while the first still ran.
    */
