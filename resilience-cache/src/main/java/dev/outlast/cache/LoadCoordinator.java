@@ -13,7 +13,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -320,7 +319,7 @@ final class LoadCoordinator<K, V> {
     volatile boolean invalidated;
 
     final AtomicInteger state = new AtomicInteger(QUEUED);
-    final OnePermit permit = new OnePermit();
+    final OnePermit permit = new OnePermit(LoadCoordinator.this::outage, plugins);
 
     /** The ticker's reading when the loader was called; written before the timer is armed. */
     private volatile long ranAt;
@@ -621,68 +620,6 @@ final class LoadCoordinator<K, V> {
       if (t != null) {
         interruptedByCache = true;
         t.interrupt();
-      }
-    }
-  }
-
-  /**
-   * A load's guard permit: reported once (success, failure or release), by whichever thread ends
-   * the load. A classifier that throws while a failure is reported is contained: the permit is
-   * released instead.
-   */
-  private final class OnePermit {
-    private final AtomicReference<Guard.Permit> ref = new AtomicReference<>();
-
-    boolean held() {
-      return ref.get() != null;
-    }
-
-    void set(Guard.Permit p) {
-      ref.set(p);
-    }
-
-    void success(long elapsedNanos) {
-      Guard.Permit p = ref.getAndSet(null);
-      if (p != null) {
-        try {
-          p.success(elapsedNanos);
-        } catch (Throwable t) {
-          guardFailed(p, t);
-        }
-      }
-    }
-
-    /** Returns whether the failure counts against the dependency. */
-    boolean failure(long elapsedNanos, Throwable failure) {
-      Guard.Permit p = ref.getAndSet(null);
-      if (p == null) {
-        return outage(failure);
-      }
-      try {
-        return p.failure(elapsedNanos, failure);
-      } catch (Throwable t) {
-        guardFailed(p, t);
-        return true;
-      }
-    }
-
-    void release() {
-      Guard.Permit p = ref.getAndSet(null);
-      if (p != null) {
-        try {
-          p.release();
-        } catch (Throwable t) {
-          plugins.failed("guard", t, "a permit could not be given back");
-        }
-      }
-    }
-
-    private void guardFailed(Guard.Permit p, Throwable t) {
-      plugins.failed("guard's failure classifier", t, "the permit was released without an outcome");
-      try {
-        p.release();
-      } catch (Throwable ignored) {
-        // Reported above; nothing more can be done for this permit.
       }
     }
   }

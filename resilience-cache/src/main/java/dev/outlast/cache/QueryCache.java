@@ -12,9 +12,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -23,16 +21,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Predicate;
 import javax.crypto.spec.SecretKeySpec;
@@ -117,11 +110,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
    */
   private final long sweepGrace;
 
-  /** The threads the cache made itself, closed with it; null where the user gave their own. */
-  private final @Nullable ThreadPoolExecutor ownLoadPool;
-
-  private final @Nullable ScheduledThreadPoolExecutor ownScheduler;
-  private final List<ScheduledFuture<?>> periodic = new ArrayList<>();
+  private final CacheThreads threads;
   private final AtomicBoolean closeStarted = new AtomicBoolean();
   private final CountDownLatch closeDone = new CountDownLatch(1);
 
@@ -139,13 +128,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
     this.plugins = new PluginFailures(name, ticker);
     this.counters = new CacheCounters(now);
     this.backoffs = new Backoffs<>(c.failureBackoff(), c.maxFailureBackoff(), now);
-    ScheduledExecutorService givenScheduler = c.scheduler();
-    Executor givenExecutor = c.executor();
-    this.ownScheduler = givenScheduler == null ? newScheduler(name) : null;
-    this.ownLoadPool = givenExecutor == null ? newLoadPool(name, c.loadConcurrency()) : null;
-    ScheduledExecutorService scheduler =
-        givenScheduler != null ? givenScheduler : Objects.requireNonNull(ownScheduler);
-    Executor executor = givenExecutor != null ? givenExecutor : Objects.requireNonNull(ownLoadPool);
+    this.threads =
+        new CacheThreads(name, c.executor(), c.scheduler(), c.loadConcurrency(), plugins);
     try {
       Weigher<? super K, ? super V> w = c.weigher();
       this.store =
@@ -153,11 +137,18 @@ public final class QueryCache<K, V> implements AutoCloseable {
               c.maximumSize(),
               c.maximumWeight(),
               w == null ? null : contained(w, plugins),
-              scheduler);
+              threads.scheduler());
       EntryFactory<K, V> factory = new EntryFactory<>(c, plugins);
       this.loads =
           new LoadCoordinator<>(
-              c, executor, scheduler, store, factory, backoffs, counters, plugins);
+              c,
+              threads.executor(),
+              threads.scheduler(),
+              store,
+              factory,
+              backoffs,
+              counters,
+              plugins);
       QueryCacheConfig.SnapshotSettings<K, V> s = c.snapshot();
       if (s == null) {
         this.snapshot = null;
@@ -171,21 +162,13 @@ public final class QueryCache<K, V> implements AutoCloseable {
             new SnapshotStore<>(name, file, clock, ticker, store, factory, plugins);
         this.snapshot = st;
         this.restored = st.restore();
-        long every = s.interval().toMillis();
-        periodic.add(
-            scheduler.scheduleWithFixedDelay(
-                () -> maintain("snapshot writer", st::writeIfChanged),
-                every,
-                every,
-                TimeUnit.MILLISECONDS));
+        threads.every(s.interval(), "snapshot writer", st::writeIfChanged);
       }
+      // Often enough that nothing unservable stays long, seldom enough to cost nothing.
       long sweep = Math.max(1_000, Math.min(60_000, c.freshness().serveStaleFor().toMillis() / 4));
-      periodic.add(
-          scheduler.scheduleWithFixedDelay(
-              () -> maintain("sweep", this::sweep), sweep, sweep, TimeUnit.MILLISECONDS));
+      threads.every(Duration.ofMillis(sweep), "sweep", this::sweep);
     } catch (RuntimeException | Error e) {
-      periodic.forEach(f -> f.cancel(false));
-      shutDownOwnThreads();
+      threads.close();
       throw e;
     }
     if (coarse) {
@@ -383,7 +366,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return;
     }
     try {
-      periodic.forEach(f -> f.cancel(false));
+      threads.cancelPeriodic();
       long bound = Entry.Policy.nanos(loadTimeout);
       if (!loads.close(bound)) {
         log.warn(
@@ -397,10 +380,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
       }
       SnapshotStore<K, V> s = snapshot;
       if (s != null) {
-        maintain("snapshot writer", s::writeLast);
+        threads.contained("snapshot writer", s::writeLast);
       }
     } finally {
-      shutDownOwnThreads();
+      threads.close();
       if (coarse) {
         CoarseClock.release();
       }
@@ -573,74 +556,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
     store.pruneIfNeeded(loads::oldestStart);
   }
 
-  /**
-   * Runs maintenance, reporting a failure (logged once, then summed up; in health): a scheduled
-   * task that throws is never run again, so nothing may escape.
-   */
-  private void maintain(String what, Runnable task) {
-    try {
-      task.run();
-    } catch (Throwable t) {
-      plugins.failed(what, t, "it will be tried again");
-    }
-  }
-
   private void awaitClosed() {
     try {
       closeDone.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  private void shutDownOwnThreads() {
-    ThreadPoolExecutor pool = ownLoadPool;
-    if (pool != null) {
-      // Loads still on it were abandoned and interrupted already; this ends the idle threads.
-      pool.shutdownNow();
-    }
-    ScheduledThreadPoolExecutor s = ownScheduler;
-    if (s != null) {
-      s.shutdownNow();
-      try {
-        if (!s.awaitTermination(10, TimeUnit.SECONDS)) {
-          log.warn("{}: maintenance did not stop within 10 s", name);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
-  private static ThreadPoolExecutor newLoadPool(String name, int threads) {
-    AtomicInteger n = new AtomicInteger();
-    // The cache hands it at most `threads` tasks at once (LoadSlots), so the queue stays empty.
-    ThreadPoolExecutor pool =
-        new ThreadPoolExecutor(
-            threads,
-            threads,
-            30,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> daemon(r, "outlast-cache-" + name + "-load-" + n.incrementAndGet()));
-    pool.allowCoreThreadTimeOut(true);
-    return pool;
-  }
-
-  private static ScheduledThreadPoolExecutor newScheduler(String name) {
-    // Two threads: Caffeine's upkeep and the loads' time limits must not wait behind a snapshot of
-    // a million entries.
-    ScheduledThreadPoolExecutor s =
-        new ScheduledThreadPoolExecutor(
-            2, r -> daemon(r, "outlast-cache-" + name + "-maintenance"));
-    s.setRemoveOnCancelPolicy(true);
-    return s;
-  }
-
-  private static Thread daemon(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    return t;
   }
 
   /** The user's weigher, contained: a failure is reported and the entry weighs 1. */
