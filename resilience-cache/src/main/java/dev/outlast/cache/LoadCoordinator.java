@@ -385,6 +385,12 @@ final class LoadCoordinator<K, V> {
           return;
         }
         permit.set(p);
+        if (state.get() != RUNNING) {
+          // Abandoned between tryEnter and set: the abandoner released nothing, so this thread
+          // does (a second release is a no-op).
+          permit.release();
+          return;
+        }
       } else if (guard.state() == Guard.State.OPEN) {
         refuse(); // the probe permit it was given is worth nothing now
         return;

@@ -459,12 +459,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
     if (backoff != null) {
       // Failed recently: do not ask again yet.
       if (!backoff.infrastructure()) {
-        throw noValue(
-            key,
-            e,
-            now,
-            "failed the query (not an outage, so nothing stale is served)",
-            backoff.failure());
+        throw noValue(key, e, now, notAnOutage(backoff.failure()), backoff.failure());
       }
       return staleOrThrow(key, e, usable, "failed on the last load", backoff.failure());
     }
@@ -494,18 +489,21 @@ public final class QueryCache<K, V> implements AutoCloseable {
       if (!loads.outage(cause)) {
         // The database answered, with an error of the query itself (or the cache's callbacks
         // failed on its answer): do not hide it behind a stale value.
-        throw noValue(
-            key,
-            e,
-            ticker.read(),
-            "failed the query (not an outage, so nothing stale is served)",
-            cause);
+        throw noValue(key, e, ticker.read(), notAnOutage(cause), cause);
       }
       return staleOrThrow(key, e, usable, why(cause), cause);
     } catch (InterruptedException i) {
       Thread.currentThread().interrupt();
       return staleOrThrow(key, e, usable, "was not waited for (interrupted)", i);
     }
+  }
+
+  /** Why a failure that is not an outage is thrown, not hidden behind a stale value. */
+  private static String notAnOutage(Throwable cause) {
+    return cause instanceof EntryFactory.PluginException
+        ? "answered, but a callback of the cache failed on the answer (an error of the"
+            + " configuration, not an outage, so nothing stale is served)"
+        : "failed the query (not an outage, so nothing stale is served)";
   }
 
   private static String why(Throwable cause) {
