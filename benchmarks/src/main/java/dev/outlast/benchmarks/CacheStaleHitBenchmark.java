@@ -44,6 +44,10 @@ public class CacheStaleHitBenchmark {
 
   @Param Served served;
 
+  /** Whether hits read the coarse clock ({@code coarseHitClock}) or {@code System.nanoTime()}. */
+  @Param({"false", "true"})
+  boolean coarseHitClock;
+
   private QueryCache<Long, String> cache;
   private final Long[] keys = new Long[CacheHitBenchmark.MASK + 1];
 
@@ -67,6 +71,7 @@ public class CacheStaleHitBenchmark {
             .guard(guard)
             .freshness(freshness)
             .maximumSize(ENTRIES * 2L)
+            .coarseHitClock(coarseHitClock)
             .build(k -> "value-" + k);
     java.util.List<Long> shuffled = new java.util.ArrayList<>();
     for (long i = 0; i < ENTRIES; i++) {

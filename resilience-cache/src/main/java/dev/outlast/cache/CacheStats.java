@@ -5,7 +5,7 @@ import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Counters of a {@link QueryCache} since it was built.
+ * Counters of a {@link QueryCache} since it was built, and what it served lately. Immutable.
  *
  * @param freshHits answers served fresh from the cache
  * @param staleHits answers served stale from the cache
@@ -16,7 +16,10 @@ import org.jspecify.annotations.Nullable;
  * @param noValueErrors calls that ended in {@link NoUsableValueException}
  * @param size entries held now (approximate)
  * @param restoredFromSnapshot entries restored at start from the snapshot
- * @param oldestStaleServed the greatest age of a stale value served since the cache was built
+ * @param oldestStaleServed the greatest age of a stale value served within about the last minute
+ *     (the last 50 to 60 seconds: ages are kept in 10-second buckets, sampled at most every 100
+ *     ms), or zero if none was; a recent window, so that it shows an outage now, not the worst one
+ *     since the cache was built
  * @param lastStaleServedAt when a stale value was last served, or null if never
  */
 public record CacheStats(

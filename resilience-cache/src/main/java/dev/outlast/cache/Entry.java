@@ -1,14 +1,23 @@
 package dev.outlast.cache;
 
+import java.time.Duration;
 import java.util.Set;
 
 /**
- * A cached value, the time it was loaded, and the policy its deadlines come from. Immutable: a
+ * A cached value, the moment it was loaded, and the policy its deadlines come from. Immutable: a
  * refreshed value is a new entry, so a stale value can never be stored back as fresh.
+ *
+ * <p>The load moment is a reading of the cache's monotonic {@link dev.outlast.core.Ticker}, not the
+ * wall clock: ages are differences of two readings, so a wall clock set an hour back or forth
+ * changes no age. The wall clock comes in only where an age must outlive the process (the snapshot
+ * turns ages into wall-clock load times and back) and where a caller is told when a value was
+ * loaded.
  *
  * <p>The deadlines are offsets in a {@link Policy} shared by every entry with the same freshness,
  * so an entry costs its value, one long and two references (32 bytes with compressed oops); the
- * policy's fields stay in the CPU cache, so a read adds no memory access.
+ * policy's fields stay in the CPU cache, so a read adds no memory access. Compare ages ({@code now
+ * - loadedAt}) with the offsets, never sums with the reading: tickers may start anywhere and
+ * overflow.
  */
 final class Entry<V> {
   final V value;
@@ -23,30 +32,20 @@ final class Entry<V> {
     this.tags = tags;
   }
 
-  /** Reads after this start a background refresh while the value is still fresh. */
-  long refreshAt() {
-    return loadedAt + policy.refreshAfter;
-  }
-
-  long freshUntil() {
-    return loadedAt + policy.freshFor;
-  }
-
-  long staleUntil() {
-    return loadedAt + policy.staleFor;
-  }
-
-  long usableUntil() {
-    return loadedAt + policy.usableFor;
+  /** Nanoseconds since the load, as of the ticker reading {@code now}. */
+  long age(long now) {
+    return now - loadedAt;
   }
 
   boolean absent() {
     return policy.absent;
   }
 
-  /** A freshness contract turned into millisecond offsets from the load time. */
+  /** A freshness contract turned into nanosecond offsets from the load. */
   static final class Policy {
+    /** Reads after this start a background refresh while the value is still fresh. */
     final long refreshAfter;
+
     final long freshFor;
     final long staleFor;
     final long usableFor;
@@ -54,10 +53,10 @@ final class Entry<V> {
     private final Policy restored;
 
     Policy(Freshness freshness, double refreshAhead, boolean absent) {
-      this.freshFor = freshness.freshFor().toMillis();
+      this.freshFor = nanos(freshness.freshFor());
       this.refreshAfter = (long) (freshFor * refreshAhead);
-      this.staleFor = freshFor + freshness.staleWhileRevalidate().toMillis();
-      this.usableFor = freshness.serveStaleFor().toMillis();
+      this.staleFor = saturatedAdd(freshFor, nanos(freshness.staleWhileRevalidate()));
+      this.usableFor = nanos(freshness.serveStaleFor());
       this.absent = absent;
       this.restored = new Policy(this);
     }
@@ -82,6 +81,20 @@ final class Entry<V> {
      */
     Policy restored() {
       return restored;
+    }
+
+    /** A duration in nanoseconds; a contract of centuries means "for ever", not an overflow. */
+    static long nanos(Duration d) {
+      try {
+        return d.toNanos();
+      } catch (ArithmeticException tooLong) {
+        return Long.MAX_VALUE;
+      }
+    }
+
+    private static long saturatedAdd(long a, long b) {
+      long sum = a + b;
+      return sum < 0 ? Long.MAX_VALUE : sum;
     }
   }
 }

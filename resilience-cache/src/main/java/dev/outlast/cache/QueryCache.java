@@ -1,10 +1,8 @@
 package dev.outlast.cache;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
+import dev.outlast.core.Ticker;
 import dev.outlast.core.health.Health;
 import dev.outlast.core.health.HealthCheck;
 import dev.outlast.core.health.Importance;
@@ -15,28 +13,22 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 import java.util.function.Predicate;
+import javax.crypto.spec.SecretKeySpec;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,10 +59,25 @@ import org.slf4j.LoggerFactory;
  * <p>Loads go through the dependency's {@link Guard}: while its breaker is open no query is sent
  * (except its few probes) and stale values are served at hit speed. A failed load backs its key off
  * (exponentially, with jitter) before the next attempt. There is one load per key at a time, at
- * most {@link Builder#loadConcurrency} at once on the cache's own threads, so a hung query never
- * blocks other keys or the callers, who stop waiting after the guard's call timeout.
+ * most {@link Builder#loadConcurrency} at once, each within {@link Builder#loadTimeout}, so a hung
+ * query never blocks other keys or the callers, who stop waiting after the guard's call timeout.
  *
- * <p>This class is threadsafe. Close it to stop its threads and write a last snapshot.
+ * <p>Invalidations are exact: once {@link #invalidate}, {@link #invalidateTag} or {@link
+ * #invalidateAll} returns, no read that starts afterwards gets a value loaded before it, whatever
+ * loads were in flight. A read that arrives while the key's load (begun before the invalidation) is
+ * still running waits for a new load chained behind it, rather than starting a second query.
+ *
+ * <p>Ages and every deadline (freshness, backoffs, the guard cooldown) are measured on a monotonic
+ * {@link Ticker}; the wall {@link Clock} only dates answers ({@link Answer#loadedAt()}) and carries
+ * ages across a restart in the snapshot. A wall clock stepped back or forth changes nothing else.
+ *
+ * <p>The user code the cache calls (loader, tagger, {@code freshnessOf}, {@code absentWhen},
+ * weigher, codecs) cannot break it: whatever it throws, {@link Error}s included, ends that one load
+ * or entry, never leaks a load slot or a guard permit, is logged once with its stack trace (later
+ * failures are counted and summed up), and shows in {@link #health}.
+ *
+ * <p>This class is threadsafe. Close it to end its loads and write a last snapshot; after that it
+ * answers from memory (what it may serve without loading) and refuses anything that would load.
  *
  * @param <K> the key type; keys need {@code equals} and {@code hashCode}
  * @param <V> the value type
@@ -78,158 +85,94 @@ import org.slf4j.LoggerFactory;
 public final class QueryCache<K, V> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueryCache.class);
 
-  /** After the guard refuses a load, reads stop asking it for this long. */
-  private static final long GUARD_COOLDOWN_MILLIS = 100;
-
-  /** Distinct per-entry freshness contracts whose policies are shared; more get their own. */
-  private static final int MAX_SHARED_POLICIES = 1_024;
-
   private final String name;
   private final Guard guard;
-  private final Loader<K, V> loader;
   private final Clock clock;
+  private final Ticker ticker;
 
-  /** Whether hits read the coarse clock: only with the default (system) clock. */
+  /** Whether hits read the coarse tick (see {@link CoarseClock}) instead of the ticker. */
   private final boolean coarse;
 
-  private final Freshness freshness;
-  private final @Nullable BiFunction<? super K, ? super V, Freshness> freshnessOf;
-  private final double refreshAhead;
-  private final Entry.Policy policy;
-  private final Entry.@Nullable Policy negativePolicy;
-
-  /** Policies of per-entry freshness contracts, shared by the entries that have the same one. */
-  private final Map<Freshness, Entry.Policy> policies = new ConcurrentHashMap<>();
-
-  private final Predicate<? super V> absentWhen;
-  private final @Nullable BiFunction<? super K, ? super V, Set<String>> tagger;
   private final Duration maxStaleWait;
   private final Duration loadWait;
-  private final Duration failureBackoff;
-  private final Duration maxFailureBackoff;
-  private final Cache<K, Entry<V>> cache;
-  private final Map<K, CompletableFuture<Entry<V>>> loads = new ConcurrentHashMap<>();
-  private final Map<K, Backoff> backoffs = new ConcurrentHashMap<>();
-  private final Map<String, Set<K>> tagIndex = new ConcurrentHashMap<>();
-
-  /**
-   * Invalidations are numbered; a load remembers the number when it starts and is not stored if an
-   * invalidation of everything, or of one of its tags, came after it. Invalidating a key is handled
-   * by taking the key's load out of {@link #loads}.
-   */
-  private final AtomicLong invalidations = new AtomicLong();
-
-  private volatile long allInvalidatedAt;
-  private final Map<String, Long> tagInvalidatedAt = new ConcurrentHashMap<>();
-
-  private final ThreadPoolExecutor loadPool;
-  private final ScheduledThreadPoolExecutor scheduler;
-  private final @Nullable SnapshotFile<K, V> snapshot;
-  private final Object snapshotLock = new Object();
-  private final AtomicLong changes = new AtomicLong();
-  private volatile long changesAtLastSnapshot = -1;
-  private volatile long guardRetryAt;
-  private volatile @Nullable DependencyUnavailableException lastRefusal;
-  private final AtomicBoolean closed = new AtomicBoolean();
-
-  private final LongAdder freshHits = new LongAdder();
-  private final LongAdder staleHits = new LongAdder();
-  private final LongAdder loadedAnswers = new LongAdder();
-  private final LongAdder loadsOk = new LongAdder();
-  private final LongAdder loadFailures = new LongAdder();
-  private final LongAdder rejectedLoads = new LongAdder();
-  private final LongAdder noValueErrors = new LongAdder();
-  private volatile long oldestStaleServedMillis;
-  private volatile long lastStaleServedAt;
+  private final Duration loadTimeout;
+  private final EntryStore<K, V> store;
+  private final LoadCoordinator<K, V> loads;
+  private final Backoffs<K> backoffs;
+  private final CacheCounters counters;
+  private final PluginFailures plugins;
+  private final @Nullable SnapshotStore<K, V> snapshot;
   private final long restored;
 
-  private QueryCache(Builder<K, V> b, Loader<K, V> loader) {
-    this.name = b.name;
-    this.guard = Objects.requireNonNull(b.guard);
-    this.loader = loader;
-    this.clock = b.clock;
-    this.coarse = b.systemClock;
-    this.freshness = b.freshness;
-    this.freshnessOf = b.freshnessOf;
-    this.refreshAhead = b.refreshAhead;
-    this.policy = new Entry.Policy(b.freshness, b.refreshAhead, false);
-    this.negativePolicy =
-        b.negativeFreshness == null
-            ? null
-            : new Entry.Policy(b.negativeFreshness, b.refreshAhead, true);
-    this.absentWhen = b.absentWhen;
-    this.tagger = b.tagger;
-    this.maxStaleWait = b.maxStaleWait;
-    // A caller with nothing to serve waits for the load: the guard's timeout for each attempt.
-    this.loadWait = guard.config().callTimeout().plusMillis(250);
-    this.failureBackoff = b.failureBackoff;
-    this.maxFailureBackoff = b.maxFailureBackoff;
+  /**
+   * How long past their last servable age entries are kept (the longest contract's servable age),
+   * so that the exception for a read can still say how old the value was.
+   */
+  private final long sweepGrace;
 
-    // Two threads: Caffeine's upkeep must not wait behind a snapshot of a million entries.
-    this.scheduler =
-        new ScheduledThreadPoolExecutor(
-            2, r -> daemon(r, "outlast-cache-" + name + "-maintenance"));
-    scheduler.setRemoveOnCancelPolicy(true);
-    // Caffeine's own upkeep (read-buffer drains, eviction, removal listeners) runs on the cache's
-    // maintenance threads, not on readers: a reader that drains does several times the work of a
-    // hit, and not on the common pool either.
-    Caffeine<K, Entry<V>> caffeine =
-        Caffeine.newBuilder()
-            .executor(scheduler)
-            .removalListener(
-                (@Nullable K k, @Nullable Entry<V> e, RemovalCause cause) -> untag(k, e));
-    if (b.maximumWeight > 0) {
-      Weigher<? super K, ? super V> w = Objects.requireNonNull(b.weigher);
-      caffeine =
-          caffeine.maximumWeight(b.maximumWeight).weigher((K k, Entry<V> e) -> w.weigh(k, e.value));
-    } else {
-      caffeine = caffeine.maximumSize(b.maximumSize);
+  private final CacheThreads threads;
+  private final AtomicBoolean closeStarted = new AtomicBoolean();
+  private final CountDownLatch closeDone = new CountDownLatch(1);
+
+  private QueryCache(QueryCacheConfig<K, V> c) {
+    this.name = c.name();
+    this.guard = c.guard();
+    this.clock = c.clock();
+    this.ticker = c.ticker();
+    this.coarse = c.coarseTicks();
+    this.maxStaleWait = c.maxStaleWait();
+    this.loadWait = c.loadWait();
+    this.loadTimeout = c.loadTimeout();
+    this.sweepGrace = Entry.Policy.nanos(c.freshness().serveStaleFor());
+    long now = ticker.read();
+    this.plugins = new PluginFailures(name, ticker);
+    this.counters = new CacheCounters(now);
+    this.backoffs = new Backoffs<>(c.failureBackoff(), c.maxFailureBackoff(), now);
+    this.threads =
+        new CacheThreads(name, c.executor(), c.scheduler(), c.loadConcurrency(), plugins);
+    try {
+      Weigher<? super K, ? super V> w = c.weigher();
+      this.store =
+          new EntryStore<>(
+              c.maximumSize(),
+              c.maximumWeight(),
+              w == null ? null : contained(w, plugins),
+              threads.scheduler());
+      EntryFactory<K, V> factory = new EntryFactory<>(c, plugins);
+      this.loads =
+          new LoadCoordinator<>(
+              c,
+              threads.executor(),
+              threads.scheduler(),
+              store,
+              factory,
+              backoffs,
+              counters,
+              plugins);
+      QueryCacheConfig.SnapshotSettings<K, V> s = c.snapshot();
+      if (s == null) {
+        this.snapshot = null;
+        this.restored = 0;
+      } else {
+        SecretKeySpec key = s.hmacKey();
+        SnapshotFile<K, V> file =
+            new SnapshotFile<>(
+                s.file(), name, s.keys(), s.values(), key == null ? null : key.getEncoded());
+        SnapshotStore<K, V> st =
+            new SnapshotStore<>(name, file, clock, ticker, store, factory, plugins);
+        this.snapshot = st;
+        this.restored = st.restore();
+        threads.every(s.interval(), "snapshot writer", st::writeIfChanged);
+      }
+      // Often enough that nothing unservable stays long, seldom enough to cost nothing.
+      long sweep = Math.max(1_000, Math.min(60_000, c.freshness().serveStaleFor().toMillis() / 4));
+      threads.every(Duration.ofMillis(sweep), "sweep", this::sweep);
+    } catch (RuntimeException | Error e) {
+      threads.close();
+      throw e;
     }
-    // No time-based expiry in Caffeine: ages are the cache's own business (and survive restarts);
-    // the sweeper drops what can no longer be served.
-    this.cache = caffeine.build();
-
-    AtomicInteger threads = new AtomicInteger();
-    this.loadPool =
-        new ThreadPoolExecutor(
-            b.loadConcurrency,
-            b.loadConcurrency,
-            30,
-            TimeUnit.SECONDS,
-            new ArrayBlockingQueue<>(b.loadQueue),
-            r -> daemon(r, "outlast-cache-" + name + "-load-" + threads.incrementAndGet()));
-    loadPool.allowCoreThreadTimeOut(true);
-
-    this.snapshot =
-        b.snapshotPath == null
-            ? null
-            : new SnapshotFile<>(
-                b.snapshotPath,
-                name,
-                Objects.requireNonNull(b.keyCodec),
-                Objects.requireNonNull(b.valueCodec),
-                b.snapshotKey);
-    this.restored = restoreSnapshot();
     if (coarse) {
       CoarseClock.retain();
-    }
-
-    long sweep = Math.max(1_000, Math.min(60_000, freshness.serveStaleFor().toMillis() / 4));
-    var unusedSweeper =
-        scheduler.scheduleWithFixedDelay(
-            () -> quietly("sweep", this::sweep), sweep, sweep, TimeUnit.MILLISECONDS);
-    if (snapshot != null) {
-      long every = b.snapshotInterval.toMillis();
-      var unusedWriter =
-          scheduler.scheduleWithFixedDelay(
-              () -> {
-                if (changes.get() != changesAtLastSnapshot) {
-                  quietly("snapshot", this::writeSnapshot);
-                }
-              },
-              every,
-              every,
-              TimeUnit.MILLISECONDS);
     }
   }
 
@@ -237,6 +180,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
    * Starts building a cache.
    *
    * @param name a short name for logs, metrics, threads and the snapshot: "products"
+   * @throws IllegalArgumentException if the name is not 1-64 letters, digits, '.', '_' or '-'
    */
   public static <K, V> Builder<K, V> builder(String name) {
     return new Builder<>(name);
@@ -255,25 +199,36 @@ public final class QueryCache<K, V> implements AutoCloseable {
   /**
    * The cache's health, for {@link dev.outlast.core.health.Health}: the database's state as its
    * guard sees it, and what the cache does about it. Breaker open is DOWN (with the oldest stale
-   * value served meanwhile: the cache answers, but from the past); half-open, or stale values
-   * served within the last minute, is DEGRADED; otherwise UP.
+   * value served meanwhile: the cache answers, but from the past); half-open, stale values served
+   * within the last minute, or a callback of the cache's that failed within the last minute (named
+   * in the reason), is DEGRADED; otherwise UP.
    */
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");
     return () -> {
+      long now = ticker.read();
       CacheStats st = stats();
       Instant lastStale = st.lastStaleServedAt();
-      boolean recentlyStale =
-          lastStale != null && lastStale.isAfter(clock.instant().minusSeconds(60));
-      String stale =
-          lastStale == null
-              ? "no stale value served"
-              : st.staleHits()
-                  + " stale answers, the oldest "
-                  + st.oldestStaleServed().toMillis()
-                  + " ms old, the last at "
-                  + lastStale;
-      return Health.component(name, "cache", guard, importance, recentlyStale, stale);
+      StringBuilder detail = new StringBuilder();
+      if (lastStale == null) {
+        detail.append("no stale value served");
+      } else {
+        detail
+            .append(st.staleHits())
+            .append(" stale answers, the oldest in the last minute ")
+            .append(st.oldestStaleServed().toMillis())
+            .append(" ms old, the last at ")
+            .append(lastStale);
+      }
+      String failed = plugins.describeRecent();
+      if (!failed.isEmpty()) {
+        detail.append("; ").append(failed);
+      }
+      if (closeStarted.get()) {
+        detail.append("; closed");
+      }
+      boolean workingAround = counters.staleRecently(now) || !failed.isEmpty();
+      return Health.component(name, "cache", guard, importance, workingAround, detail.toString());
     };
   }
 
@@ -285,16 +240,17 @@ public final class QueryCache<K, V> implements AutoCloseable {
    * @throws IllegalStateException if the cache is closed and would have to load
    */
   public V get(K key) {
-    Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
+    Entry<V> e = store.get(Objects.requireNonNull(key, "key"));
     if (e != null) {
-      long now = coarseNow();
-      if (now < e.refreshAt()) {
-        freshHits.increment();
+      long now = hitNow();
+      long age = now - e.loadedAt;
+      if (age < e.policy.refreshAfter) {
+        counters.freshHits.increment();
         return e.value;
       }
-      if (now < guardRetryAt && now < e.usableUntil()) {
+      if (backoffs.guardCoolingDown(now) && age < e.policy.usableFor) {
         // The guard just refused a load: serve what there is without asking it again.
-        return serveWithoutLoading(e, now);
+        return serveWithoutLoading(e, now, age);
       }
     }
     return resolve(key, e).value();
@@ -304,238 +260,236 @@ public final class QueryCache<K, V> implements AutoCloseable {
    * As {@link #get}, with the value's state (fresh, stale, loaded) and age.
    *
    * @throws NoUsableValueException if there is no value that may be served and none could be loaded
+   * @throws NullPointerException if the key is null
+   * @throws IllegalStateException if the cache is closed and would have to load
    */
   public Answer<V> lookup(K key) {
-    Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
+    Entry<V> e = store.get(Objects.requireNonNull(key, "key"));
     if (e != null) {
-      long now = coarseNow();
-      if (now < e.refreshAt()) {
-        freshHits.increment();
-        return new Answer<>(e.value, Answer.State.FRESH, e.loadedAt, now - e.loadedAt);
+      long now = hitNow();
+      if (e.age(now) < e.policy.refreshAfter) {
+        counters.freshHits.increment();
+        return answer(e, Answer.State.FRESH, now);
       }
     }
     return resolve(key, e);
   }
 
-  /** The cached value of a key and its state, without loading; empty if none may be served. */
+  /**
+   * The cached value of a key and its state, without loading; empty if none may be served.
+   *
+   * @throws NullPointerException if the key is null
+   */
   public Optional<Answer<V>> peek(K key) {
-    Entry<V> e = cache.getIfPresent(Objects.requireNonNull(key, "key"));
-    long now = clock.millis();
-    if (e == null || now >= e.usableUntil()) {
+    Entry<V> e = store.get(Objects.requireNonNull(key, "key"));
+    long now = ticker.read();
+    if (e == null || e.age(now) >= e.policy.usableFor) {
       return Optional.empty();
     }
-    Answer.State state = now < e.freshUntil() ? Answer.State.FRESH : Answer.State.STALE;
-    return Optional.of(new Answer<>(e.value, state, e.loadedAt, now - e.loadedAt));
-  }
-
-  /** Removes a key; a load of it in flight is not stored. */
-  public void invalidate(K key) {
-    Objects.requireNonNull(key, "key");
-    loads.remove(key);
-    backoffs.remove(key);
-    cache.invalidate(key);
-    changes.incrementAndGet();
+    Answer.State state = e.age(now) < e.policy.freshFor ? Answer.State.FRESH : Answer.State.STALE;
+    return Optional.of(answer(e, state, now));
   }
 
   /**
-   * Removes every entry tagged so (e.g. with the table it was read from); loads in flight that
-   * would be tagged so are not stored.
+   * Removes a key. Once this returns, no read gets a value of the key loaded before: a load in
+   * flight is not stored, and a read that finds it waits for a load chained behind it.
+   *
+   * @throws NullPointerException if the key is null
+   */
+  public void invalidate(K key) {
+    Objects.requireNonNull(key, "key");
+    store.invalidate(key, () -> loads.invalidated(key));
+    // The data changed: a load that failed before says nothing about the next one.
+    backoffs.clear(key);
+  }
+
+  /**
+   * Removes every entry tagged so (e.g. with the table it was read from). Once this returns, no
+   * read gets a value loaded before it that carries the tag: loads in flight that would be tagged
+   * so are not stored.
+   *
+   * @throws NullPointerException if the tag is null
    */
   public void invalidateTag(String tag) {
     Objects.requireNonNull(tag, "tag");
-    // First the number (so that a load finishing from now on is refused), then the entries.
-    tagInvalidatedAt.put(tag, invalidations.incrementAndGet());
-    Set<K> keys = tagIndex.remove(tag);
-    if (keys != null) {
-      for (K k : keys) {
-        cache.asMap().computeIfPresent(k, (kk, e) -> e.tags.contains(tag) ? null : e);
-        // The data changed: a load that failed before says nothing about the next one.
-        backoffs.remove(k);
-      }
+    for (K k : store.invalidateTag(tag, loads::oldestStart)) {
+      backoffs.clear(k);
     }
-    changes.incrementAndGet();
   }
 
   /** Removes every entry; loads in flight are not stored. */
   public void invalidateAll() {
-    allInvalidatedAt = invalidations.incrementAndGet();
-    loads.clear();
-    backoffs.clear();
-    cache.invalidateAll();
-    changes.incrementAndGet();
+    store.invalidateAll();
+    backoffs.clearAll();
   }
 
-  /** The counters since the cache was built. */
+  /** The counters since the cache was built; the oldest stale age is of the last minute. */
   public CacheStats stats() {
-    long last = lastStaleServedAt;
-    return new CacheStats(
-        freshHits.sum(),
-        staleHits.sum(),
-        loadedAnswers.sum(),
-        loadsOk.sum(),
-        loadFailures.sum(),
-        rejectedLoads.sum(),
-        noValueErrors.sum(),
-        cache.estimatedSize(),
-        restored,
-        Duration.ofMillis(oldestStaleServedMillis),
-        last == 0 ? null : Instant.ofEpochMilli(last));
+    return counters.snapshot(ticker.read(), store.size(), restored);
   }
 
   /**
    * Writes the snapshot now (it is also written periodically and on close). Records are encoded and
-   * written one at a time; a record its codec cannot write is left out and logged.
+   * written one at a time; a record its codec cannot write is left out and reported.
    *
-   * @throws IllegalStateException if the cache has no snapshot configured
+   * @throws IllegalStateException if the cache has no snapshot configured, or is closed (its last
+   *     snapshot was written then)
    * @throws java.io.UncheckedIOException if it cannot be written; the previous snapshot stays
    */
   public void writeSnapshot() {
-    SnapshotFile<K, V> file = snapshot;
-    if (file == null) {
+    SnapshotStore<K, V> s = snapshot;
+    if (s == null) {
       throw new IllegalStateException(name + " has no snapshot configured");
     }
-    synchronized (snapshotLock) {
-      try {
-        long changesNow = changes.get();
-        long now = clock.millis();
-        Iterator<SnapshotFile.Item<K, V>> items =
-            cache.asMap().entrySet().stream()
-                .filter(en -> now < en.getValue().usableUntil())
-                .map(
-                    en ->
-                        new SnapshotFile.Item<>(
-                            en.getKey(),
-                            en.getValue().value,
-                            en.getValue().loadedAt,
-                            en.getValue().absent()))
-                .iterator();
-        SnapshotFile.Written written = file.write(items, now);
-        changesAtLastSnapshot = changesNow;
-        if (written.skipped() > 0) {
-          log.warn(
-              "{}: {} entries left out of the snapshot: their codec failed",
-              name,
-              written.skipped());
-        }
-        log.debug("{}: wrote {} entries to {}", name, written.records(), file.path());
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(name + ": cannot write snapshot " + file.path(), e);
-      }
+    if (closeStarted.get()) {
+      throw loads.closed();
     }
+    s.write();
   }
 
   /**
-   * Stops the cache's threads (loads in flight are abandoned, their guard permits released) and
-   * writes a last snapshot. Idempotent and safe to call from several threads.
+   * Ends the cache's loads and writes a last snapshot: new loads are refused; loads waiting for a
+   * slot are abandoned; running ones get until {@link Builder#loadTimeout} to finish (what they
+   * load is stored and in the snapshot), then are abandoned (interrupted; their guard permits given
+   * back; nothing they bring is stored). Then the snapshot is written, once nothing can be stored
+   * any more, and the threads the cache made are stopped (threads given to it are left alone).
+   *
+   * <p>Idempotent; a second caller waits for the first to finish. Afterwards the cache still
+   * answers from memory what it may serve without a load ({@link #peek}, fresh and stale hits) and
+   * accepts invalidations; a read that needs a load throws {@link IllegalStateException} naming the
+   * cache, and Caffeine logs nothing.
    */
   @Override
   public void close() {
-    if (!closed.compareAndSet(false, true)) {
+    if (!closeStarted.compareAndSet(false, true)) {
+      awaitClosed();
       return;
     }
-    scheduler.shutdown();
-    for (Runnable queued : loadPool.shutdownNow()) {
-      if (queued instanceof QueryCache<?, ?>.LoadTask task) {
-        task.abandon(new IllegalStateException(name + " is closed"));
-      }
-    }
-    if (coarse) {
-      CoarseClock.release();
-    }
     try {
-      // A periodic snapshot under way finishes before the last one is written.
-      if (!scheduler.awaitTermination(30, TimeUnit.SECONDS)) {
-        log.warn("{}: maintenance did not stop within 30 s", name);
+      threads.cancelPeriodic();
+      long bound = Entry.Policy.nanos(loadTimeout);
+      if (!loads.close(bound)) {
+        log.warn(
+            "{}: loads still running {} ms after close were abandoned (interrupted; nothing they"
+                + " bring is stored)",
+            name,
+            loadTimeout.toMillis());
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (snapshot != null) {
-      quietly("snapshot", this::writeSnapshot);
+      if (!store.stop(bound)) {
+        log.warn("{}: a store was still under way at close; nothing is stored after it", name);
+      }
+      SnapshotStore<K, V> s = snapshot;
+      if (s != null) {
+        threads.contained("snapshot writer", s::writeLast);
+      }
+    } finally {
+      threads.close();
+      if (coarse) {
+        CoarseClock.release();
+      }
+      closeDone.countDown();
     }
   }
 
   @Override
   public String toString() {
-    return "QueryCache[" + name + ", " + cache.estimatedSize() + " entries, " + guard + "]";
+    return "QueryCache[" + name + ", " + store.size() + " entries, " + guard + "]";
+  }
+
+  // ---- for tests in this package ----
+
+  /** How many tags keep an invalidation number. */
+  int tagEpochs() {
+    return store.tagNumbersKept();
+  }
+
+  /** Keys with a load in flight, loads not ended, and load slots held. */
+  int[] loadsInFlight() {
+    return new int[] {loads.inFlight(), loads.active(), loads.slotsHeld()};
+  }
+
+  PluginFailures pluginFailures() {
+    return plugins;
+  }
+
+  /** Runs the periodic sweep (and tag-number pruning) now. */
+  void sweepNow() {
+    sweep();
   }
 
   // ---- reads ----
 
   /**
-   * The time for hit paths: the coarse clock with the system clock (it lags by about a
-   * millisecond), else the configured clock.
+   * The time for hit paths: the coarse tick with the system ticker if configured (it lags by about
+   * a millisecond), else the ticker.
    */
-  private long coarseNow() {
-    return coarse ? CoarseClock.millis() : clock.millis();
+  private long hitNow() {
+    return coarse ? CoarseClock.nanos() : ticker.read();
   }
 
-  private V serveWithoutLoading(Entry<V> e, long now) {
-    if (now < e.freshUntil()) {
-      freshHits.increment();
+  private Answer<V> answer(Entry<V> e, Answer.State state, long now) {
+    long ageMillis = TimeUnit.NANOSECONDS.toMillis(Math.max(0, e.age(now)));
+    return new Answer<>(e.value, state, clock.millis() - ageMillis, ageMillis);
+  }
+
+  private V serveWithoutLoading(Entry<V> e, long now, long age) {
+    if (age < e.policy.freshFor) {
+      counters.freshHits.increment();
     } else {
-      noteStale(e, now);
+      counters.staleServed(now, age, clock);
     }
     return e.value;
   }
 
   private Answer<V> resolve(K key, @Nullable Entry<V> e) {
-    long now = clock.millis();
-    if (e != null && now < e.staleUntil()) {
+    long now = ticker.read();
+    if (e != null && e.age(now) < e.policy.staleFor) {
       // Fresh but late in its window, or in the stale-while-revalidate window: answer at once and
       // refresh in the background.
-      refreshInBackground(key, e, now);
-      if (now < e.freshUntil()) {
-        freshHits.increment();
-        return new Answer<>(e.value, Answer.State.FRESH, e.loadedAt, now - e.loadedAt);
+      loads.refresh(key, e, now);
+      if (e.age(now) < e.policy.freshFor) {
+        counters.freshHits.increment();
+        return answer(e, Answer.State.FRESH, now);
       }
-      noteStale(e, now);
-      return new Answer<>(e.value, Answer.State.STALE, e.loadedAt, now - e.loadedAt);
+      counters.staleServed(now, e.age(now), clock);
+      return answer(e, Answer.State.STALE, now);
     }
-    Entry<V> usable = e != null && now < e.usableUntil() ? e : null;
-    Backoff backoff = backoffs.get(key);
-    if (backoff != null && now < backoff.retryAt) {
+    Entry<V> usable = e != null && e.age(now) < e.policy.usableFor ? e : null;
+    Backoffs.Backoff backoff = backoffs.active(key, now);
+    if (backoff != null) {
       // Failed recently: do not ask again yet.
-      if (!backoff.infrastructure) {
-        throw noValue(
-            key,
-            e,
-            now,
-            "failed the query (not an outage, so nothing stale is served)",
-            backoff.failure);
+      if (!backoff.infrastructure()) {
+        throw noValue(key, e, now, notAnOutage(backoff.failure()), backoff.failure());
       }
-      return staleOrThrow(key, e, usable, "failed on the last load", backoff.failure);
+      return staleOrThrow(key, e, usable, "failed on the last load", backoff.failure());
     }
-    DependencyUnavailableException refusal = lastRefusal;
-    if (now < guardRetryAt && refusal != null) {
+    DependencyUnavailableException refusal = backoffs.refusal(now);
+    if (refusal != null) {
       // The guard just refused a load: do not ask it again yet.
       return staleOrThrow(key, e, usable, "is unavailable", refusal);
     }
-    if (closed.get()) {
-      throw new IllegalStateException(name + " is closed");
-    }
-    CompletableFuture<Entry<V>> load = startLoad(key, e, now);
+    CompletableFuture<Entry<V>> load = loads.load(key, e, now);
     try {
       Entry<V> loaded =
           load.get((usable != null ? maxStaleWait : loadWait).toNanos(), TimeUnit.NANOSECONDS);
-      loadedAnswers.increment();
-      return new Answer<>(
-          loaded.value, Answer.State.LOADED, loaded.loadedAt, clock.millis() - loaded.loadedAt);
+      counters.loadedAnswers.increment();
+      return answer(loaded, Answer.State.LOADED, ticker.read());
     } catch (TimeoutException t) {
       String why =
           usable != null ? "is slow" : "did not answer within " + loadWait.toMillis() + " ms";
       return staleOrThrow(key, e, usable, why, t);
     } catch (ExecutionException x) {
       Throwable cause = Objects.requireNonNullElse(x.getCause(), x);
-      if (!isOutage(cause)) {
-        // The database answered, with an error of the query itself: do not hide it behind a
-        // stale value.
-        throw noValue(
-            key,
-            e,
-            clock.millis(),
-            "failed the query (not an outage, so nothing stale is served)",
-            cause);
+      if (cause instanceof LoadCoordinator.ClosedException closed) {
+        if (usable != null) {
+          return staleOrThrow(key, e, usable, "cannot be asked (the cache is closed)", closed);
+        }
+        throw loads.closed();
+      }
+      if (!loads.outage(cause)) {
+        // The database answered, with an error of the query itself (or the cache's callbacks
+        // failed on its answer): do not hide it behind a stale value.
+        throw noValue(key, e, ticker.read(), notAnOutage(cause), cause);
       }
       return staleOrThrow(key, e, usable, why(cause), cause);
     } catch (InterruptedException i) {
@@ -544,16 +498,23 @@ public final class QueryCache<K, V> implements AutoCloseable {
     }
   }
 
-  private boolean isOutage(Throwable cause) {
-    return cause instanceof RejectedExecutionException || guard.isOutage(cause);
+  /** Why a failure that is not an outage is thrown, not hidden behind a stale value. */
+  private static String notAnOutage(Throwable cause) {
+    return cause instanceof EntryFactory.PluginException
+        ? "answered, but a callback of the cache failed on the answer (an error of the"
+            + " configuration, not an outage, so nothing stale is served)"
+        : "failed the query (not an outage, so nothing stale is served)";
   }
 
-  private String why(Throwable cause) {
+  private static String why(Throwable cause) {
     if (cause instanceof DependencyUnavailableException) {
       return "is unavailable";
     }
     if (cause instanceof RejectedExecutionException) {
       return "has too many loads queued";
+    }
+    if (cause instanceof TimeoutException) {
+      return "did not answer within the load's time limit";
     }
     return "failed";
   }
@@ -561,392 +522,62 @@ public final class QueryCache<K, V> implements AutoCloseable {
   /** Serves the usable value, stale, with its age as of now; or throws if there is none. */
   private Answer<V> staleOrThrow(
       K key, @Nullable Entry<V> e, @Nullable Entry<V> usable, String why, Throwable cause) {
-    long now = clock.millis();
-    if (usable != null && now < usable.usableUntil()) {
-      noteStale(usable, now);
-      return new Answer<>(usable.value, Answer.State.STALE, usable.loadedAt, now - usable.loadedAt);
+    long now = ticker.read();
+    if (usable != null && usable.age(now) < usable.policy.usableFor) {
+      counters.staleServed(now, usable.age(now), clock);
+      return answer(usable, Answer.State.STALE, now);
     }
     throw noValue(key, e, now, why, cause);
   }
 
   private NoUsableValueException noValue(
       K key, @Nullable Entry<V> e, long now, String why, Throwable cause) {
-    noValueErrors.increment();
+    counters.noValueErrors.increment();
     return new NoUsableValueException(
         name,
         guard.dependency(),
         String.valueOf(key),
-        e == null ? null : Duration.ofMillis(Math.max(0, now - e.loadedAt)),
-        e != null && now < e.usableUntil(),
+        e == null
+            ? null
+            : Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(Math.max(0, e.age(now)))),
+        e != null && e.age(now) < e.policy.usableFor,
         why,
         cause);
   }
 
-  /**
-   * Counts a stale answer. The oldest age served is sampled once per 100 ms, not on every hit: a
-   * stale hit must cost about what a fresh one does, and ages grow slowly.
-   */
-  private void noteStale(Entry<V> e, long now) {
-    staleHits.increment();
-    if (now - lastStaleServedAt > 100) {
-      lastStaleServedAt = now;
-      long age = now - e.loadedAt;
-      if (age > oldestStaleServedMillis) {
-        oldestStaleServedMillis = age;
-      }
-    }
-  }
+  // ---- maintenance and threads ----
 
-  // ---- loads ----
-
-  private void refreshInBackground(K key, Entry<V> seen, long now) {
-    if (now < guardRetryAt || loads.containsKey(key) || closed.get()) {
-      return;
-    }
-    Backoff backoff = backoffs.get(key);
-    if (backoff != null && now < backoff.retryAt) {
-      return;
-    }
-    // Nobody waits for a background refresh; its outcome lands in the cache or the key's backoff.
-    var unused = startLoad(key, seen, now);
-  }
-
-  /**
-   * The key's load in flight, or a new one. A load that cannot start is returned failed.
-   *
-   * @param seen the entry the caller found (or null), which it wants replaced
-   */
-  private CompletableFuture<Entry<V>> startLoad(K key, @Nullable Entry<V> seen, long now) {
-    CompletableFuture<Entry<V>> running = loads.get(key);
-    if (running != null) {
-      return running;
-    }
-    CompletableFuture<Entry<V>> mine = new CompletableFuture<>();
-    running = loads.putIfAbsent(key, mine);
-    if (running != null) {
-      return running;
-    }
-    // Won the right to load. A load that finished since the caller looked may have stored a newer
-    // value already: then that is the answer, not another query.
-    Entry<V> current = cache.getIfPresent(key);
-    if (current != null && current != seen && now < current.freshUntil()) {
-      loads.remove(key, mine);
-      mine.complete(current);
-      return mine;
-    }
-    Guard.Permit permit = null;
-    if (guard.state() != Guard.State.CLOSED) {
-      // Open or probing: ask now, so that a refusal reaches the caller at once, and a probe
-      // permit is not taken by a load that then waits in the queue.
-      permit = guard.tryEnter();
-      if (permit == null) {
-        loads.remove(key, mine);
-        return CompletableFuture.failedFuture(refused(now));
-      }
-    }
-    LoadTask task = new LoadTask(key, mine, permit, invalidations.get());
-    try {
-      loadPool.execute(task);
-    } catch (RejectedExecutionException r) {
-      rejectedLoads.increment();
-      task.abandon(
-          new RejectedExecutionException(
-              name
-                  + ": "
-                  + loadPool.getQueue().size()
-                  + " loads queued, the limit; raise loadQueue or loadConcurrency",
-              r));
-    }
-    return mine;
-  }
-
-  /** Records that the guard refused a load: reads leave it alone for a moment. */
-  private DependencyUnavailableException refused(long now) {
-    rejectedLoads.increment();
-    DependencyUnavailableException refusal = guard.unavailable();
-    lastRefusal = refusal;
-    guardRetryAt = now + GUARD_COOLDOWN_MILLIS;
-    return refusal;
-  }
-
-  /**
-   * One key's load. It takes the guard's permit when it runs (unless it was given one, as a probe),
-   * so that loads waiting in the queue hold no share of the guard's bulkhead and none runs after
-   * the breaker opened.
-   */
-  private final class LoadTask implements Runnable {
-    private final K key;
-    private final CompletableFuture<Entry<V>> future;
-    private Guard.@Nullable Permit permit;
-    private final long startedAt;
-
-    LoadTask(
-        K key, CompletableFuture<Entry<V>> future, Guard.@Nullable Permit permit, long startedAt) {
-      this.key = key;
-      this.future = future;
-      this.permit = permit;
-      this.startedAt = startedAt;
-    }
-
-    @Override
-    public void run() {
-      if (closed.get()) {
-        abandon(new IllegalStateException(name + " is closed"));
-        return;
-      }
-      Guard.Permit p = permit;
-      if (p == null) {
-        p = guard.tryEnter();
-        if (p == null) {
-          abandon(refused(clock.millis()));
-          return;
-        }
-        permit = p;
-      } else if (guard.state() == Guard.State.OPEN) {
-        abandon(refused(clock.millis()));
-        return;
-      }
-      long loadedAt = clock.millis();
-      long start = System.nanoTime();
-      V value;
-      try {
-        value = loader.load(key);
-        if (value == null) {
-          throw new IllegalStateException(
-              name
-                  + ": the loader returned null for key "
-                  + key
-                  + "; return a value, or use Optional or a collection as the value type and"
-                  + " return it empty for 'no such row'");
-        }
-      } catch (Throwable t) {
-        boolean infrastructure = p.failure(System.nanoTime() - start, t);
-        permit = null;
-        fail(t, infrastructure);
-        if (t instanceof VirtualMachineError err) {
-          throw err;
-        }
-        return;
-      }
-      p.success(System.nanoTime() - start);
-      permit = null;
-      try {
-        // The load's time is when the query started: the value is at least that old.
-        Entry<V> entry = newEntry(key, value, loadedAt);
-        store(entry);
-        backoffs.remove(key);
-        loadsOk.increment();
-        // Removed after the store: a caller arriving now finds the value, not a new load.
-        loads.remove(key, future);
-        future.complete(entry);
-      } catch (RuntimeException e) {
-        // The database answered, but the cache's own callbacks (tagger, freshnessOf, weigher)
-        // failed: an error of the configuration, not an outage.
-        fail(e, false);
-      }
-    }
-
-    /** Stores the entry unless it was invalidated while it loaded; tags it in the same step. */
-    private void store(Entry<V> entry) {
-      cache
-          .asMap()
-          .compute(
-              key,
-              (k, old) -> {
-                if (loads.get(k) != future || allInvalidatedAt > startedAt) {
-                  return old;
-                }
-                for (String tag : entry.tags) {
-                  Long at = tagInvalidatedAt.get(tag);
-                  if (at != null && at > startedAt) {
-                    return old;
-                  }
-                }
-                // Tagged under the key's lock, so that an untag of the old entry cannot undo it.
-                for (String tag : entry.tags) {
-                  tagIndex.computeIfAbsent(tag, t -> ConcurrentHashMap.newKeySet()).add(k);
-                }
-                changes.incrementAndGet();
-                return entry;
-              });
-    }
-
-    private void fail(Throwable t, boolean infrastructure) {
-      loadFailures.increment();
-      backOff(key, t, infrastructure);
-      loads.remove(key, future);
-      future.completeExceptionally(t);
-    }
-
-    /** The load will not run: gives its permit back and fails its callers. */
-    void abandon(Throwable why) {
-      Guard.Permit p = permit;
-      permit = null;
-      if (p != null) {
-        p.release();
-      }
-      loads.remove(key, future);
-      future.completeExceptionally(why);
-    }
-  }
-
-  private void backOff(K key, Throwable failure, boolean infrastructure) {
-    backoffs.compute(
-        key,
-        (k, old) -> {
-          int failures = old == null ? 1 : old.failures + 1;
-          double nominal =
-              Math.min(
-                  (double) maxFailureBackoff.toMillis(),
-                  failureBackoff.toMillis() * Math.pow(2, Math.min(failures - 1, 30)));
-          // 50% to 150% of the nominal wait, so that keys and pods do not retry in lockstep.
-          long wait = Math.round(nominal * (0.5 + ThreadLocalRandom.current().nextDouble()));
-          return new Backoff(failures, clock.millis() + wait, failure, infrastructure);
-        });
-  }
-
-  private Entry<V> newEntry(K key, V value, long loadedAt) {
-    Entry.Policy p;
-    if (negativePolicy != null && absentWhen.test(value)) {
-      p = negativePolicy;
-    } else if (freshnessOf != null) {
-      Freshness f =
-          Objects.requireNonNull(freshnessOf.apply(key, value), "freshnessOf returned null");
-      if (f.equals(freshness)) {
-        p = policy;
-      } else {
-        Entry.Policy shared = policies.get(f);
-        if (shared == null && policies.size() < MAX_SHARED_POLICIES) {
-          shared = policies.computeIfAbsent(f, x -> new Entry.Policy(x, refreshAhead, false));
-        }
-        p = shared != null ? shared : new Entry.Policy(f, refreshAhead, false);
-      }
-    } else {
-      p = policy;
-    }
-    Set<String> tags = tagger == null ? Set.of() : Set.copyOf(tagger.apply(key, value));
-    return new Entry<>(value, loadedAt, p, tags);
-  }
-
-  /** Takes a removed or replaced entry's key out of the tag sets the new entry does not share. */
-  private void untag(@Nullable K key, @Nullable Entry<V> old) {
-    if (key == null || old == null || old.tags.isEmpty()) {
-      return;
-    }
-    // Under the key's lock: a load storing a new entry for the key cannot interleave.
-    cache
-        .asMap()
-        .compute(
-            key,
-            (k, current) -> {
-              for (String tag : old.tags) {
-                if (current == null || !current.tags.contains(tag)) {
-                  tagIndex.computeIfPresent(
-                      tag,
-                      (t, keys) -> {
-                        keys.remove(k);
-                        return keys.isEmpty() ? null : keys;
-                      });
-                }
-              }
-              return current;
-            });
-  }
-
-  // ---- maintenance ----
-
-  /**
-   * Drops entries well past their last servable age. They are kept a while after it, so that the
-   * exception for a read can still say how old the value was.
-   */
   private void sweep() {
-    long now = clock.millis();
-    long grace = freshness.serveStaleFor().toMillis();
-    cache.asMap().entrySet().removeIf(en -> now >= en.getValue().usableUntil() + grace);
-    backoffs.entrySet().removeIf(en -> now >= en.getValue().retryAt + maxFailureBackoff.toMillis());
+    long now = ticker.read();
+    store.sweep(now, sweepGrace);
+    backoffs.sweep(now);
+    store.pruneIfNeeded(loads::oldestStart);
   }
 
-  /** Runs maintenance, reporting any failure: a scheduled task that throws is never run again. */
-  private void quietly(String what, Runnable task) {
+  private void awaitClosed() {
     try {
-      task.run();
-    } catch (Throwable t) {
-      log.warn("{}: {} failed; it will be tried again: {}", name, what, t.toString());
-      if (t instanceof VirtualMachineError err) {
-        throw err;
-      }
+      closeDone.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
-  /** Restores the snapshot's servable entries, as stale; returns how many. */
-  private long restoreSnapshot() {
-    SnapshotFile<K, V> file = snapshot;
-    if (file == null) {
-      return 0;
-    }
-    long now = clock.millis();
-    List<SnapshotFile.Item<K, V>> items;
-    try {
-      file.deleteLeftovers();
-      items = file.read();
-    } catch (SnapshotFile.DamagedSnapshotException e) {
-      String aside;
+  /** The user's weigher, contained: a failure is reported and the entry weighs 1. */
+  private static <K, V> EntryStore.ContainedWeigher<K, V> contained(
+      Weigher<? super K, ? super V> weigher, PluginFailures plugins) {
+    return (k, e) -> {
       try {
-        aside = "; moved to " + file.quarantine(now);
-      } catch (IOException moveFailed) {
-        aside = "; could not move it aside: " + moveFailed;
-      }
-      log.error(
-          "{}: snapshot {} refused, starting empty: {}{}",
-          name,
-          file.path(),
-          e.getMessage(),
-          aside);
-      return 0;
-    } catch (IOException e) {
-      log.error("{}: snapshot {} unreadable, starting empty", name, file.path(), e);
-      return 0;
-    }
-    long count = 0;
-    long skipped = 0;
-    for (SnapshotFile.Item<K, V> item : items) {
-      // A load time in the future means a clock that went back; it could pass for younger than it
-      // is, so such an entry is dropped.
-      if (item.loadedAt() > now + 1_000) {
-        skipped++;
-        continue;
-      }
-      try {
-        Entry<V> fresh = newEntry(item.key(), item.value(), item.loadedAt());
-        Entry<V> e = new Entry<>(fresh.value, fresh.loadedAt, fresh.policy.restored(), fresh.tags);
-        if (now < e.usableUntil()) {
-          for (String tag : e.tags) {
-            tagIndex.computeIfAbsent(tag, t -> ConcurrentHashMap.newKeySet()).add(item.key());
-          }
-          cache.put(item.key(), e);
-          count++;
+        int weight = weigher.weigh(k, e.value);
+        if (weight < 0) {
+          throw new IllegalArgumentException("the weigher returned " + weight + " for key " + k);
         }
-      } catch (RuntimeException callbackFailed) {
-        // A tagger, freshnessOf or weigher that throws must not keep the pod from starting.
-        skipped++;
+        return weight;
+      } catch (Throwable t) {
+        plugins.failed("weigher", t, "the entry counts as weight 1");
+        return 1;
       }
-    }
-    if (skipped > 0) {
-      log.warn(
-          "{}: {} snapshot entries skipped (clock ahead, or a callback failed)", name, skipped);
-    }
-    log.info("{}: restored {} of {} entries from {}", name, count, items.size(), file.path());
-    return count;
+    };
   }
-
-  private static Thread daemon(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    return t;
-  }
-
-  /** A key's failed loads: the next attempt waits until {@code retryAt}. */
-  private record Backoff(int failures, long retryAt, Throwable failure, boolean infrastructure) {}
 
   /**
    * The weight of an entry, for a cache bounded by weight (e.g. approximate bytes). Must be
@@ -985,7 +616,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
     private byte @Nullable [] snapshotKey;
     private Duration snapshotInterval = Duration.ofSeconds(30);
     private Clock clock = Clock.systemUTC();
-    private boolean systemClock = true;
+    private Ticker ticker = Ticker.system();
+    private @Nullable Duration loadTimeout;
+    private @Nullable Executor executor;
+    private @Nullable ScheduledExecutorService scheduler;
+    private boolean coarseHitClock;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -1072,7 +707,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** How many loads may run at once, on the cache's own threads; 1-256, default 8. */
+    /**
+     * How many loads may run at once (on the cache's own threads, or on the {@link #executor}
+     * given); 1-256, default 8. A load abandoned at its time limit keeps its slot until its thread
+     * returns, so this also bounds the threads a frozen database can hold.
+     */
     public Builder<K, V> loadConcurrency(int loads) {
       if (loads < 1 || loads > 256) {
         throw new IllegalArgumentException("loadConcurrency must be in [1, 256], was " + loads);
@@ -1173,37 +812,165 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** The clock ages are measured with (wall time: it must agree across restarts). For tests. */
+    /**
+     * The wall clock: it dates answers ({@link Answer#loadedAt()}) and carries ages across a
+     * restart in the snapshot; nothing else is measured with it. Default the system's UTC clock.
+     */
     public Builder<K, V> clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
-      this.systemClock = false;
       return this;
     }
 
     /**
-     * Builds the cache and, if configured, restores its snapshot.
+     * The monotonic time source of ages and of every deadline: freshness, failure backoffs, the
+     * pause after the guard refuses a load. Default {@link Ticker#system()}; tests give their own
+     * to move time without sleeping. (Blocking waits, such as a caller waiting for a load, and the
+     * load time limit are real time on the JVM's monotonic clock.)
+     */
+    public Builder<K, V> ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * The longest a load may run: then it is abandoned (its permit counts a timeout, its thread is
+     * interrupted, nothing it brings later is stored) and its key may load again. Also how long
+     * {@link QueryCache#close()} waits for loads. A backstop for loaders that ignore their own
+     * timeout: the default, the guard's call timeout plus 5 s, leaves a driver's timeout (the
+     * {@code JdbcLoader} sets it to the call timeout) and its cancel time to end a load first.
+     * Callers never wait this long: they stop waiting after the call timeout.
+     */
+    public Builder<K, V> loadTimeout(Duration limit) {
+      Objects.requireNonNull(limit, "limit");
+      if (limit.isNegative() || limit.isZero()) {
+        throw new IllegalArgumentException("loadTimeout must be positive, was " + limit);
+      }
+      this.loadTimeout = limit;
+      return this;
+    }
+
+    /**
+     * Runs loads on these threads instead of a pool of the cache's own (e.g. one pool shared by
+     * several caches). The cache still runs at most {@link #loadConcurrency} at once and queues at
+     * most {@link #loadQueue}; it does not shut the executor down on close. An executor that runs
+     * tasks on the calling thread makes callers wait for their loads.
+     */
+    public Builder<K, V> executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
+     * Runs the cache's maintenance (Caffeine's upkeep, the sweep, periodic snapshots, load time
+     * limits) on this scheduler instead of threads of its own; the cache cancels its tasks on close
+     * and does not shut the scheduler down. Give it two threads or more if a snapshot is large: a
+     * write holds its thread while it runs.
+     */
+    public Builder<K, V> scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * Whether fresh hits read a tick that one shared daemon thread refreshes every millisecond (see
+     * {@code CoarseClock}) instead of the ticker; default false. On the 2-vCPU machine of {@code
+     * BENCHMARKS.md} it took a fresh hit from about 10 to about 24 million a second per thread,
+     * because {@code System.nanoTime()} costs more there than the Caffeine lookup. The price: a
+     * thread that wakes 1,000 times a second while any such cache is open, and hits that may take a
+     * value for up to about a millisecond younger than it is.
      *
-     * @param loader the query; runs on the cache's threads
+     * @throws IllegalArgumentException at {@link #build} if a ticker other than the system's was
+     *     given: the tick follows the system's
+     */
+    public Builder<K, V> coarseHitClock(boolean coarse) {
+      this.coarseHitClock = coarse;
+      return this;
+    }
+
+    /**
+     * Builds the cache and, if configured, restores its snapshot. The builder is left as it was: it
+     * may build again.
+     *
+     * @param loader the query; runs on the cache's load threads
      * @throws IllegalStateException if no guard was given
+     * @throws IllegalArgumentException if settings contradict each other, or the snapshot's
+     *     directory cannot be made private (created 0700) or is writable by other users
      */
     public QueryCache<K, V> build(Loader<K, V> loader) {
       Objects.requireNonNull(loader, "loader");
-      if (guard == null) {
+      Guard g = guard;
+      if (g == null) {
         throw new IllegalStateException(
             "cache '"
                 + name
                 + "' needs the guard of the dependency it loads from: call guard(...)");
       }
-      if (negativeFreshness != null
-          && negativeFreshness.serveStaleFor().compareTo(freshness.serveStaleFor()) > 0) {
+      Freshness negative = negativeFreshness;
+      if (negative != null && negative.serveStaleFor().compareTo(freshness.serveStaleFor()) > 0) {
         throw new IllegalArgumentException(
             "negativeFreshness.serveStaleFor ("
-                + negativeFreshness.serveStaleFor()
+                + negative.serveStaleFor()
                 + ") exceeds freshness.serveStaleFor ("
                 + freshness.serveStaleFor()
                 + "): a 'no such row' answer would outlive real rows");
       }
-      return new QueryCache<>(this, loader);
+      QueryCacheConfig.SnapshotSettings<K, V> snap = null;
+      Path file = snapshotPath;
+      if (file != null) {
+        Path dir = file.toAbsolutePath().getParent();
+        try {
+          PrivateFiles.createPrivateDirectory(Objects.requireNonNull(dir, "snapshot directory"));
+        } catch (IOException e) {
+          throw new IllegalArgumentException(
+              "cache '" + name + "': the snapshot cannot be kept in " + dir + ": " + e.getMessage(),
+              e);
+        }
+        byte[] k = snapshotKey;
+        snap =
+            new QueryCacheConfig.SnapshotSettings<>(
+                file,
+                Objects.requireNonNull(keyCodec),
+                Objects.requireNonNull(valueCodec),
+                k == null ? null : new SecretKeySpec(k, "HmacSHA256"),
+                snapshotInterval);
+      }
+      if (coarseHitClock && ticker != Ticker.system()) {
+        throw new IllegalArgumentException(
+            "cache '"
+                + name
+                + "': coarseHitClock follows the system ticker, and another ticker was given;"
+                + " use one or the other");
+      }
+      Duration limit = loadTimeout;
+      if (limit == null) {
+        limit = g.config().callTimeout().plusSeconds(5);
+      }
+      return new QueryCache<>(
+          new QueryCacheConfig<>(
+              name,
+              g,
+              loader,
+              freshness,
+              freshnessOf,
+              refreshAhead,
+              negative,
+              absentWhen,
+              tagger,
+              maximumSize,
+              maximumWeight,
+              maximumWeight > 0 ? weigher : null,
+              loadConcurrency,
+              loadQueue,
+              maxStaleWait,
+              failureBackoff,
+              maxFailureBackoff,
+              limit,
+              snap,
+              clock,
+              ticker,
+              executor,
+              scheduler,
+              coarseHitClock));
     }
 
     private static boolean isEmptyResult(Object value) {

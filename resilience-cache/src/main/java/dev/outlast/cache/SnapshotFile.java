@@ -9,13 +9,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -46,10 +42,11 @@ import org.jspecify.annotations.Nullable;
  * </pre>
  *
  * <p>Records are encoded and written one at a time, so a snapshot of a million entries is never
- * held in memory as bytes. Written to a temporary file in the same directory, forced to disk,
- * renamed over the old one atomically, and the directory forced too, so that a crash leaves the old
- * snapshot or the new one, never half of one. Read in full and checked before a single entry is
- * used.
+ * held in memory as bytes. Written through {@link PrivateFiles}: atomically, private to the owner,
+ * never into a directory others can write. Read in full and checked before a single entry is used.
+ *
+ * <p>Threading: the {@link SnapshotStore} serialises writes; reads happen once, while the cache is
+ * built.
  */
 final class SnapshotFile<K, V> {
   static final int VERSION = 1;
@@ -91,77 +88,67 @@ final class SnapshotFile<K, V> {
   /** What a write did: records written, and records left out because their codec failed. */
   record Written(long records, long skipped) {}
 
-  /** The temporary file a write goes to before it is renamed into place. */
-  private Path temp() {
-    return file.resolveSibling(file.getFileName() + ".tmp");
-  }
-
   /** Removes what a write that crashed half-way left; called once, before the first read. */
   void deleteLeftovers() throws IOException {
-    Files.deleteIfExists(temp());
+    Files.deleteIfExists(PrivateFiles.temporaryOf(file));
   }
 
-  /** Writes the items atomically; callers serialise writes. */
-  Written write(Iterator<Item<K, V>> items, long nowMillis) throws IOException {
-    Path dir = Objects.requireNonNull(file.toAbsolutePath().getParent(), "snapshot directory");
-    Files.createDirectories(dir);
-    Path temp = temp();
-    long written = 0;
-    long skipped = 0;
-    try {
-      Files.deleteIfExists(temp);
-      Files.createFile(
-          temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Trailer trailer = newTrailer();
-      try (OutputStream raw = Files.newOutputStream(temp, StandardOpenOption.WRITE);
-          BufferedOutputStream buffered = new BufferedOutputStream(raw, 1 << 16)) {
-        DataOutputStream out = new DataOutputStream(new TeeOutput(buffered, trailer));
-        out.write(MAGIC);
-        out.writeShort(VERSION);
-        out.writeShort(hmacKey == null ? 0 : FLAG_HMAC);
-        out.writeUTF(cacheName);
-        out.writeLong(nowMillis);
-        while (items.hasNext()) {
-          Item<K, V> item = items.next();
-          byte[] k;
-          byte[] v;
-          try {
-            k = keys.encode(item.key());
-            v = values.encode(item.value());
-          } catch (RuntimeException e) {
-            skipped++;
-            continue;
+  /**
+   * Writes the items atomically, through {@link PrivateFiles}; callers serialise writes. An item a
+   * codec cannot encode (whatever it throws) is left out, counted and reported to {@code failures}.
+   */
+  Written write(Iterator<Item<K, V>> items, long nowMillis, PluginFailures failures)
+      throws IOException {
+    long[] counts = new long[2];
+    PrivateFiles.writeAtomically(
+        file,
+        raw -> {
+          Trailer trailer = newTrailer();
+          BufferedOutputStream buffered = new BufferedOutputStream(raw, 1 << 16);
+          DataOutputStream out = new DataOutputStream(new TeeOutput(buffered, trailer));
+          out.write(MAGIC);
+          out.writeShort(VERSION);
+          out.writeShort(hmacKey == null ? 0 : FLAG_HMAC);
+          out.writeUTF(cacheName);
+          out.writeLong(nowMillis);
+          while (items.hasNext()) {
+            Item<K, V> item = items.next();
+            byte[] k = encode(keys, item.key(), "key codec", failures);
+            byte[] v = k == null ? null : encode(values, item.value(), "value codec", failures);
+            if (k == null || v == null) {
+              counts[1]++;
+              continue;
+            }
+            out.writeByte(1);
+            out.writeInt(k.length);
+            out.write(k);
+            out.writeInt(v.length);
+            out.write(v);
+            out.writeLong(item.loadedAt());
+            out.writeByte(item.absent() ? 1 : 0);
+            counts[0]++;
           }
-          out.writeByte(1);
-          out.writeInt(k.length);
-          out.write(k);
-          out.writeInt(v.length);
-          out.write(v);
-          out.writeLong(item.loadedAt());
-          out.writeByte(item.absent() ? 1 : 0);
-          written++;
-        }
-        out.writeByte(0);
-        out.writeInt((int) Math.min(Integer.MAX_VALUE, written));
-        out.flush();
-        buffered.write(trailer.finish());
+          out.writeByte(0);
+          out.writeInt((int) Math.min(Integer.MAX_VALUE, counts[0]));
+          out.flush();
+          buffered.write(trailer.finish());
+          buffered.flush();
+        });
+    return new Written(counts[0], counts[1]);
+  }
+
+  /** A codec's bytes for one value, or null (reported) if it threw or returned null. */
+  private static <T> byte @Nullable [] encode(
+      Codec<T> codec, T value, String which, PluginFailures failures) {
+    try {
+      byte[] b = codec.encode(value);
+      if (b == null) {
+        throw new IllegalStateException("the " + which + " returned null");
       }
-      try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      try {
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        throw new IOException("the file system of " + file + " cannot rename atomically", e);
-      }
-      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-        d.force(true);
-      } catch (IOException e) {
-        // Some file systems cannot sync a directory; the rename itself is atomic regardless.
-      }
-      return new Written(written, skipped);
-    } finally {
-      Files.deleteIfExists(temp);
+      return b;
+    } catch (Throwable t) {
+      failures.failed(which, t, "that entry is left out of the snapshot");
+      return null;
     }
   }
 
@@ -172,7 +159,7 @@ final class SnapshotFile<K, V> {
    * @throws DamagedSnapshotException if it is truncated, corrupt, tampered with, of another version
    *     or another cache, or holds a record its codecs reject
    */
-  List<Item<K, V>> read() throws IOException {
+  List<Item<K, V>> read(PluginFailures failures) throws IOException {
     if (!Files.exists(file)) {
       return List.of();
     }
@@ -251,15 +238,16 @@ final class SnapshotFile<K, V> {
       }
       // Only now, with the whole file verified, decode the values.
       for (int i = 0; i < raws.size(); i++) {
+        String which = "key codec";
         try {
-          items.add(
-              new Item<>(
-                  keys.decode(raws.get(i)[0]),
-                  values.decode(raws.get(i)[1]),
-                  meta.get(i)[0],
-                  meta.get(i)[1] == 1));
-        } catch (RuntimeException e) {
-          throw new DamagedSnapshotException("record " + i + " rejected by its codec: " + e, e);
+          K key = Objects.requireNonNull(keys.decode(raws.get(i)[0]), "decoded key");
+          which = "value codec";
+          V value = Objects.requireNonNull(values.decode(raws.get(i)[1]), "decoded value");
+          items.add(new Item<>(key, value, meta.get(i)[0], meta.get(i)[1] == 1));
+        } catch (Throwable t) {
+          failures.failed(which, t, "the snapshot is refused");
+          throw new DamagedSnapshotException(
+              "record " + i + " rejected by its " + which + ": " + t, t);
         }
       }
       return items;

@@ -76,7 +76,8 @@ final class ProductDatabase {
             .freshness(FRESHNESS)
             .maxStaleWait(Duration.ofMillis(50))
             .failureBackoff(Duration.ofSeconds(1), Duration.ofSeconds(4))
-            .clock(clock);
+            .clock(clock)
+            .ticker(ClockTicker.of(clock));
     if (snapshot != null) {
       b.snapshot(snapshot, SqlQuery.codec(), Codec.optionalOf(Product.CODEC));
     }

@@ -45,7 +45,8 @@ class QueryCacheTest {
         .freshness(FRESHNESS)
         .failureBackoff(Duration.ofSeconds(1), Duration.ofSeconds(8))
         .maxStaleWait(Duration.ofMillis(50))
-        .clock(clock);
+        .clock(clock)
+        .ticker(ClockTicker.of(clock));
   }
 
   private QueryCache<String, String> cache() {
@@ -282,6 +283,7 @@ class QueryCacheTest {
             .negativeFreshness(
                 Freshness.of(Duration.ofSeconds(2), Duration.ZERO, Duration.ofSeconds(2)))
             .clock(clock)
+            .ticker(ClockTicker.of(clock))
             .build(absent);
     built.add(cache);
     assertThat(cache.get("missing")).isEmpty();

@@ -30,6 +30,7 @@ class SnapshotTest {
         .guard(Guard.of("mysql", GuardConfig.custom().clock(clock).maxAttempts(1).build()))
         .freshness(FRESHNESS)
         .clock(clock)
+        .ticker(ClockTicker.of(clock))
         .snapshot(dir.resolve("products.snapshot"), Codec.utf8(), Codec.utf8());
   }
 
@@ -132,6 +133,7 @@ class SnapshotTest {
             .guard(Guard.of("mysql", GuardConfig.custom().clock(clock).build()))
             .freshness(FRESHNESS)
             .clock(clock)
+            .ticker(ClockTicker.of(clock))
             .snapshot(dir.resolve("products.snapshot"), Codec.utf8(), Codec.utf8())
             .build(loader)) {
       assertThat(other.stats().restoredFromSnapshot()).isZero();

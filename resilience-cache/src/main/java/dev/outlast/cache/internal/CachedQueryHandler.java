@@ -4,6 +4,7 @@ import dev.outlast.cache.Freshness;
 import dev.outlast.cache.QueryCache;
 import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.CachedQuery;
+import dev.outlast.core.annotation.Outlast;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
 import dev.outlast.core.annotation.spi.Invoker;
 import dev.outlast.core.annotation.spi.WiringSite;
@@ -19,7 +20,9 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.Spliterator;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.BaseStream;
@@ -27,8 +30,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Wires {@link CachedQuery}: one {@link QueryCache} per method, keyed by the argument list, loading
- * through the implementation under the method's guard. Found by core through {@link
- * java.util.ServiceLoader}. Threadsafe and stateless.
+ * through the implementation under the method's guard, on the {@link Outlast}'s loader pool and
+ * scheduler (shared by all its caches; each cache keeps its own bound on concurrent loads). Found
+ * by core through {@link java.util.ServiceLoader}. Threadsafe and stateless.
  */
 public final class CachedQueryHandler implements AnnotationHandler {
   private static final Pattern ARG = Pattern.compile("\\{(\\d+)}");
@@ -105,7 +109,10 @@ public final class CachedQueryHandler implements AnnotationHandler {
         QueryCache.<Object, Object>builder(name)
             .guard(guard)
             .freshness(freshness)
-            .maximumSize(maximumSize);
+            .maximumSize(maximumSize)
+            .executor(site.resource(Outlast.LOADER_POOL, Executor.class, "loader pool"))
+            .scheduler(
+                site.resource(Outlast.SCHEDULER, ScheduledExecutorService.class, "scheduler"));
     if (!tags.isEmpty()) {
       b.tags((key, value) -> tagsOf(tags, key));
     }

@@ -14,6 +14,13 @@ import java.util.Properties;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,10 +44,31 @@ import org.slf4j.LoggerFactory;
  * The caches the wiring builds belong to this object and close with it; guards and resources stay
  * the caller's.
  *
+ * <p>The components it builds share its threads: one pool for their loads (each cache still bounds
+ * its own concurrency, so the pool holds at most the sum of their bounds, and a hung database
+ * behind one cache cannot starve another) and one two-thread scheduler for their maintenance. Both
+ * are made when the first component needs them and stopped on {@link #close}; give your own with
+ * {@link Builder#loaderPool} and {@link Builder#scheduler}, which close leaves running.
+ *
  * <p>This class is threadsafe; its proxies are as threadsafe as the implementations they wrap.
  */
 public final class Outlast implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Outlast.class);
+
+  /**
+   * The name under which a handler finds this object's loader pool, an {@link Executor}, through
+   * {@code WiringSite.resource}. Resources cannot be registered under names starting with {@code
+   * outlast:}.
+   */
+  public static final String LOADER_POOL = "outlast:loader-pool";
+
+  /**
+   * The name under which a handler finds this object's maintenance scheduler, a {@link
+   * ScheduledExecutorService}, through {@code WiringSite.resource}.
+   */
+  public static final String SCHEDULER = "outlast:scheduler";
+
+  private static final String RESERVED = "outlast:";
 
   private final Map<String, Guard> guards;
   private final Map<String, Object> resources;
@@ -49,9 +77,18 @@ public final class Outlast implements AutoCloseable {
   private final Map<String, Object> components = new LinkedHashMap<>();
   private boolean closed;
 
+  /** Threads given by the user (never stopped here), or made here on first use; guarded by this. */
+  private final @Nullable Executor givenLoaderPool;
+
+  private final @Nullable ScheduledExecutorService givenScheduler;
+  private @Nullable ThreadPoolExecutor ownLoaderPool;
+  private @Nullable ScheduledThreadPoolExecutor ownScheduler;
+
   private Outlast(Builder b, Map<Class<? extends Annotation>, AnnotationHandler> handlers) {
     this.guards = Map.copyOf(b.guards);
     this.resources = Map.copyOf(b.resources);
+    this.givenLoaderPool = b.loaderPool;
+    this.givenScheduler = b.scheduler;
     this.handlers = Map.copyOf(handlers);
     Map<String, Set<String>> kinds = new HashMap<>();
     kinds.put(ProxyWiring.GUARDED, Set.of("dependency"));
@@ -128,18 +165,40 @@ public final class Outlast implements AutoCloseable {
     return type.cast(c);
   }
 
-  /** Closes what the wiring built (caches). Proxies that need them fail afterwards. Idempotent. */
+  /**
+   * Closes what the wiring built (caches), then stops the threads this object made for them
+   * (threads given to its builder are left running). Proxies that need the components fail
+   * afterwards. Idempotent.
+   */
   @Override
   public void close() {
     List<Object> toClose;
+    ThreadPoolExecutor pool;
+    ScheduledThreadPoolExecutor scheduler;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
       toClose = new ArrayList<>(components.values());
+      pool = ownLoaderPool;
+      scheduler = ownScheduler;
     }
     closeAll(toClose, null);
+    // The caches ended (or abandoned and interrupted) their loads while they closed.
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+    if (scheduler != null) {
+      scheduler.shutdownNow();
+      try {
+        if (!scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
+          log.warn("the Outlast scheduler did not stop within 10 s");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   @Override
@@ -156,7 +215,63 @@ public final class Outlast implements AutoCloseable {
   }
 
   @Nullable Object resource(String name) {
+    if (LOADER_POOL.equals(name)) {
+      return loaderPool();
+    }
+    if (SCHEDULER.equals(name)) {
+      return scheduler();
+    }
     return resources.get(name);
+  }
+
+  /** The loader pool: the one given, or one made now (while wiring, on the wrapping thread). */
+  private synchronized Executor loaderPool() {
+    Executor given = givenLoaderPool;
+    if (given != null) {
+      return given;
+    }
+    ThreadPoolExecutor pool = ownLoaderPool;
+    if (pool == null) {
+      AtomicInteger n = new AtomicInteger();
+      // No queue and no thread limit of its own: each cache hands it at most its loadConcurrency
+      // tasks at once, so it holds at most the sum of those, and a cache whose database hangs
+      // cannot take threads another cache needs.
+      pool =
+          new ThreadPoolExecutor(
+              0,
+              Integer.MAX_VALUE,
+              30,
+              TimeUnit.SECONDS,
+              new SynchronousQueue<>(),
+              r -> daemon(r, "outlast-loader-" + n.incrementAndGet()));
+      ownLoaderPool = pool;
+    }
+    return pool;
+  }
+
+  /** The maintenance scheduler: the one given, or one made now. */
+  private synchronized ScheduledExecutorService scheduler() {
+    ScheduledExecutorService given = givenScheduler;
+    if (given != null) {
+      return given;
+    }
+    ScheduledThreadPoolExecutor s = ownScheduler;
+    if (s == null) {
+      AtomicInteger n = new AtomicInteger();
+      // Two threads: one cache's snapshot write must not hold up the others' upkeep.
+      s =
+          new ScheduledThreadPoolExecutor(
+              2, r -> daemon(r, "outlast-maintenance-" + n.incrementAndGet()));
+      s.setRemoveOnCancelPolicy(true);
+      ownScheduler = s;
+    }
+    return s;
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
   }
 
   Set<String> resourceNames() {
@@ -206,8 +321,29 @@ public final class Outlast implements AutoCloseable {
     private final Map<String, Guard> guards = new HashMap<>();
     private final Map<String, Object> resources = new HashMap<>();
     private final Map<String, String> properties = new HashMap<>();
+    private @Nullable Executor loaderPool;
+    private @Nullable ScheduledExecutorService scheduler;
 
     private Builder() {}
+
+    /**
+     * The threads the components' loads run on (the caches of {@code @CachedQuery}), instead of a
+     * pool this object makes; {@link Outlast#close} does not shut it down. Each cache still runs at
+     * most its own number of loads at once on it.
+     */
+    public Builder loaderPool(Executor pool) {
+      this.loaderPool = Objects.requireNonNull(pool, "pool");
+      return this;
+    }
+
+    /**
+     * The scheduler of the components' maintenance, instead of one this object makes; {@link
+     * Outlast#close} does not shut it down.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
 
     /**
      * Registers the guard of a dependency, under {@link Guard#dependency()}, for {@code @Guarded}.
@@ -234,6 +370,14 @@ public final class Outlast implements AutoCloseable {
       Objects.requireNonNull(resource, "resource");
       if (name.isBlank()) {
         throw new IllegalArgumentException("a resource name must not be blank");
+      }
+      if (name.startsWith(RESERVED)) {
+        throw new IllegalArgumentException(
+            "resource names starting with '"
+                + RESERVED
+                + "' are Outlast's own, was '"
+                + name
+                + "'; to give the loader pool or scheduler, use loaderPool(...) or scheduler(...)");
       }
       if (resources.putIfAbsent(name, resource) != null) {
         throw new IllegalArgumentException("a resource named '" + name + "' is registered already");
