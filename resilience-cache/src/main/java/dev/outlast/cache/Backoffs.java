@@ -69,6 +69,15 @@ final class Backoffs<K> {
     byKey.clear();
   }
 
+  /**
+   * The guard closed: backoffs that an outage caused end now, and so does the cooldown after a
+   * refusal; backoffs of queries that failed on their own (a syntax error) stay.
+   */
+  void dependencyRecovered(long now) {
+    byKey.values().removeIf(Backoff::infrastructure);
+    guardRetryAt = now;
+  }
+
   /** Whether the guard refused a load less than the cooldown ago. */
   boolean guardCoolingDown(long now) {
     return now - guardRetryAt < 0;

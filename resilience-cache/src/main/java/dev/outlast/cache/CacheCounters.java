@@ -46,6 +46,8 @@ final class CacheCounters {
   private boolean staleEver;
   private long lastStaleAt;
   private long lastStaleWallMillis;
+  private boolean recovered;
+  private long recoveredAt;
 
   CacheCounters(long now) {
     this.origin = now;
@@ -87,9 +89,20 @@ final class CacheCounters {
     return Duration.ofNanos(oldest).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
   }
 
-  /** Whether a stale value was served within the last minute. */
+  /**
+   * Whether a stale value was served within the last minute, and after the database last recovered:
+   * an outage that is over no longer makes the cache DEGRADED.
+   */
   synchronized boolean staleRecently(long now) {
-    return staleEver && now - lastStaleAt < RECENT_STALE_NANOS;
+    return staleEver
+        && now - lastStaleAt < RECENT_STALE_NANOS
+        && (!recovered || lastStaleAt - recoveredAt > 0);
+  }
+
+  /** The database is back (its guard closed). */
+  synchronized void dependencyRecovered(long now) {
+    recovered = true;
+    recoveredAt = now;
   }
 
   /** When (wall clock) a stale value was last served, or null if never. */

@@ -111,6 +111,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
   private final long sweepGrace;
 
   private final CacheThreads threads;
+
+  /** Registered on the guard for the cache's life: see {@link #guardMoved}. */
+  private final Guard.Listener recovery;
+
   private final AtomicBoolean closeStarted = new AtomicBoolean();
   private final CountDownLatch closeDone = new CountDownLatch(1);
 
@@ -173,6 +177,21 @@ public final class QueryCache<K, V> implements AutoCloseable {
     }
     if (coarse) {
       CoarseClock.retain();
+    }
+    this.recovery = this::guardMoved;
+    guard.addListener(recovery);
+  }
+
+  /**
+   * The database is back (its guard closed, through calls or its recovery probe): keys backed off
+   * by the outage may load on their next read, at once, and stale answers served before no longer
+   * make the cache DEGRADED. Runs on whichever thread closed the breaker; must not block.
+   */
+  private void guardMoved(Guard g, Guard.State from, Guard.State to) {
+    if (to == Guard.State.CLOSED) {
+      long now = ticker.read();
+      backoffs.dependencyRecovered(now);
+      counters.dependencyRecovered(now);
     }
   }
 
@@ -366,6 +385,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return;
     }
     try {
+      guard.removeListener(recovery);
       threads.cancelPeriodic();
       long bound = Entry.Policy.nanos(loadTimeout);
       if (!loads.close(bound)) {

@@ -58,6 +58,7 @@ final class ProductDatabase {
   static GuardConfig guardConfig(Clock clock) {
     return GuardConfig.custom()
         .clock(clock)
+        .ticker(ClockTicker.of(clock))
         .callTimeout(Duration.ofSeconds(1))
         .openWait(Duration.ofSeconds(2))
         .maxOpenWait(Duration.ofSeconds(4))

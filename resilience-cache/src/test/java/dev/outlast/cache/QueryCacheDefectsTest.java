@@ -49,6 +49,7 @@ class QueryCacheDefectsTest {
         "mysql",
         GuardConfig.custom()
             .clock(clock)
+            .ticker(ClockTicker.of(clock))
             .maxAttempts(1)
             .slidingWindowSize(10)
             .minimumNumberOfCalls(5)

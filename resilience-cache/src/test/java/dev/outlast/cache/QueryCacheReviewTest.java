@@ -39,6 +39,7 @@ class QueryCacheReviewTest {
         "mysql",
         GuardConfig.custom()
             .clock(clock)
+            .ticker(ClockTicker.of(clock))
             .maxAttempts(1)
             .slidingWindowSize(10)
             .minimumNumberOfCalls(5)
@@ -308,6 +309,7 @@ class QueryCacheReviewTest {
             "mysql",
             GuardConfig.custom()
                 .clock(clock)
+                .ticker(ClockTicker.of(clock))
                 .maxAttempts(1)
                 .openWait(Duration.ofMinutes(5))
                 .maxOpenWait(Duration.ofMinutes(5))

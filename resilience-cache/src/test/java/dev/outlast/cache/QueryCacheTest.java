@@ -32,6 +32,7 @@ class QueryCacheTest {
           "mysql",
           GuardConfig.custom()
               .clock(clock)
+              .ticker(ClockTicker.of(clock))
               .maxAttempts(1)
               .slidingWindowSize(10)
               .minimumNumberOfCalls(5)

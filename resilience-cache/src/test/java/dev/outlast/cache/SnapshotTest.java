@@ -27,7 +27,14 @@ class SnapshotTest {
 
   private QueryCache.Builder<String, String> builder() {
     return QueryCache.<String, String>builder("products")
-        .guard(Guard.of("mysql", GuardConfig.custom().clock(clock).maxAttempts(1).build()))
+        .guard(
+            Guard.of(
+                "mysql",
+                GuardConfig.custom()
+                    .clock(clock)
+                    .ticker(ClockTicker.of(clock))
+                    .maxAttempts(1)
+                    .build()))
         .freshness(FRESHNESS)
         .clock(clock)
         .ticker(ClockTicker.of(clock))
@@ -130,7 +137,10 @@ class SnapshotTest {
     warmAndClose(builder(), 5);
     try (QueryCache<String, String> other =
         QueryCache.<String, String>builder("users")
-            .guard(Guard.of("mysql", GuardConfig.custom().clock(clock).build()))
+            .guard(
+                Guard.of(
+                    "mysql",
+                    GuardConfig.custom().clock(clock).ticker(ClockTicker.of(clock)).build()))
             .freshness(FRESHNESS)
             .clock(clock)
             .ticker(ClockTicker.of(clock))

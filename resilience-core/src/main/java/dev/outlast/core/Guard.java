@@ -547,6 +547,11 @@ public final class Guard {
     listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
+  /** Removes a listener (one that its owner's close no longer needs); no-op if not registered. */
+  public void removeListener(Listener listener) {
+    listeners.remove(Objects.requireNonNull(listener, "listener"));
+  }
+
   /** An immutable picture of the guard now, for health reports and metrics. */
   public Snapshot snapshot() {
     CircuitBreaker.Metrics m = breaker.getMetrics();
