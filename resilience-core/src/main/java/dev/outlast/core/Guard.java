@@ -165,7 +165,6 @@ public final class Guard {
                     .writableStackTraceEnabled(false)
                     .build());
     this.stateSince = config.clock().instant();
-
     this.recovery =
         b.probe == null
             ? null
