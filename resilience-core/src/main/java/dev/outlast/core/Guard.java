@@ -287,8 +287,13 @@ public final class Guard {
           || ticker.read() + backoff - begin >= timeout) {
         throw rethrow(failure, infrastructure);
       }
-      retries.increment();
       pause(backoff, failure);
+      if (ticker.read() - begin >= timeout) {
+        // The wait overran the budget (a busy machine): no attempt is made that could only time
+        // out; the caller gets the failure it already has.
+        throw rethrow(failure, infrastructure);
+      }
+      retries.increment();
     }
   }
 
