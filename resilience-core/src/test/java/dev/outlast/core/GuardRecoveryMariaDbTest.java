@@ -104,7 +104,7 @@ class GuardRecoveryMariaDbTest {
    * Breaks the server, calls until the breaker opens (each caller released within the call timeout
    * + 1 s), then leaves it idle.
    */
-  private void breakAndOpen(Runnable fault) throws InterruptedException {
+  private void breakAndOpen(Runnable fault) {
     assertThat(guard.call(this::selectOne)).isEqualTo(1);
     fault.run();
     for (int i = 0; i < 10 && guard.state() != Guard.State.OPEN; i++) {
@@ -120,8 +120,10 @@ class GuardRecoveryMariaDbTest {
     }
     assertThat(guard.state()).isEqualTo(Guard.State.OPEN);
     // Idle, down: health says so, and stays so while the probes fail.
-    Thread.sleep(1_500);
-    assertThat(health.snapshot().status()).isEqualTo(HealthStatus.DOWN);
+    await()
+        .during(Duration.ofMillis(1_500))
+        .atMost(Duration.ofSeconds(3))
+        .until(() -> health.snapshot().status() == HealthStatus.DOWN);
   }
 
   private void expectUpWithoutTraffic(String how) {
