@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
@@ -26,18 +27,28 @@ import org.slf4j.LoggerFactory;
  * {@code [length i32][crc32c i32][body]}, the body holding the event's id, times, reason and
  * encoded bytes. A damaged tail (a crash mid-write) is ignored when read.
  *
+ * <p>When the queue is encrypted the reason and the bytes are sealed with its keys (format 2; the
+ * id and times stay readable, and are bound to the seal): a sink's reason often quotes the event (a
+ * search server's mapping error shows the field's value), so neither may reach the disk in clear.
+ *
  * <p>Appends are made by the drainer thread; reads by anyone, under the same lock.
  */
 final class DeadLetterLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DeadLetterLog.class);
-  private static final int FORMAT = 1;
+  private static final int PLAIN = 1;
+  private static final int SEALED = 2;
 
   private final Path file;
   private final FileChannel channel;
   private final boolean sync;
+  private final @Nullable Sealer sealer;
   private long count;
 
-  DeadLetterLog(Path dir, boolean sync) throws IOException {
+  /**
+   * Opens (or creates) the journal in {@code dir}; {@code keys}, if not null, seal what is appended
+   * and open what was sealed.
+   */
+  DeadLetterLog(Path dir, boolean sync, @Nullable Keyring keys) throws IOException {
     Files.createDirectories(dir);
     this.file = dir.resolve("dead-letters.log");
     if (!Files.exists(file)) {
@@ -46,6 +57,7 @@ final class DeadLetterLog implements AutoCloseable {
     }
     this.channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     this.sync = sync;
+    this.sealer = keys == null ? null : new Sealer(keys);
     long valid = scan(null);
     if (valid < channel.size()) {
       log.warn(
@@ -59,19 +71,24 @@ final class DeadLetterLog implements AutoCloseable {
       EventId id, long publishedAt, long rejectedAt, String reason, byte[] payload)
       throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + 128);
+    Sealer seal = sealer;
     try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeByte(FORMAT);
+      out.writeByte(seal == null ? PLAIN : SEALED);
       byte[] producer = id.producerId().getBytes(StandardCharsets.UTF_8);
       out.writeShort(producer.length);
       out.write(producer);
       out.writeLong(id.sequence());
       out.writeLong(publishedAt);
       out.writeLong(rejectedAt);
-      byte[] why = reason.getBytes(StandardCharsets.UTF_8);
-      out.writeInt(why.length);
-      out.write(why);
-      out.writeInt(payload.length);
-      out.write(payload);
+      byte[] secret = content(reason, payload);
+      if (seal == null) {
+        out.write(secret);
+      } else {
+        out.flush();
+        byte[] sealed = seal.seal(secret, bytes.toByteArray());
+        out.writeInt(sealed.length);
+        out.write(sealed);
+      }
     }
     byte[] body = bytes.toByteArray();
     CRC32C crc = new CRC32C();
@@ -94,6 +111,19 @@ final class DeadLetterLog implements AutoCloseable {
     count++;
   }
 
+  /** The part of a dead letter that is sealed when the queue is encrypted. */
+  private static byte[] content(String reason, byte[] payload) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + 64);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      byte[] why = reason.getBytes(StandardCharsets.UTF_8);
+      out.writeInt(why.length);
+      out.write(why);
+      out.writeInt(payload.length);
+      out.write(payload);
+    }
+    return bytes.toByteArray();
+  }
+
   synchronized long count() {
     return count;
   }
@@ -102,10 +132,10 @@ final class DeadLetterLog implements AutoCloseable {
   synchronized <E> List<DeadLetter<E>> read(Codec<E> codec) throws IOException {
     List<DeadLetter<E>> out = new ArrayList<>();
     scan(
-        (id, published, rejected, reason, payload) -> {
+        (id, published, rejected, reason, payload, unopened) -> {
           E event;
           try {
-            event = codec.decode(payload);
+            event = unopened ? null : codec.decode(payload);
           } catch (RuntimeException | LinkageError | StackOverflowError | AssertionError e) {
             event = null; // the raw payload is still there for whoever reads the dead letter
           }
@@ -122,7 +152,9 @@ final class DeadLetterLog implements AutoCloseable {
   }
 
   private interface Visitor {
-    void visit(EventId id, long published, long rejected, String reason, byte[] payload);
+    /** {@code unopened} is true for a dead letter whose reason and bytes could not be opened. */
+    void visit(
+        EventId id, long published, long rejected, String reason, byte[] payload, boolean unopened);
   }
 
   /** Reads records from the start; returns where the valid ones end. */
@@ -150,30 +182,53 @@ final class DeadLetterLog implements AutoCloseable {
         break;
       }
       if (visitor != null) {
-        ByteBuffer b = ByteBuffer.wrap(body.array());
-        b.get(); // format
-        int idLength = b.getShort() & 0xFFFF;
-        byte[] idBytes = new byte[idLength];
-        b.get(idBytes);
-        long sequence = b.getLong();
-        long published = b.getLong();
-        long rejected = b.getLong();
-        byte[] why = new byte[b.getInt()];
-        b.get(why);
-        byte[] payload = new byte[b.getInt()];
-        b.get(payload);
-        visitor.visit(
-            new EventId(new String(idBytes, StandardCharsets.UTF_8), sequence),
-            published,
-            rejected,
-            new String(why, StandardCharsets.UTF_8),
-            payload);
+        visit(body.array(), visitor);
       }
       position += 8 + length;
       n++;
     }
     count = n;
     return position;
+  }
+
+  private void visit(byte[] body, Visitor visitor) {
+    ByteBuffer b = ByteBuffer.wrap(body);
+    int format = b.get();
+    int idLength = b.getShort() & 0xFFFF;
+    byte[] idBytes = new byte[idLength];
+    b.get(idBytes);
+    EventId id = new EventId(new String(idBytes, StandardCharsets.UTF_8), b.getLong());
+    long published = b.getLong();
+    long rejected = b.getLong();
+    ByteBuffer content = b;
+    if (format == SEALED) {
+      int clear = b.position();
+      int length = b.getInt();
+      Sealer seal = sealer;
+      String why;
+      if (seal == null) {
+        why =
+            "sealed, and this queue has no key: build it with the key the journal was sealed with";
+      } else {
+        try {
+          content =
+              ByteBuffer.wrap(seal.open(body, b.position(), length, Arrays.copyOf(body, clear)));
+          why = null;
+        } catch (Sealer.OpenException e) {
+          why = "sealed, and cannot be opened: " + e.getMessage();
+        }
+      }
+      if (why != null) {
+        visitor.visit(id, published, rejected, why, new byte[0], true);
+        return;
+      }
+    }
+    byte[] reason = new byte[content.getInt()];
+    content.get(reason);
+    byte[] payload = new byte[content.getInt()];
+    content.get(payload);
+    visitor.visit(
+        id, published, rejected, new String(reason, StandardCharsets.UTF_8), payload, false);
   }
 
   @Override

@@ -566,7 +566,12 @@ final class DeliveryLane<E> {
   private boolean deadLetter(EventId id, long publishedAt, String reason, byte[] payload) {
     try {
       deadLetters.append(id, publishedAt, clock.millis(), reason, payload);
-      log.warn("{}: event {} moved to the dead-letter journal: {}", name, id, reason);
+      // A sealed queue's reasons are sealed too: they often quote the event.
+      log.warn(
+          "{}: event {} moved to the dead-letter journal: {}",
+          name,
+          id,
+          config.key() == null ? reason : "(reason sealed with the event; see deadLetters())");
       return true;
     } catch (IOException e) {
       // Cannot drop it: it stays in line and is tried again.

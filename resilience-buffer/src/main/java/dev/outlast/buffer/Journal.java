@@ -222,12 +222,22 @@ final class Journal implements AutoCloseable {
    * Opens (or creates) the journal under a directory, which it holds until closed against other
    * queues of this JVM and other processes (see {@link DirectoryLock}).
    *
+   * @param format the format the queue reads with: checked against what the journal holds before
+   *     anything is changed (see {@link KeyCheck})
    * @throws IOException if the directory cannot be used, or another queue or process holds it
+   * @throws KeyCheck.WrongKeyException if the format's keys do not open the journal's records
    */
-  static Journal open(Path root, Settings settings, Clock clock, DamageListener damage)
+  static Journal open(
+      Path root, Settings settings, Clock clock, DamageListener damage, RecordFormat format)
       throws IOException {
     Files.createDirectories(root);
     DirectoryLock lock = DirectoryLock.acquire(root);
+    try {
+      KeyCheck.verify(root, format);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(lock);
+      throw e;
+    }
     // Counter files opened (or made) on the way, to close should the open fail.
     List<AutoCloseable> opened = new ArrayList<>();
     try {
@@ -390,7 +400,7 @@ final class Journal implements AutoCloseable {
    */
   private long oldestSequenceOnDisk() {
     Segment oldest = segments.get(0);
-    RecordFormat any = new RecordFormat(null);
+    RecordFormat any = new RecordFormat();
     try {
       oldest.prepare(quarantineDir.resolve(oldest.dir.getFileName() + "-files-" + clock.millis()));
       try (ChronicleQueue q = oldest.open(settings.rollCycle(), settings.blockSize(), false);
@@ -1352,7 +1362,7 @@ final class Journal implements AutoCloseable {
    * segments, or 0 if there is none. Damage found here is left for the reader to report.
    */
   private long lastRecordSequence() {
-    RecordFormat any = new RecordFormat(null);
+    RecordFormat any = new RecordFormat();
     for (int i = segments.size() - 1; i >= 0; i--) {
       Segment s = segments.get(i);
       try {
@@ -1409,7 +1419,7 @@ final class Journal implements AutoCloseable {
     }
     long n = 0;
     long last = 0;
-    RecordFormat any = new RecordFormat(null);
+    RecordFormat any = new RecordFormat();
     try {
       s.prepare(quarantineDir.resolve(s.dir.getFileName() + "-files-" + clock.millis()));
       try (ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);

@@ -1,12 +1,9 @@
 package dev.outlast.buffer;
 
 import java.nio.ByteBuffer;
-import java.security.GeneralSecurityException;
-import java.security.SecureRandom;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.zip.CRC32C;
-import javax.crypto.Cipher;
-import javax.crypto.SecretKey;
-import javax.crypto.spec.GCMParameterSpec;
 import net.openhft.chronicle.bytes.Bytes;
 import org.jspecify.annotations.Nullable;
 
@@ -17,13 +14,15 @@ import org.jspecify.annotations.Nullable;
  * <pre>
  *   0   u8   magic 0xA7
  *   1   u8   format version, 1
- *   2   u8   flags: bit 0 = payload encrypted (AES-GCM)
+ *   2   u8   flags: bit 0 = payload encrypted (AES-GCM); bit 1 = under a subkey of the queue
  *   3   u8   reserved, 0
  *   4   i64  sequence number
  *   12  i64  sequence number of the journal's previous record (0 for none)
  *   20  i64  published at, epoch millis
  *   28  i32  payload length N
- *   32  N    payload: the codec's bytes, or nonce (12) + ciphertext + tag (16) when encrypted
+ *   32  N    payload: the codec's bytes, or when encrypted key id (4) + epoch (8) + nonce (12)
+ *            + ciphertext + tag (16) (see Sealer); records written before subkeys (bit 1 clear)
+ *            hold nonce + ciphertext + tag under the application's key itself
  *   32+N i32 CRC32C of bytes 0 .. 32+N
  * </pre>
  *
@@ -31,8 +30,9 @@ import org.jspecify.annotations.Nullable;
  * delivered directly, numbers reserved before a restart), so a missing record shows as a broken
  * chain, with the exact range of what is missing.
  *
- * <p>With encryption the header (bytes 0-31) is the cipher's associated data, so a record cannot be
- * moved to another sequence number without the tag failing.
+ * <p>With encryption the header (bytes 0-31), the queue's producer id and the key id and epoch are
+ * the cipher's associated data, and the key is the queue's own (see {@link Keyring}): a record
+ * moved to another sequence number or into another queue fails its tag.
  *
  * <p>Not threadsafe: each user (the appender under the queue's lock, the drainer) has its own.
  */
@@ -41,24 +41,35 @@ final class RecordFormat {
   static final int VERSION = 1;
   static final int HEADER = 32;
   static final int OVERHEAD = HEADER + 4;
-  private static final int NONCE = 12;
-  private static final int MAX_SCRATCH = 64 << 10;
-  private static final int TAG_BITS = 128;
 
-  private final @Nullable SecretKey key;
-  private final @Nullable SecureRandom random;
+  /** Flag: the payload is sealed with AES-GCM. */
+  static final int ENCRYPTED = 1;
+
+  /** Flag: sealed under a subkey of the queue, the key id and epoch leading the payload. */
+  static final int SUBKEYED = 2;
+
+  private static final int MAX_SCRATCH = 64 << 10;
+
+  private final @Nullable Sealer sealer;
+  private final byte[] producer;
   private final CRC32C crc = new CRC32C();
   private final ByteBuffer header = ByteBuffer.allocate(HEADER);
   private byte[] scratch = new byte[1024]; // the record being written, reused
 
-  RecordFormat(@Nullable SecretKey key) {
-    this.key = key;
-    this.random = key == null ? null : new SecureRandom();
+  /** A format for a queue without encryption. */
+  RecordFormat() {
+    this(null);
+  }
+
+  /** A format sealing with a queue's keys, or without encryption if null. */
+  RecordFormat(@Nullable Keyring keys) {
+    this.sealer = keys == null ? null : new Sealer(keys);
+    this.producer = keys == null ? new byte[0] : keys.producerId().getBytes(StandardCharsets.UTF_8);
   }
 
   /** How many payload bytes an event of this encoded size takes on disk. */
   int payloadLength(int encodedLength) {
-    return key == null ? encodedLength : NONCE + encodedLength + TAG_BITS / 8;
+    return sealer == null ? encodedLength : Sealer.OVERHEAD + encodedLength;
   }
 
   /**
@@ -67,7 +78,7 @@ final class RecordFormat {
    * fewer).
    */
   void writeTo(Bytes<?> out, long sequence, long previous, long publishedAt, byte[] encoded) {
-    byte[] payload = key == null ? encoded : encrypt(sequence, previous, publishedAt, encoded);
+    byte[] payload = sealer == null ? encoded : seal(sequence, previous, publishedAt, encoded);
     int length = OVERHEAD + payload.length;
     byte[] buf = scratch;
     if (buf.length < length) {
@@ -91,7 +102,7 @@ final class RecordFormat {
       ByteBuffer b, long sequence, long previous, long publishedAt, int length) {
     b.put((byte) MAGIC)
         .put((byte) VERSION)
-        .put((byte) (key == null ? 0 : 1))
+        .put((byte) (sealer == null ? 0 : ENCRYPTED | SUBKEYED))
         .put((byte) 0)
         .putLong(sequence)
         .putLong(previous)
@@ -168,64 +179,72 @@ final class RecordFormat {
     if (stored != (int) crc.getValue()) {
       throw new DamagedRecordException("CRC mismatch in record " + sequence);
     }
-    boolean encrypted = (flags & 1) != 0;
-    if (encrypted != (key != null)) {
+    boolean encrypted = (flags & ENCRYPTED) != 0;
+    if (encrypted != (sealer != null)) {
       throw new DamagedRecordException(
           encrypted
               ? "record " + sequence + " is encrypted but the queue has no key"
               : "record " + sequence + " is not encrypted but the queue expects encryption");
     }
+    if (encrypted) {
+      return new Decoded(sequence, previous, publishedAt, open(record, flags, length));
+    }
     byte[] payload = new byte[length];
     System.arraycopy(record, HEADER, payload, 0, length);
-    if (encrypted) {
-      payload = decrypt(sequence, previous, publishedAt, payload);
-    }
     return new Decoded(sequence, previous, publishedAt, payload);
   }
 
-  private byte[] encrypt(long sequence, long previous, long publishedAt, byte[] plain) {
-    SecretKey k = key;
-    SecureRandom r = random;
-    if (k == null || r == null) {
+  /**
+   * Whether this format can open a record whose CRC matched, and if not why: for checking at open
+   * that the keys fit the journal, before anything is changed.
+   *
+   * @return null if it opens, else what is wrong
+   */
+  @Nullable String whyNotOpened(byte[] record) {
+    try {
+      decode(record);
+      return null;
+    } catch (DamagedRecordException e) {
+      return e.getMessage();
+    }
+  }
+
+  private byte[] seal(long sequence, long previous, long publishedAt, byte[] plain) {
+    Sealer s = sealer;
+    if (s == null) {
       throw new IllegalStateException("no key");
     }
-    try {
-      byte[] nonce = new byte[NONCE];
-      r.nextBytes(nonce);
-      Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-      cipher.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BITS, nonce));
-      cipher.updateAAD(
-          associatedData(sequence, previous, publishedAt, payloadLength(plain.length)));
-      byte[] sealed = cipher.doFinal(plain);
-      byte[] out = new byte[NONCE + sealed.length];
-      System.arraycopy(nonce, 0, out, 0, NONCE);
-      System.arraycopy(sealed, 0, out, NONCE, sealed.length);
-      return out;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM encryption failed: " + e.getMessage(), e);
-    }
+    return s.seal(plain, context(sequence, previous, publishedAt, Sealer.OVERHEAD + plain.length));
   }
 
-  private byte[] decrypt(long sequence, long previous, long publishedAt, byte[] payload)
-      throws DamagedRecordException {
-    SecretKey k = key;
-    if (k == null || payload.length < NONCE + TAG_BITS / 8) {
-      throw new DamagedRecordException("encrypted payload of record " + sequence + " is too short");
-    }
-    try {
-      Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-      cipher.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BITS, payload, 0, NONCE));
-      cipher.updateAAD(associatedData(sequence, previous, publishedAt, payload.length));
-      return cipher.doFinal(payload, NONCE, payload.length - NONCE);
-    } catch (GeneralSecurityException e) {
+  private byte[] open(byte[] record, int flags, int length) throws DamagedRecordException {
+    Sealer s = sealer;
+    long sequence = ByteBuffer.wrap(record).getLong(4);
+    if (s == null) {
       throw new DamagedRecordException(
-          "record " + sequence + " fails AES-GCM authentication (wrong key, or changed): " + e);
+          "record " + sequence + " is encrypted but the queue has no key");
+    }
+    try {
+      if ((flags & SUBKEYED) != 0) {
+        byte[] context = new byte[HEADER + producer.length];
+        System.arraycopy(record, 0, context, 0, HEADER);
+        System.arraycopy(producer, 0, context, HEADER, producer.length);
+        return s.open(record, HEADER, length, context);
+      }
+      // Sealed before subkeys: directly under the application's key, the header its only context.
+      return s.openLegacy(record, HEADER, length, Arrays.copyOf(record, HEADER));
+    } catch (Sealer.OpenException e) {
+      throw new DamagedRecordException("record " + sequence + " " + e.getMessage());
     }
   }
 
-  private byte[] associatedData(long sequence, long previous, long publishedAt, int length) {
+  /** What a record's seal is bound to: its header, and the queue's producer id. */
+  private byte[] context(long sequence, long previous, long publishedAt, int length) {
+    byte[] context = new byte[HEADER + producer.length];
     header.clear();
     writeHeader(header, sequence, previous, publishedAt, length);
-    return header.array().clone();
+    System.arraycopy(header.array(), 0, context, 0, HEADER);
+    System.arraycopy(producer, 0, context, HEADER, producer.length);
+    return context;
   }
 }

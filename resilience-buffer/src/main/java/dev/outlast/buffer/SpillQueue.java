@@ -139,9 +139,13 @@ public final class SpillQueue<E> implements AutoCloseable {
     QueueDirectory.createPrivate(root);
     String id = config.producerId();
     this.producerId = id != null ? id : QueueDirectory.producerId(root);
-    this.journal = Journal.open(root, config.journalSettings(), config.clock(), this::onLost);
+    Keyring keys = Keyring.of(config.key(), config.retiredKeys(), producerId);
+    this.journal =
+        Journal.open(
+            root, config.journalSettings(), config.clock(), this::onLost, new RecordFormat(keys));
     try {
-      this.deadLetters = new DeadLetterLog(root.resolve("dead-letters"), config.powerLossDurable());
+      this.deadLetters =
+          new DeadLetterLog(root.resolve("dead-letters"), config.powerLossDurable(), keys);
     } catch (IOException | RuntimeException e) {
       journal.close();
       throw e;
@@ -151,19 +155,13 @@ public final class SpillQueue<E> implements AutoCloseable {
             name,
             producerId,
             journal,
-            new RecordFormat(config.key()),
+            new RecordFormat(keys),
             config.fullPolicy(),
             config.powerLossDurable(),
             counters);
     this.lane =
         new DeliveryLane<>(
-            config,
-            producerId,
-            journal,
-            writer,
-            deadLetters,
-            counters,
-            new RecordFormat(config.key()));
+            config, producerId, journal, writer, deadLetters, counters, new RecordFormat(keys));
     writer.onAppend(lane::wake);
     this.publishWaitNanos =
         config.callTimeout().toNanos()
@@ -538,6 +536,7 @@ public final class SpillQueue<E> implements AutoCloseable {
     private long segmentBytes = 64L << 20;
     private @Nullable String producerId;
     private @Nullable SecretKey key;
+    private List<SecretKey> retiredKeys = List.of();
     private Clock clock = Clock.systemUTC();
 
     private Builder(String name) {
@@ -696,15 +695,27 @@ public final class SpillQueue<E> implements AutoCloseable {
     }
 
     /**
-     * Encrypts every journaled payload with AES-GCM under this key (supplied by the application).
+     * Seals every event the queue writes to disk (journal and dead letters) with AES-GCM, under
+     * keys of this queue's own derived from {@code key}: a key the application supplies (16, 24 or
+     * 32 bytes, from a secret store, the same for every pod).
+     *
+     * <p>To rotate a key while a backlog waits on disk, pass the new key and the old one as
+     * retired: new events are sealed with the new key, and what the old one sealed is still opened.
+     * Drop the retired key once {@code metrics().backlogEvents()} and the dead letters no longer
+     * need it; {@code build()} fails (and changes nothing) if the journal holds records that none
+     * of the keys opens.
+     *
+     * @param key the key that seals
+     * @param retired keys that only open what is already on disk
+     * @throws IllegalArgumentException if a key is not an exportable AES key of 16, 24 or 32 bytes
      */
-    public Builder<E> encryption(SecretKey key) {
-      Objects.requireNonNull(key, "key");
-      if (!"AES".equalsIgnoreCase(key.getAlgorithm())) {
-        throw new IllegalArgumentException(
-            "encryption needs an AES key, was " + key.getAlgorithm());
+    public Builder<E> encryption(SecretKey key, SecretKey... retired) {
+      Keyring.check(key, "encryption key");
+      for (SecretKey r : retired) {
+        Keyring.check(r, "retired key");
       }
       this.key = key;
+      this.retiredKeys = List.of(retired);
       return this;
     }
 
@@ -732,6 +743,8 @@ public final class SpillQueue<E> implements AutoCloseable {
      * @throws IllegalStateException if a required setting is missing, or the JVM lacks the flags
      *     Chronicle Queue needs (the message lists them)
      * @throws IllegalArgumentException if settings contradict each other
+     * @throws IllegalStateException also if the journal holds records the configured keys do not
+     *     open (a wrong or missing key): nothing on disk is changed
      * @throws UncheckedIOException if the directory cannot be used or another process holds it
      */
     public SpillQueue<E> build() {
@@ -785,9 +798,12 @@ public final class SpillQueue<E> implements AutoCloseable {
               segmentBytes,
               producerId,
               key,
+              retiredKeys,
               clock);
       try {
         return new SpillQueue<>(config);
+      } catch (KeyCheck.WrongKeyException e) {
+        throw new IllegalStateException("spill queue " + name + ": " + e.getMessage(), e);
       } catch (IOException e) {
         throw new UncheckedIOException(
             "spill queue " + name + ": cannot open " + dir + ": " + e.getMessage(), e);

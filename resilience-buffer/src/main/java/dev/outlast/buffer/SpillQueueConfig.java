@@ -6,6 +6,7 @@ import dev.outlast.core.spi.Codec;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import javax.crypto.SecretKey;
 import net.openhft.chronicle.queue.RollCycle;
 import org.jspecify.annotations.Nullable;
@@ -40,6 +41,7 @@ record SpillQueueConfig<E>(
     long segmentBytes,
     @Nullable String producerId,
     @Nullable SecretKey key,
+    List<SecretKey> retiredKeys,
     Clock clock) {
 
   boolean powerLossDurable() {

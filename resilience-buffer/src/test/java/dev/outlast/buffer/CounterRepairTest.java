@@ -124,7 +124,8 @@ class CounterRepairTest {
             false,
             true),
         java.time.Clock.systemUTC(),
-        (from, to, reason, quarantined) -> {});
+        (from, to, reason, quarantined) -> {},
+        new RecordFormat());
   }
 
   /**

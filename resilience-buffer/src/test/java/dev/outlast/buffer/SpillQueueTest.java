@@ -311,23 +311,6 @@ class SpillQueueTest {
   }
 
   @Test
-  void wrongKey_recordsFailAuthentication_andAreReportedLost_notDelivered() {
-    sink.state = TestSink.State.DOWN;
-    SpillQueue<String> q = open(builder().encryption(new SecretKeySpec(new byte[16], "AES")));
-    q.publish("x");
-    q.publish("y");
-    q.close();
-    sink.state = TestSink.State.UP;
-    byte[] other = new byte[16];
-    other[0] = 1;
-    SpillQueue<String> wrong = open(builder().encryption(new SecretKeySpec(other, "AES")));
-    wrong.publish("z");
-    await().untilAsserted(() -> assertThat(sink.events).containsExactly("z"));
-    assertThat(wrong.metrics().lost()).isNotEmpty();
-    assertThat(wrong.metrics().lost().get(0).reason()).contains("AES-GCM authentication");
-  }
-
-  @Test
   void badInput_isRefusedBeforeAnythingIsWritten() {
     SpillQueue<String> q = open(builder().maxEventBytes(10));
     assertThatThrownBy(() -> q.publish(nullEvent()))
@@ -473,7 +456,7 @@ class SpillQueueTest {
     assertThatThrownBy(() -> builder().segmentBytes(1 << 20).maxEventBytes(2 << 20).build())
         .hasMessageContaining("does not fit a segment");
     assertThatThrownBy(() -> builder().encryption(new SecretKeySpec(new byte[16], "DES")))
-        .hasMessageContaining("needs an AES key");
+        .hasMessageContaining("must be an AES key");
   }
 
   @Test

@@ -22,7 +22,7 @@ class SyncDeleteRaceTest {
 
   /** Appends records over several segments and reads them all: all but the active are finished. */
   private static long appendAndRead(Journal j, int records) throws Exception {
-    RecordFormat format = new RecordFormat(null);
+    RecordFormat format = new RecordFormat();
     for (int i = 0; i < records; i++) {
       j.append(format, EVENT, System.currentTimeMillis(), 0);
     }
