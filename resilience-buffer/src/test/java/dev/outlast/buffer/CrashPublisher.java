@@ -27,11 +27,18 @@ import org.jspecify.annotations.Nullable;
 final class CrashPublisher {
   private CrashPublisher() {}
 
-  /** The queue as the publisher and the test that reopens it after the kill both build it. */
+  /**
+   * The queue as the publisher and the test that reopens it after the kill both build it. In
+   * spill-on-failure mode the journal is encrypted, so that the kills also cover sealed records (a
+   * new epoch at each open, a key check at each reopen).
+   */
   static SpillQueue.Builder<String> builder(
       Path dir, FileSink sink, SpillQueue.Mode mode, SpillQueue.Durability durability) {
-    return SpillQueue.<String>builder("crash")
-        .directory(dir)
+    SpillQueue.Builder<String> b = SpillQueue.<String>builder("crash");
+    if (mode == SpillQueue.Mode.SPILL_ON_FAILURE) {
+      b.encryption(new javax.crypto.spec.SecretKeySpec(new byte[32], "AES"));
+    }
+    return b.directory(dir)
         .codec(Codec.utf8())
         .sink(sink)
         .guard(SpillQueueTest.guard())

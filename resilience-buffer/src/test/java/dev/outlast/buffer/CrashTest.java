@@ -38,7 +38,8 @@ class CrashTest {
   }
 
   @Test
-  void killMinus9AtRandomMoments_losesNoAcknowledgedEvent_spillOnFailure() throws Exception {
+  void killMinus9AtRandomMoments_losesNoAcknowledgedEvent_spillOnFailure_encrypted()
+      throws Exception {
     trials(SpillQueue.Mode.SPILL_ON_FAILURE, SpillQueue.Durability.PROCESS_CRASH);
   }
 
