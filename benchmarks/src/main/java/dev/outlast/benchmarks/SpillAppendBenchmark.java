@@ -42,6 +42,8 @@ public class SpillAppendBenchmark {
   /** Which queue appends. */
   public enum Impl {
     outlast,
+    /** Outlast with {@code encryption(key)}: each record sealed with AES-GCM under a subkey. */
+    outlastEncrypted,
     /** A raw Chronicle appender writing the 256-byte event. */
     chronicle,
     /** A raw Chronicle appender writing as many bytes as Outlast's record of the event. */

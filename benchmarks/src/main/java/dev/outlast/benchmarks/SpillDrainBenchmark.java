@@ -147,6 +147,7 @@ public class SpillDrainBenchmark {
           }
         }
       }
+      case outlastEncrypted -> throw new IllegalArgumentException("drain is measured unencrypted");
       case chronicle, chronicleRecordSize -> {
         try (ChronicleQueue queue =
                 SingleChronicleQueueBuilder.binary(queueDir)

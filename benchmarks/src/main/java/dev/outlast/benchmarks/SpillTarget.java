@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
+import javax.crypto.spec.SecretKeySpec;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.RollCycles;
@@ -60,7 +61,8 @@ abstract class SpillTarget implements AutoCloseable {
       SpillAppendBenchmark.Impl impl, Path dir, SpillQueue.Durability durability)
       throws IOException {
     return switch (impl) {
-      case outlast -> new OutlastJournal(dir, durability);
+      case outlast -> new OutlastJournal(dir, durability, false);
+      case outlastEncrypted -> new OutlastJournal(dir, durability, true);
       case chronicle -> new ChronicleJournal(dir, 0);
       case chronicleRecordSize -> new ChronicleJournal(dir, RECORD_OVERHEAD);
       case tape -> new TapeJournal(dir);
@@ -101,10 +103,13 @@ abstract class SpillTarget implements AutoCloseable {
     private final SpillQueue<byte[]> queue;
     private @Nullable CompletableFuture<EventId> last;
 
-    OutlastJournal(Path dir, SpillQueue.Durability durability) {
+    OutlastJournal(Path dir, SpillQueue.Durability durability, boolean encrypted) {
+      SpillQueue.Builder<byte[]> b = SpillQueue.builder("bench");
+      if (encrypted) {
+        b.encryption(new SecretKeySpec(new byte[32], "AES"));
+      }
       queue =
-          SpillQueue.<byte[]>builder("bench")
-              .directory(dir)
+          b.directory(dir)
               .codec(Codec.bytes())
               .sink(batch -> CompletableFuture.completedFuture(down(batch.size())))
               .guard(Guard.ofDefaults("sink"))
