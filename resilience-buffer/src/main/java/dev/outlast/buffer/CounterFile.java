@@ -1,13 +1,13 @@
 package dev.outlast.buffer;
 
+import dev.outlast.core.internal.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 
@@ -67,9 +67,10 @@ final class CounterFile implements AutoCloseable {
    *     short)
    */
   static @Nullable CounterFile openExisting(Path path) throws IOException {
-    if (!Files.exists(path)) {
+    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       return null;
     }
+    PrivateFiles.checkFile(path);
     FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       if (ch.size() == 0) {
@@ -106,36 +107,31 @@ final class CounterFile implements AutoCloseable {
   }
 
   /**
-   * Makes the file anew holding {@code value}, replacing whatever is there: written whole to a
-   * temporary file (mode 0600), synced, renamed over the old one and the directory synced, so that
-   * a crash leaves either the old file or the new one.
+   * Makes the file anew holding {@code value}, replacing whatever is there, through {@link
+   * PrivateFiles#writeAtomically} (0600, synced, renamed, the directory synced): a crash leaves
+   * either the old file or the new one.
    */
   static CounterFile create(Path path, long value) throws IOException {
-    Path temp = path.resolveSibling(path.getFileName() + ".tmp");
-    Files.deleteIfExists(temp);
-    Files.createFile(
-        temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    try (FileChannel ch =
-        FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      CounterFile f = new CounterFile(temp, ch, value, 0);
-      // Both slots, so that their blocks exist before the disk can fill up.
-      f.write(value, false);
-      f.write(value, true);
-    }
-    Files.move(temp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    Path dir = path.toAbsolutePath().getParent();
-    if (dir != null) {
-      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-        d.force(true);
-      } catch (IOException e) {
-        // Not every file system syncs directories; the file itself is synced.
-      }
-    }
+    // Both slots, so that their blocks exist before the disk can fill up: slot 1 at version 1,
+    // slot 0 at version 2, as two writes to a new file would leave them.
+    ByteBuffer both = ByteBuffer.allocate(2 * SLOT);
+    both.put(slot(value, 2)).put(slot(value, 1));
+    PrivateFiles.writeAtomically(path, out -> out.write(both.array()));
     CounterFile made = openExisting(path);
     if (made == null) {
       throw new IOException(path + " vanished right after it was written");
     }
     return made;
+  }
+
+  /** One slot's bytes: value, version, the CRC32C of those two, padding. */
+  private static byte[] slot(long value, long version) {
+    ByteBuffer b = ByteBuffer.allocate(SLOT);
+    b.putLong(value).putLong(version);
+    CRC32C c = new CRC32C();
+    c.update(b.array(), 0, 16);
+    b.putInt((int) c.getValue());
+    return b.array();
   }
 
   long value() {

@@ -1,6 +1,7 @@
 package dev.outlast.buffer;
 
 import dev.outlast.buffer.spi.EventId;
+import dev.outlast.core.internal.PrivateFiles;
 import dev.outlast.core.spi.Codec;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -9,9 +10,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,11 +50,12 @@ final class DeadLetterLog implements AutoCloseable {
    * and open what was sealed.
    */
   DeadLetterLog(Path dir, boolean sync, @Nullable Keyring keys) throws IOException {
-    Files.createDirectories(dir);
+    PrivateFiles.createPrivateDirectory(dir);
     this.file = dir.resolve("dead-letters.log");
-    if (!Files.exists(file)) {
-      Files.createFile(
-          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      PrivateFiles.checkFile(file);
+    } else {
+      PrivateFiles.createPrivateFile(file);
     }
     this.channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     this.sync = sync;

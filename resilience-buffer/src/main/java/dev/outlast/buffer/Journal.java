@@ -1,8 +1,11 @@
 package dev.outlast.buffer;
 
+import dev.outlast.core.internal.PrivateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -12,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -167,7 +171,7 @@ final class Journal implements AutoCloseable {
     this.clock = clock;
     this.damage = damage;
     this.lock = lock;
-    Files.createDirectories(segmentsDir);
+    PrivateFiles.createPrivateDirectory(segmentsDir);
     this.store = Files.getFileStore(segmentsDir);
 
     try (Stream<Path> dirs = Files.list(segmentsDir)) {
@@ -230,7 +234,7 @@ final class Journal implements AutoCloseable {
   static Journal open(
       Path root, Settings settings, Clock clock, DamageListener damage, RecordFormat format)
       throws IOException {
-    Files.createDirectories(root);
+    PrivateFiles.createPrivateDirectory(root);
     DirectoryLock lock = DirectoryLock.acquire(root);
     try {
       KeyCheck.verify(root, format);
@@ -833,7 +837,7 @@ final class Journal implements AutoCloseable {
       if (Files.exists(s.dir)) {
         if (holdsRollFile(s.dir)) {
           // Records in it cannot be, but files that look like them are kept for a look.
-          Files.createDirectories(quarantineDir);
+          PrivateFiles.createPrivateDirectory(quarantineDir);
           Files.move(s.dir, quarantineDir.resolve(s.dir.getFileName() + "-" + clock.millis()));
         } else {
           deleteTree(s.dir);
@@ -1038,7 +1042,7 @@ final class Journal implements AutoCloseable {
     long bytes = countedBytes(s);
     Path to = quarantineDir.resolve(s.dir.getFileName() + "-" + clock.millis());
     try {
-      Files.createDirectories(quarantineDir);
+      PrivateFiles.createPrivateDirectory(quarantineDir);
       Files.move(s.dir, to);
       bytesOfClosedSegments.addAndGet(-bytes);
       log.error("journal {} quarantined to {}: {}", s, to, why);
@@ -1395,10 +1399,24 @@ final class Journal implements AutoCloseable {
   private static final String SEALED_FILE = "sealed";
 
   private static void writeSealed(Segment s, Sealed info) {
+    // Advisory (a missing or unreadable one is rebuilt by reading the segment), so it is written
+    // once into the new file, private, without the syncs of an atomic write on the rotation path.
     try {
-      Files.writeString(
-          s.dir.resolve(SEALED_FILE), info.records() + " " + info.lastSequence() + "\n");
+      Files.deleteIfExists(s.dir.resolve(SEALED_FILE)); // a bad one, found unreadable at open
     } catch (IOException e) {
+      log.debug("cannot replace what {} holds", s, e);
+      return;
+    }
+    try (var out =
+        Files.newByteChannel(
+            s.dir.resolve(SEALED_FILE),
+            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+      out.write(
+          ByteBuffer.wrap(
+              (info.records() + " " + info.lastSequence() + "\n")
+                  .getBytes(StandardCharsets.US_ASCII)));
+    } catch (IOException | UnsupportedOperationException e) {
       log.debug("cannot write what {} holds", s, e);
     }
   }

@@ -1,5 +1,7 @@
 package dev.outlast.buffer;
 
+import dev.outlast.core.internal.PrivateFiles;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -14,8 +16,11 @@ import java.util.stream.Stream;
 import net.openhft.chronicle.bytes.SyncMode;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.impl.StoreFileListener;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One segment of the journal: a Chronicle Queue of its own, in a directory named after the sequence
@@ -28,6 +33,7 @@ import org.jspecify.annotations.Nullable;
  * waiting for a header that will never come.
  */
 final class Segment {
+  private static final Logger log = LoggerFactory.getLogger(Segment.class);
   static final String SUFFIX = ".cq4";
   private static final int MIN_ROLL_FILE = 4096;
   private static final byte[] HEADER_MARK = "header".getBytes(StandardCharsets.US_ASCII);
@@ -53,19 +59,50 @@ final class Segment {
     return new Segment(Long.parseLong(name), dir);
   }
 
-  /** Opens the Chronicle queue of this segment. */
+  /**
+   * Opens the Chronicle queue of this segment. Chronicle creates its files with the process's
+   * umask; each is made 0600 when Chronicle takes it (its directory is 0700 from creation, so no
+   * other user can open one in between).
+   */
   ChronicleQueue open(RollCycle rollCycle, long blockSize, boolean sync) {
     SingleChronicleQueueBuilder b =
         SingleChronicleQueueBuilder.binary(dir)
             .rollCycle(rollCycle)
             .blockSize(blockSize)
+            .storeFileListener(PRIVATE)
             // A header that never comes (an empty or cut file) fails after this, not never.
             .timeoutMS(500);
     if (sync) {
       b.syncMode(SyncMode.SYNC);
     }
-    return b.build();
+    ChronicleQueue q = b.build();
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (f.getFileName().toString().endsWith(".cq4t")) {
+          PrivateFiles.makePrivate(f);
+        }
+      }
+    } catch (IOException e) {
+      log.warn("cannot make the files of {} private: {}", this, e.getMessage());
+    }
+    return q;
   }
+
+  /** Makes each roll file private as Chronicle takes it. */
+  private static final StoreFileListener PRIVATE =
+      new StoreFileListener() {
+        @Override
+        public void onAcquired(int cycle, File file) {
+          try {
+            PrivateFiles.makePrivate(file.toPath());
+          } catch (IOException e) {
+            log.warn("cannot make {} private: {}", file, e.getMessage());
+          }
+        }
+
+        @Override
+        public void onReleased(int cycle, File file) {}
+      };
 
   /**
    * Checks a segment's files before Chronicle opens it, for reading only. Roll files too short or
@@ -80,7 +117,7 @@ final class Segment {
       for (Path f : (Iterable<Path>) files::iterator) {
         String name = f.getFileName().toString();
         if (name.endsWith(SUFFIX) && !looksValid(f)) {
-          Files.createDirectories(aside);
+          PrivateFiles.createPrivateDirectory(aside);
           Path to = aside.resolve(name);
           Files.move(f, to);
           removed.add(to);
