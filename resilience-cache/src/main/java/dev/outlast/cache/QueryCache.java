@@ -6,6 +6,7 @@ import dev.outlast.core.Ticker;
 import dev.outlast.core.health.Health;
 import dev.outlast.core.health.HealthCheck;
 import dev.outlast.core.health.Importance;
+import dev.outlast.core.internal.PrivateFiles;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -159,9 +160,18 @@ public final class QueryCache<K, V> implements AutoCloseable {
         this.restored = 0;
       } else {
         SecretKeySpec key = s.hmacKey();
+        // With one contract for every entry, a snapshot older than its servable age holds nothing
+        // usable; with a contract per entry, each entry is judged on its own.
+        long horizon =
+            c.freshnessOf() == null ? c.freshness().serveStaleFor().toMillis() : Long.MAX_VALUE;
         SnapshotFile<K, V> file =
             new SnapshotFile<>(
-                s.file(), name, s.keys(), s.values(), key == null ? null : key.getEncoded());
+                s.file(),
+                name,
+                s.keys(),
+                s.values(),
+                key == null ? null : key.getEncoded(),
+                horizon);
         SnapshotStore<K, V> st =
             new SnapshotStore<>(name, file, clock, ticker, store, factory, plugins);
         this.snapshot = st;
@@ -790,11 +800,16 @@ public final class QueryCache<K, V> implements AutoCloseable {
     /**
      * Keeps a snapshot on local disk so that a restarted pod serves what it had (with the original
      * ages, as stale, refreshed on first read) while the database is down. Written atomically every
-     * {@link #snapshotInterval} if something changed, and on close; checked when read at build
-     * time, and ignored, reported and moved aside if damaged. The check is a CRC32C, which catches
-     * damage; to refuse a snapshot someone changed on purpose, sign it with {@link #snapshotKey}.
+     * {@link #snapshotInterval} if something changed, and on close, as a 0600 file in a directory
+     * private to the user the process runs as: created 0700 if missing, and refused at {@link
+     * #build} if it is a symbolic link, owned by another user, or writable by its group or others.
+     * Checked when read at build time, and ignored, reported and moved aside if damaged, of another
+     * cache, or written in the future. The check is a CRC32C, which catches damage, so an unsigned
+     * snapshot is read only if the file is private too (not a link, ours, writable by no one else);
+     * to refuse a snapshot someone changed on purpose, sign it with {@link #snapshotKey}.
      *
-     * @param file where to keep it; its directory is created if missing
+     * @param file where to keep it; give it a directory of its own (created if missing), not one
+     *     shared with other users or programs
      * @param keys how keys are written
      * @param values how values are written
      */
@@ -807,15 +822,23 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
     /**
      * Signs the snapshot with HMAC-SHA256 under this key instead of a CRC, so that a snapshot
-     * changed by someone without the key is refused, not just an accidentally damaged one.
+     * changed or planted by someone without the key is refused, not just an accidentally damaged
+     * one; the cache's name and the write time are signed with the values. Without a key, a
+     * snapshot is read back only from a private directory and file (see {@link #snapshot}).
      *
-     * @param key at least 16 bytes
+     * @param key at least 32 random bytes (256 bits, the size of HMAC-SHA256's output); make one
+     *     with {@code openssl rand -base64 32} and pass it decoded
+     * @throws IllegalArgumentException if it is shorter
      */
     public Builder<K, V> snapshotKey(byte[] key) {
       Objects.requireNonNull(key, "key");
-      if (key.length < 16) {
+      if (key.length < 32) {
         throw new IllegalArgumentException(
-            "snapshotKey must be at least 16 bytes, was " + key.length);
+            "snapshotKey must be at least 32 bytes (256 bits) of random data, was "
+                + key.length
+                + " bytes: make one with `openssl rand -base64 32` and pass"
+                + " Base64.getDecoder().decode(...) of it, kept out of the source and away from"
+                + " the snapshot's directory");
       }
       this.snapshotKey = key.clone();
       return this;
@@ -914,7 +937,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * @param loader the query; runs on the cache's load threads
      * @throws IllegalStateException if no guard was given
      * @throws IllegalArgumentException if settings contradict each other, or the snapshot's
-     *     directory cannot be made private (created 0700) or is writable by other users
+     *     directory cannot be created, or is refused (a symbolic link, another user's, or writable
+     *     by its group or others; the message says how to fix it)
      */
     public QueryCache<K, V> build(Loader<K, V> loader) {
       Objects.requireNonNull(loader, "loader");
@@ -940,10 +964,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
         Path dir = file.toAbsolutePath().getParent();
         try {
           PrivateFiles.createPrivateDirectory(Objects.requireNonNull(dir, "snapshot directory"));
+        } catch (PrivateFiles.NotPrivateException e) {
+          throw new IllegalArgumentException(
+              "cache '" + name + "': refusing the snapshot directory " + e.getMessage(), e);
         } catch (IOException e) {
           throw new IllegalArgumentException(
-              "cache '" + name + "': the snapshot cannot be kept in " + dir + ": " + e.getMessage(),
-              e);
+              "cache '" + name + "': cannot create the snapshot directory: " + e, e);
         }
         byte[] k = snapshotKey;
         snap =

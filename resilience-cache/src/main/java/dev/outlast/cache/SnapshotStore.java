@@ -68,8 +68,13 @@ final class SnapshotStore<K, V> {
     List<SnapshotFile.Item<K, V>> items;
     try {
       file.deleteLeftovers();
-      items = file.read(plugins);
-    } catch (SnapshotFile.DamagedSnapshotException e) {
+      items = file.read(plugins, nowWall);
+    } catch (SnapshotFile.RefusedSnapshotException e) {
+      if (!e.moveAside()) {
+        log.warn(
+            "{}: snapshot {} not served, starting empty: {}", name, file.path(), e.getMessage());
+        return 0;
+      }
       String aside;
       try {
         aside = "; moved to " + file.quarantine(nowWall);

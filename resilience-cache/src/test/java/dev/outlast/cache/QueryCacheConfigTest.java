@@ -62,9 +62,9 @@ class QueryCacheConfigTest {
             .snapshot(shared.resolve("s.snapshot"), Codec.utf8(), Codec.utf8());
     assertThatThrownBy(() -> b.build(loader))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cache 'shared': the snapshot cannot be kept in " + shared)
-        .hasMessageContaining("can be written by every user")
-        .hasMessageContaining("mode 0700");
+        .hasMessageContaining("cache 'shared': refusing the snapshot directory " + shared)
+        .hasMessageContaining("can be written by its group and every other user")
+        .hasMessageContaining("fix: chmod 700 " + shared);
   }
 
   @Test

@@ -1,14 +1,18 @@
 package dev.outlast.core.fallback;
 
+import static java.nio.file.LinkOption.NOFOLLOW_LINKS;
+
+import dev.outlast.core.internal.PrivateFiles;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.StreamEvent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -17,23 +21,45 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The history of event streams as files in a directory: what an object store (S3, GCS) holds for a
  * service, stood in for by a local or mounted directory. Each stream has a folder; each file in it
  * holds a contiguous range of the stream's events, named by that range ({@code
- * 000000000001-000000001000.events}) and checked by a CRC32C over its content. Files are written
- * whole (to a temporary name, then moved), so a reader never sees half a file.
+ * 000000000001-000000001000.events}) and checked by a CRC32C over its content.
+ *
+ * <p>Files are written through {@link PrivateFiles#writeAtomically}: a temporary file forced to
+ * disk, renamed into place, and the folder forced, so a reader never sees half a file and a crash
+ * loses no file whose write returned. Folders are 0700 and files 0600 from their creation. The
+ * archive's directory and each stream's folder are checked at every read and write, and refused
+ * (with the fix in the message) if they are symbolic links, owned by another user, or writable by
+ * their group or others; so is a file that is a link, another user's, or writable by others:
+ * whoever could change them could change the history a store is rebuilt from.
+ *
+ * <p>Folder names: a stream name of 1 to 100 letters, digits, '.', '_' or '-' that does not start
+ * with '.' or with {@code x-} (in either case) is its own folder name; every other name is {@code
+ * x-} and the hex of its UTF-8 bytes ({@code "a b"} is {@code x-612062}). No plain name starts with
+ * {@code x-}, so no two streams share a folder on a case-sensitive file system. (On a
+ * case-insensitive one, such as the macOS and Windows defaults, names that differ only in case do:
+ * keep an archive on a case-sensitive file system.) Versions before this one kept names starting
+ * with {@code x-} plain too, so {@code "x-612062"} and {@code "a b"} shared a folder; such a stream
+ * now has an escaped folder, and a read or write of it while its old folder is still there fails
+ * with the command that moves it, unless the old folder name is itself the escape of another
+ * stream's name (then it is taken to be that stream's, and cannot be told apart). Every other
+ * existing folder keeps its name.
  *
  * <p>Read through it as an {@link EventSource}, typically first in a chain before the ledger: the
- * archive answers the history, the ledger the recent part. A damaged file fails the read with an
- * {@link IOException} naming it.
+ * archive answers the history, the ledger the recent part. A damaged or refused file fails the read
+ * with an {@link IOException} naming it.
  *
  * <p>Threadsafe.
  */
 public final class DirectoryArchive implements EventSource {
   private static final Pattern FILE = Pattern.compile("(\\d{12,19})-(\\d{12,19})\\.events");
   private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9._-]{1,100}");
+  private static final String ESCAPED = "x-";
+  private static final Pattern HEX = Pattern.compile("(?:[0-9a-f]{2})*");
 
   private final Path root;
 
@@ -41,15 +67,22 @@ public final class DirectoryArchive implements EventSource {
     this.root = root;
   }
 
-  /** An archive in this directory (created when the first file is written). */
+  /**
+   * An archive in this directory: created, 0700, when the first file is written; checked at every
+   * read and write (see the class comment).
+   */
   public static DirectoryArchive in(Path directory) {
     return new DirectoryArchive(Objects.requireNonNull(directory, "directory"));
   }
 
   /**
-   * Writes a contiguous range of one stream's events as one file.
+   * Writes a contiguous range of one stream's events as one file, durably (see the class comment).
    *
-   * @throws IllegalArgumentException if the events are empty, of several streams, or not contiguous
+   * @throws IllegalArgumentException if the events are empty, of several streams, or not
+   *     contiguous, or the stream's name is not valid Unicode
+   * @throws IOException if the archive's directory or the stream's folder is refused (a link,
+   *     another user's, or writable by others: the message says how to fix it), or the file cannot
+   *     be written
    */
   public void write(List<StreamEvent> events) throws IOException {
     if (events.isEmpty()) {
@@ -82,17 +115,10 @@ public final class DirectoryArchive implements EventSource {
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, size);
     b.putInt((int) crc.getValue());
-    Path dir = root.resolve(folder(stream));
-    Files.createDirectories(dir);
+    Path dir = Objects.requireNonNull(folderOf(stream, true));
     long last = first + events.size() - 1;
     Path target = dir.resolve(String.format("%012d-%012d.events", first, last));
-    Path tmp = dir.resolve(target.getFileName() + ".tmp");
-    Files.write(tmp, b.array());
-    try {
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-    }
+    PrivateFiles.writeAtomically(target, out -> out.write(b.array()));
   }
 
   @Override
@@ -129,8 +155,8 @@ public final class DirectoryArchive implements EventSource {
   private record Range(long first, long last, Path file) {}
 
   private List<Range> ranges(String stream) throws IOException {
-    Path dir = root.resolve(folder(stream));
-    if (!Files.isDirectory(dir)) {
+    Path dir = folderOf(stream, false);
+    if (dir == null) {
       return List.of();
     }
     List<Range> ranges = new ArrayList<>();
@@ -147,6 +173,7 @@ public final class DirectoryArchive implements EventSource {
   }
 
   private static List<StreamEvent> readFile(String stream, Path file) throws IOException {
+    PrivateFiles.checkFile(file);
     byte[] bytes = Files.readAllBytes(file);
     if (bytes.length < 12) {
       throw new IOException("archive file " + file + " is truncated (" + bytes.length + " bytes)");
@@ -172,11 +199,108 @@ public final class DirectoryArchive implements EventSource {
     return events;
   }
 
-  /** A stream's folder name: the name itself if plain, else its UTF-8 bytes in hex. */
-  private static String folder(String stream) {
-    return PLAIN.matcher(stream).matches() && !stream.startsWith(".")
-        ? stream
-        : "x-" + HexFormat.of().formatHex(stream.getBytes(StandardCharsets.UTF_8));
+  /**
+   * A stream's folder, checked (and the archive's directory with it); made if {@code create}, else
+   * null if there is none.
+   */
+  private @Nullable Path folderOf(String stream, boolean create) throws IOException {
+    String name = folder(stream);
+    if (create) {
+      PrivateFiles.createPrivateDirectory(root);
+    } else if (Files.notExists(root, NOFOLLOW_LINKS)) {
+      return null;
+    } else {
+      PrivateFiles.checkDirectory(root);
+    }
+    refuseOldFolder(stream, name);
+    Path dir = root.resolve(name);
+    if (create) {
+      PrivateFiles.createPrivateDirectory(dir);
+    } else if (Files.notExists(dir, NOFOLLOW_LINKS)) {
+      return null;
+    } else {
+      PrivateFiles.checkDirectory(dir);
+    }
+    return dir;
+  }
+
+  /**
+   * A stream's folder name: the name itself if plain, else {@code x-} and the hex of its UTF-8
+   * bytes. One to one (see the class comment): plain names never start with {@code x-}, and UTF-8
+   * is one to one on valid Unicode (a lone surrogate, which the JDK's encoder would turn into '?',
+   * is refused).
+   */
+  static String folder(String stream) {
+    if (PLAIN.matcher(stream).matches()
+        && !stream.startsWith(".")
+        && !stream.regionMatches(true, 0, ESCAPED, 0, ESCAPED.length())) {
+      return stream;
+    }
+    try {
+      ByteBuffer utf8 =
+          StandardCharsets.UTF_8
+              .newEncoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .encode(CharBuffer.wrap(stream));
+      byte[] bytes = new byte[utf8.remaining()];
+      utf8.get(bytes);
+      return ESCAPED + HexFormat.of().formatHex(bytes);
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException(
+          "stream name is not valid Unicode (a lone surrogate?): " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Fails if the stream still has a folder under the name that versions before injective names gave
+   * it (plain names starting with {@code x-}), which reads would otherwise skip.
+   */
+  private void refuseOldFolder(String stream, String folder) throws IOException {
+    boolean wasPlain = PLAIN.matcher(stream).matches() && !stream.startsWith(".");
+    if (!wasPlain || stream.equals(folder) || isEscapeOfAnotherName(stream)) {
+      return;
+    }
+    Path old = root.resolve(stream);
+    if (Files.exists(old, NOFOLLOW_LINKS)) {
+      Path now = root.resolve(folder);
+      throw new IOException(
+          old
+              + ": holds stream '"
+              + stream
+              + "' under the folder name of an earlier Outlast version, which could be taken for"
+              + " the escaped name of another stream; its folder is now "
+              + now
+              + "; fix: mv "
+              + old
+              + " "
+              + now
+              + " (or, if that exists already, move the files into it) while nothing writes the"
+              + " archive");
+    }
+  }
+
+  /** Whether a folder name is the escaped form of some name, so its folder is that name's. */
+  private static boolean isEscapeOfAnotherName(String folderName) {
+    if (!folderName.startsWith(ESCAPED)) {
+      return false;
+    }
+    String hex = folderName.substring(ESCAPED.length());
+    if (!HEX.matcher(hex).matches()) {
+      return false;
+    }
+    try {
+      String decoded =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(HexFormat.of().parseHex(hex)))
+              .toString();
+      return folder(decoded).equals(folderName);
+    } catch (CharacterCodingException | IllegalArgumentException e) {
+      return false;
+    }
   }
 
   @Override
