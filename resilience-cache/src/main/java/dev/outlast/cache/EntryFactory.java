@@ -1,5 +1,6 @@
 package dev.outlast.cache;
 
+import dev.outlast.core.Redaction;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -51,7 +52,7 @@ final class EntryFactory<K, V> {
     private static final long serialVersionUID = 1L;
 
     PluginException(String plugin, Throwable cause) {
-      super("the cache's " + plugin + " threw " + cause, cause);
+      super(Redaction.redact("the cache's " + plugin + " threw " + cause), cause);
     }
   }
 

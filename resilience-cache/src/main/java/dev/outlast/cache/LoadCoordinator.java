@@ -2,6 +2,7 @@ package dev.outlast.cache;
 
 import dev.outlast.core.DependencyUnavailableException;
 import dev.outlast.core.Guard;
+import dev.outlast.core.Redaction;
 import dev.outlast.core.Ticker;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -103,7 +104,11 @@ final class LoadCoordinator<K, V> {
             executor,
             config.loadConcurrency(),
             config.loadQueue(),
-            t -> log.error("{}: a load let a throwable escape; its slot is given back", name, t));
+            t ->
+                log.error(
+                    "{}: a load let a throwable escape; its slot is given back",
+                    name,
+                    Redaction.forLog(t)));
   }
 
   /** What a closed cache says to anything that would load. */
@@ -370,7 +375,11 @@ final class LoadCoordinator<K, V> {
               escaped != null
                   ? escaped
                   : new IllegalStateException(name + ": the load of " + key + " ended unanswered");
-          log.error("{}: the load of {} failed inside the cache; it is ended", name, key, why);
+          log.error(
+              "{}: the load of {} failed inside the cache; it is ended",
+              name,
+              key,
+              Redaction.forLog(why));
           permit.release();
           finish(why);
         }

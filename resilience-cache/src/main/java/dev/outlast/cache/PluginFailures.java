@@ -1,5 +1,6 @@
 package dev.outlast.cache;
 
+import dev.outlast.core.Redaction;
 import dev.outlast.core.Ticker;
 import java.util.Map;
 import java.util.TreeMap;
@@ -83,14 +84,14 @@ final class PluginFailures {
           cache,
           plugin,
           outcome,
-          failure);
+          Redaction.forLog(failure));
     } else if (summary) {
       log.warn(
           "{}: the {} failed {} more times since it was last logged; the last: {}",
           cache,
           plugin,
           since,
-          failure.toString());
+          Redaction.redact(failure.toString()));
     }
   }
 
@@ -128,7 +129,7 @@ final class PluginFailures {
                       + " (last "
                       + TimeUnit.NANOSECONDS.toSeconds(now - r.lastAt)
                       + " s ago: "
-                      + r.last
+                      + Redaction.redact(String.valueOf(r.last))
                       + ")");
             }
           }

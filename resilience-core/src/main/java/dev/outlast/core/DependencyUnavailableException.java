@@ -37,7 +37,7 @@ public final class DependencyUnavailableException extends DependencyException {
   public String getMessage() {
     String m = message;
     if (m == null) {
-      m = message(dependency(), reason, detail.get());
+      m = String.valueOf(Redaction.redact(message(dependency(), reason, detail.get())));
       message = m;
     }
     return m;

@@ -541,9 +541,9 @@ public final class Guard {
 
   /** The probe did not answer: keep the reason for health. */
   void probeFailed(RecoveryProbe by, Throwable failure) {
-    lastFailure = "recovery probe: " + failure;
+    lastFailure = Redaction.redact("recovery probe: " + failure);
     lastFailureAt = config.clock().instant();
-    log.debug("{}: the recovery probe {} failed", dependency, by, failure);
+    log.debug("{}: the recovery probe {} failed", dependency, by, Redaction.forLog(failure));
   }
 
   /** Registers a listener for breaker state changes. */
@@ -671,7 +671,8 @@ public final class Guard {
       }
       try {
         if (infrastructure) {
-          lastFailure = failure.toString();
+          // Kept for health, logs and exception messages: never with a credential in it.
+          lastFailure = Redaction.redact(failure.toString());
           lastFailureAt = config.clock().instant();
           breaker.onError(elapsedNanos, TimeUnit.NANOSECONDS, failure);
         } else {

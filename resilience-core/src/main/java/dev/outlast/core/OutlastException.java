@@ -6,6 +6,10 @@ import org.jspecify.annotations.Nullable;
  * The root of every unchecked exception Outlast throws. Subclasses carry the context a caller needs
  * to act: which dependency, in which state, and what to do about it.
  *
+ * <p>Messages go through {@link Redaction#redact(String)}: a message that quotes a failure (a JDBC
+ * URL, an HTTP request) carries no password, token or {@code Authorization} value. The cause is
+ * kept as it was thrown.
+ *
  * <p>Instances are immutable once thrown and safe to share between threads.
  */
 public class OutlastException extends RuntimeException {
@@ -17,7 +21,7 @@ public class OutlastException extends RuntimeException {
    * @param message the description, never empty
    */
   public OutlastException(String message) {
-    super(message);
+    super(Redaction.redact(message));
   }
 
   /**
@@ -27,7 +31,7 @@ public class OutlastException extends RuntimeException {
    * @param cause the underlying failure, or {@code null} if there is none
    */
   public OutlastException(String message, @Nullable Throwable cause) {
-    super(message, cause);
+    super(Redaction.redact(message), cause);
   }
 
   /**
@@ -40,6 +44,6 @@ public class OutlastException extends RuntimeException {
    */
   protected OutlastException(
       String message, @Nullable Throwable cause, boolean writableStackTrace) {
-    super(message, cause, /* enableSuppression= */ true, writableStackTrace);
+    super(Redaction.redact(message), cause, /* enableSuppression= */ true, writableStackTrace);
   }
 }

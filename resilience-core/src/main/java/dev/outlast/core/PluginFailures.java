@@ -34,7 +34,7 @@ final class PluginFailures {
    */
   void failed(String plugin, Object instance, Throwable failure, String outcome) {
     count.increment();
-    last = plugin + " " + instance + " threw " + failure;
+    last = Redaction.redact(plugin + " " + instance + " threw " + failure);
     if (logged.putIfAbsent(plugin, Boolean.TRUE) == null) {
       log.error(
           "{}: the {} {} threw; {}. Later failures of it are counted, not logged (see health)",
@@ -42,7 +42,7 @@ final class PluginFailures {
           plugin,
           instance,
           outcome,
-          failure);
+          Redaction.forLog(failure));
     }
   }
 

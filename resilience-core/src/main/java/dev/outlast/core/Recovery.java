@@ -113,7 +113,7 @@ final class Recovery {
         Run unused = start();
       }
     } catch (Throwable t) {
-      log.warn("{}: recovery tick failed", guard.dependency(), t);
+      log.warn("{}: recovery tick failed", guard.dependency(), Redaction.forLog(t));
     }
   }
 

@@ -6,6 +6,7 @@ import dev.outlast.cache.QueryCache;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.RecoveryProbe;
+import dev.outlast.core.Redaction;
 import dev.outlast.core.annotation.Guarded;
 import dev.outlast.core.annotation.Outlast;
 import dev.outlast.core.annotation.ReadFallback;
@@ -18,7 +19,6 @@ import dev.outlast.sink.elasticsearch.ElasticsearchSink;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.PreparedStatement;
@@ -35,7 +35,6 @@ import javax.sql.DataSource;
  * implementations, one {@link Outlast}. Closing and opening it again is the drill's "restart".
  */
 final class DrillService implements AutoCloseable {
-  static final String INDEX = "outlast-drill-orders";
 
   /** Events of the order stream, published by the service. */
   interface OrderEvents {
@@ -64,10 +63,17 @@ final class DrillService implements AutoCloseable {
   final History history;
   private final Outlast outlast;
 
+  /**
+   * @param names the tables and index of this run
+   * @param cluster the cluster's credentials and trust
+   * @param elasticsearch where the service reaches it (the proxy)
+   */
   DrillService(
+      DrillNames names,
       DataSource shop,
       DataSource storeDs,
       DataSource ledgerDs,
+      SearchTarget cluster,
       URI elasticsearch,
       Path dir,
       Duration freshFor) {
@@ -99,9 +105,9 @@ final class DrillService implements AutoCloseable {
             .maxStaleWait(Duration.ofMillis(50))
             .snapshot(dir.resolve("products.snapshot"), Codec.int64(), Codec.utf8())
             .snapshotInterval(Duration.ofSeconds(1))
-            .build(id -> productName(shop, id));
+            .build(id -> productName(shop, names.product(), id));
     try {
-      orders = queue(elasticsearch, dir);
+      orders = queue(cluster.sink(elasticsearch, names.index()), dir);
     } catch (RuntimeException e) {
       products.close();
       throw e;
@@ -115,9 +121,10 @@ final class DrillService implements AutoCloseable {
       throw e;
     }
     outlast = wiring;
-    events = outlast.wrap(OrderEvents.class, new HttpOrderEvents(elasticsearch));
-    JdbcEventSource storeEvents = JdbcEventSource.builder(storeDs).build();
-    JdbcEventSource ledgerEvents = JdbcEventSource.builder(ledgerDs).build();
+    events =
+        outlast.wrap(OrderEvents.class, new HttpOrderEvents(cluster, elasticsearch, names.index()));
+    JdbcEventSource storeEvents = JdbcEventSource.builder(storeDs).table(names.event()).build();
+    JdbcEventSource ledgerEvents = JdbcEventSource.builder(ledgerDs).table(names.event()).build();
     history =
         outlast.wrap(
             History.class,
@@ -134,13 +141,12 @@ final class DrillService implements AutoCloseable {
             });
   }
 
-  private SpillQueue<String> queue(URI elasticsearch, Path dir) {
+  private SpillQueue<String> queue(ElasticsearchSink.Builder<String> sink, Path dir) {
     return SpillQueue.<String>builder("orders")
         .directory(dir.resolve("orders-journal"))
         .codec(Codec.utf8())
         .sink(
-            ElasticsearchSink.<String>builder(elasticsearch, INDEX)
-                .rawJson(s -> s)
+            sink.rawJson(s -> s)
                 .requestTimeout(Duration.ofSeconds(2))
                 .connectTimeout(Duration.ofSeconds(1))
                 .build())
@@ -160,10 +166,10 @@ final class DrillService implements AutoCloseable {
         .build();
   }
 
-  private static String productName(DataSource shop, long id) throws SQLException {
+  private static String productName(DataSource shop, String table, long id) throws SQLException {
     JdbcTimeouts timeouts = JdbcTimeouts.of(Duration.ofSeconds(1), "products");
     try (JdbcTimeouts.Call call = timeouts.open(shop);
-        PreparedStatement ps = call.prepare("SELECT name FROM product WHERE id = ?")) {
+        PreparedStatement ps = call.prepare("SELECT name FROM " + table + " WHERE id = ?")) {
       ps.setLong(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getString(1) : "";
@@ -187,26 +193,23 @@ final class DrillService implements AutoCloseable {
 
   /** Posts one order document, under the order's own id: the service's direct path. */
   private static final class HttpOrderEvents implements OrderEvents {
-    private final HttpClient http =
-        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    private final SearchTarget search;
+    private final HttpClient http;
     private final URI base;
+    private final String index;
 
-    HttpOrderEvents(URI base) {
+    HttpOrderEvents(SearchTarget search, URI base, String index) {
+      this.search = search;
+      this.http = search.client(Duration.ofSeconds(1));
       this.base = base;
+      this.index = index;
     }
 
     @Override
     public void placed(String json) throws IOException {
       HttpResponse<String> r;
       try {
-        r =
-            http.send(
-                HttpRequest.newBuilder(base.resolve("/" + INDEX + "/_doc"))
-                    .timeout(Duration.ofSeconds(2))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(json))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+        r = search.send(http, base, "POST", "/" + index + "/_doc", json, Duration.ofSeconds(2));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted", e);
@@ -215,7 +218,8 @@ final class DrillService implements AutoCloseable {
         throw new IOException("HTTP " + r.statusCode());
       }
       if (r.statusCode() >= 300) {
-        throw new IllegalArgumentException("refused: HTTP " + r.statusCode() + " " + r.body());
+        throw new IllegalArgumentException(
+            "refused: HTTP " + r.statusCode() + " " + Redaction.redact(r.body()));
       }
     }
   }

@@ -5,29 +5,30 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.outlast.cache.CacheStats;
 import dev.outlast.core.Guard;
+import dev.outlast.core.Redaction;
 import dev.outlast.core.spi.StreamEvent;
 import dev.outlast.testkit.FaultProxy;
 import dev.outlast.testkit.MariaDbServer;
 import dev.outlast.testkit.OpenSearchServer;
 import dev.outlast.testkit.PostgresServer;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -43,24 +44,50 @@ import org.postgresql.ds.PGSimpleDataSource;
  * while its dependencies are killed, frozen and restored, and the service itself restarted in the
  * middle of an outage. One line a second on the terminal; report.json and report.html at the end.
  *
- * <p>Options: {@code --phase-seconds=N} (default 8), {@code --out=DIR} (default {@code
- * examples/target/outage-drill}), and, to use your own servers instead of starting them, {@code
- * --mysql=jdbc:mariadb://host:3306/db?user=u&password=p}, {@code
+ * <p>Options: {@code --phase-seconds=N} (default 8); {@code --out=DIR} (default {@code
+ * examples/target/outage-drill}), under which the run writes only into a new directory named after
+ * its run id, and refuses if that exists; {@code --run-id=ID} (default random); {@code --keep} to
+ * leave the tables, index and work files behind. To use your own servers instead of starting them:
+ * {@code --mysql=jdbc:mariadb://host:3306/db?user=u&password=p}, {@code
  * --postgres=jdbc:postgresql://host:5432/db?user=u&password=p}, {@code
- * --elasticsearch=http://host:9200}. Your servers are cut off at a proxy, never stopped; the drill
- * creates tables {@code product} and {@code event} and the index {@code outlast-drill-orders} in
- * them, replacing any of those names.
+ * --elasticsearch=https://host:9200} with the options of {@link SearchTarget} for credentials and
+ * trust. Your servers are cut off at a proxy, never stopped.
+ *
+ * <p>On the servers the drill creates only {@link DrillNames}: {@code outlast_drill_<run
+ * id>_product} and {@code outlast_drill_<run id>_event} in MySQL, {@code outlast_drill_<run
+ * id>_event} in PostgreSQL, the index {@code outlast-drill-<run id>-orders}. It refuses to start if
+ * any of them exists, and removes them at the end, on failure and on Ctrl-C too, unless {@code
+ * --keep}. No password is printed: every message that could quote a URL goes through {@link
+ * Redaction}.
  */
 public final class OutageDrill {
-  private static final int KEYS = 200;
+  static final int KEYS = 200;
   private static final int STREAMS = 5;
   private static final int EVENTS_PER_STREAM = 20;
-  private static final Pattern HOST_PORT = Pattern.compile("//([^/:?]+):(\\d+)");
+  // host:port after "//" and any user information, which is kept when the address is rewritten.
+  private static final Pattern HOST_PORT = Pattern.compile("(//(?:[^/?@]*@)?)([^/:?@]+):(\\d+)");
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern OPTION = Pattern.compile("--([a-z-]+)(?:=(.*))?");
+  private static final Set<String> VALUED =
+      Set.of(
+          "phase-seconds",
+          "out",
+          "run-id",
+          "mysql",
+          "postgres",
+          "elasticsearch",
+          "elasticsearch-user",
+          "elasticsearch-password",
+          "elasticsearch-api-key",
+          "elasticsearch-ca");
+  private static final Set<String> FLAGS = Set.of("keep", "allow-credentials-over-http");
 
   private final Duration phase;
-  private final Path out;
   private final Map<String, String> options;
+  private final DrillNames names;
+  private final Path runDir;
+  private final boolean keep;
+  private final @Nullable SearchTarget usersSearch;
   private final ReentrantReadWriteLock restartLock = new ReentrantReadWriteLock();
   private final AtomicLong readsFailed = new AtomicLong();
   private final AtomicLong historyReads = new AtomicLong();
@@ -79,94 +106,252 @@ public final class OutageDrill {
   private volatile boolean loading = true;
   private volatile String phaseName = "starting";
   private long started;
+  private @Nullable SearchTarget search;
+  private boolean cleanedUp; // guarded by this
 
-  private OutageDrill(Map<String, String> options) {
+  private OutageDrill(Map<String, String> options, Map<String, String> env) throws Exception {
+    for (Map.Entry<String, String> o : options.entrySet()) {
+      String k = o.getKey();
+      String problem =
+          FLAGS.contains(k)
+              ? (o.getValue().isEmpty() ? null : "--" + k + " takes no value")
+              : !VALUED.contains(k)
+                  ? "unknown option --" + k
+                  : o.getValue().isEmpty() ? "--" + k + " needs a value" : null;
+      if (problem != null) {
+        throw new IllegalArgumentException(problem + "; see OutageDrill's javadoc for the options");
+      }
+    }
     this.options = options;
     this.phase = Duration.ofSeconds(Long.parseLong(options.getOrDefault("phase-seconds", "8")));
-    this.out = Path.of(options.getOrDefault("out", "examples/target/outage-drill"));
+    String id = options.get("run-id");
+    this.names = id == null ? DrillNames.random() : new DrillNames(id);
+    this.runDir =
+        Path.of(options.getOrDefault("out", "examples/target/outage-drill")).resolve(names.runId());
+    this.keep = options.containsKey("keep");
+    String es = options.get("elasticsearch");
+    // Checked before anything is started or created: a bad option costs nothing.
+    this.usersSearch = es == null ? null : SearchTarget.of(es, options, env);
   }
 
   /** Runs the drill; exit code 0 if nothing was lost and no read of a warmed key failed. */
-  public static void main(String[] args) throws Exception {
-    Map<String, String> options = new HashMap<>();
-    for (String a : args) {
-      Matcher m = Pattern.compile("--([a-z-]+)=(.*)").matcher(a);
-      if (!m.matches()) {
-        System.err.println("unknown argument " + a + "; see OutageDrill's javadoc for the options");
-        System.exit(2);
-      }
-      options.put(m.group(1), m.group(2));
+  public static void main(String[] args) {
+    OutageDrill drill;
+    try {
+      drill = new OutageDrill(parse(args), System.getenv());
+      drill.createRunDirectory();
+    } catch (Exception e) {
+      System.err.println("the drill did not start: " + Redaction.redact(e.getMessage()));
+      System.exit(2);
+      return;
     }
     // The library's logs go to a file: the terminal shows the drill's own line a second.
-    Path out = Path.of(options.getOrDefault("out", "examples/target/outage-drill"));
-    Files.createDirectories(out);
     if (System.getProperty("org.slf4j.simpleLogger.logFile") == null) {
-      System.setProperty("org.slf4j.simpleLogger.logFile", out.resolve("drill.log").toString());
+      System.setProperty(
+          "org.slf4j.simpleLogger.logFile", drill.runDir.resolve("drill.log").toString());
       System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
     }
-    DrillReport r = run(options);
-    System.exit(r.eventsLost() == 0 && r.readsFailed() == 0 ? 0 : 1);
+    int code;
+    try {
+      DrillReport r = drill.run();
+      code = r.eventsLost() == 0 && r.readsFailed() == 0 ? 0 : 1;
+    } catch (Footprint.NamesTaken e) {
+      System.err.println(e.getMessage());
+      code = 3;
+    } catch (Throwable t) {
+      // A driver's message may quote its URL: printed redacted, stack trace included.
+      System.err.println("the drill failed: " + Redaction.redact(t.toString()));
+      Redaction.forLog(t).printStackTrace();
+      code = 1;
+    }
+    System.exit(code);
+  }
+
+  private static Map<String, String> parse(String[] args) {
+    Map<String, String> options = new HashMap<>();
+    for (String a : args) {
+      Matcher m = OPTION.matcher(a);
+      if (!m.matches()) {
+        throw new IllegalArgumentException(
+            "unknown argument " + a + "; see OutageDrill's javadoc for the options");
+      }
+      options.put(m.group(1), m.group(2) == null ? "" : m.group(2));
+    }
+    return options;
   }
 
   /**
-   * Runs a drill with these options (as {@link #main}'s, without the dashes); writes the report.
+   * Runs a drill with these options (as {@link #main}'s, without the dashes; a flag maps to "");
+   * writes the report into {@code <out>/<run id>}.
    */
   public static DrillReport run(Map<String, String> options) throws Exception {
-    return new OutageDrill(options).run();
+    OutageDrill d = new OutageDrill(options, System.getenv());
+    d.createRunDirectory();
+    return d.run();
+  }
+
+  /** The run's own directory, new: the drill never writes into, or deletes, one it did not make. */
+  private void createRunDirectory() throws IOException {
+    Files.createDirectories(runDir.getParent());
+    try {
+      Files.createDirectory(runDir);
+    } catch (FileAlreadyExistsException e) {
+      throw new IllegalArgumentException(
+          runDir
+              + " exists: the drill writes only into a directory of its own; choose another"
+              + " --run-id or --out");
+    }
   }
 
   private DrillReport run() throws Exception {
-    Path work = out.resolve("work");
-    deleteTree(work);
-    Files.createDirectories(work);
-    say("starting the servers (the first run downloads MariaDB, PostgreSQL and OpenSearch)");
+    Path work = runDir.resolve("work");
+    Files.createDirectory(work);
+    say("run " + names.runId() + " in " + runDir.toAbsolutePath());
+    if (options.get("mysql") == null
+        || options.get("postgres") == null
+        || options.get("elasticsearch") == null) {
+      say("starting the servers (the first run downloads MariaDB, PostgreSQL and OpenSearch)");
+    }
     try (Breakable mysql = mysql();
         Breakable store = postgres();
         Breakable search = elasticsearch()) {
-      DataSource shop = mariaDs(mysql);
-      DataSource storeDs = postgresDs(store);
-      URI searchUri = URI.create("http://127.0.0.1:" + search.proxy.port());
+      DataSource shop = mariaDs(mysql, true);
+      DataSource storeDs = postgresDs(store, true);
+      SearchTarget target = Objects.requireNonNull(this.search);
+      URI searchUri = target.through(search.proxy.port());
       for (Breakable b : List.of(mysql, store, search)) {
         say(String.format(Locale.ROOT, "%-14s %s", b.name, b.how()));
       }
-      prepare(shop, storeDs, searchUri);
-      service = open(shop, storeDs, shop, searchUri, work);
-      for (long id = 1; id <= KEYS; id++) {
-        current().products.get(id); // warm every key the load will read
+      Set<Footprint.Where> users = EnumSet.noneOf(Footprint.Where.class);
+      if (mysql.isUsers()) {
+        users.add(Footprint.Where.MYSQL);
       }
-      started = System.nanoTime();
-      Thread load = new Thread(this::load, "drill-load");
-      Thread ticker = new Thread(this::tick, "drill-ticker");
-      ticker.setDaemon(true);
-      load.start();
-      ticker.start();
+      if (store.isUsers()) {
+        users.add(Footprint.Where.POSTGRES);
+      }
+      if (search.isUsers()) {
+        users.add(Footprint.Where.ELASTICSEARCH);
+      }
+      Footprint footprint =
+          new Footprint(
+              names,
+              mariaDs(mysql, false),
+              postgresDs(store, false),
+              target,
+              users,
+              OutageDrill::say);
+      footprint.refuseIfTaken();
+      List<Breakable> all = List.of(mysql, store, search);
+      Thread hook =
+          new Thread(
+              () -> {
+                say("stopped early: cleaning up");
+                loading = false;
+                cleanUp(footprint, work, all);
+              },
+              "drill-clean-up");
+      Runtime.getRuntime().addShutdownHook(hook);
       try {
-        runPhases(mysql, store, search, shop, storeDs, searchUri, work);
+        footprint.create(STREAMS, EVENTS_PER_STREAM);
+        return drive(mysql, store, search, shop, storeDs, searchUri, work);
       } finally {
-        loading = false;
-        load.join();
-        ticker.interrupt();
-        ticker.join();
+        closeService();
+        cleanUp(footprint, work, all);
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+          // The JVM is shutting down: the hook runs, and finds everything done.
+        }
       }
-      sample(); // the last second
-      DrillReport report = report(searchUri);
-      current().close();
-      report.write(out);
-      say(
-          String.format(
-              Locale.ROOT,
-              "done: reads %d (fresh %d, stale %d, failed %d); events published %d, delivered %d,"
-                  + " lost %d, duplicates %d",
-              report.readsTotal(),
-              report.readsFresh(),
-              report.readsStale(),
-              report.readsFailed(),
-              report.eventsPublished(),
-              report.eventsDelivered(),
-              report.eventsLost(),
-              report.eventsDuplicates()));
-      say("report: " + out.resolve("report.html").toAbsolutePath());
-      return report;
+    }
+  }
+
+  private DrillReport drive(
+      Breakable mysql,
+      Breakable store,
+      Breakable search,
+      DataSource shop,
+      DataSource storeDs,
+      URI searchUri,
+      Path work)
+      throws Exception {
+    service = open(shop, storeDs, shop, searchUri, work);
+    for (long id = 1; id <= KEYS; id++) {
+      current().products.get(id); // warm every key the load will read
+    }
+    started = System.nanoTime();
+    Thread load = new Thread(this::load, "drill-load");
+    Thread ticker = new Thread(this::tick, "drill-ticker");
+    ticker.setDaemon(true);
+    load.start();
+    ticker.start();
+    try {
+      runPhases(mysql, store, search, shop, storeDs, searchUri, work);
+    } finally {
+      loading = false;
+      load.join();
+      ticker.interrupt();
+      ticker.join();
+    }
+    sample(); // the last second
+    DrillReport report = report(searchUri);
+    closeService();
+    report.write(runDir);
+    say(
+        String.format(
+            Locale.ROOT,
+            "done: reads %d (fresh %d, stale %d, failed %d); events published %d, delivered %d,"
+                + " lost %d, duplicates %d",
+            report.readsTotal(),
+            report.readsFresh(),
+            report.readsStale(),
+            report.readsFailed(),
+            report.eventsPublished(),
+            report.eventsDelivered(),
+            report.eventsLost(),
+            report.eventsDuplicates()));
+    say("report: " + runDir.resolve("report.html").toAbsolutePath());
+    return report;
+  }
+
+  /**
+   * Removes what the drill created on the user's servers, and its work files, unless --keep; once,
+   * from the drill's thread or the shutdown hook, whichever comes first.
+   */
+  private synchronized void cleanUp(Footprint footprint, Path work, List<Breakable> proxies) {
+    if (cleanedUp) {
+      return;
+    }
+    cleanedUp = true;
+    // The service reaches the servers only through the proxies: with them shut, nothing it still
+    // has in flight (stopped early, its threads run on) can write again, e.g. re-create the index
+    // by indexing into it after it was deleted.
+    for (Breakable b : proxies) {
+      b.proxy.refuse();
+      b.proxy.cutConnections();
+    }
+    if (keep) {
+      footprint.kept();
+      say("kept " + work + " (--keep)");
+      return;
+    }
+    footprint.removeCreated();
+    try {
+      deleteTree(work);
+    } catch (IOException e) {
+      say("could not remove " + work + ": " + e);
+    }
+  }
+
+  private void closeService() {
+    DrillService s = service;
+    if (s != null) {
+      service = null;
+      try {
+        s.close();
+      } catch (RuntimeException e) {
+        say("closing the service: " + Redaction.redact(e.toString()));
+      }
     }
   }
 
@@ -179,39 +364,47 @@ public final class OutageDrill {
       URI searchUri,
       Path work)
       throws InterruptedException {
-    phase("healthy", "everything up", () -> {});
-    phase("mysql-killed", "MySQL killed (SIGKILL)", mysql::kill);
+    // The labels say what is really done: a server of the drill's is killed and frozen, a user's
+    // is only cut off at the proxy. Each is worked out just before its action.
+    phase("healthy", () -> "everything up", () -> {});
     phase(
-        "mysql-frozen",
-        "MySQL restarted, then frozen (SIGSTOP)",
+        mysql.isUsers() ? "mysql-refused" : "mysql-killed",
+        () -> "MySQL " + mysql.killed(),
+        mysql::kill);
+    phase(
+        mysql.isUsers() ? "mysql-blackholed" : "mysql-frozen",
+        () -> "MySQL " + mysql.restored() + ", then " + mysql.frozen(),
         () -> {
           mysql.restore();
           mysql.freeze();
         });
     phase(
         "event-store-down",
-        "MySQL thawed; PostgreSQL (event store) killed",
+        () -> "MySQL " + mysql.restored() + "; PostgreSQL (event store) " + store.killed(),
         () -> {
           mysql.restore();
           store.kill();
         });
     phase(
         "sink-down",
-        "event store back; Elasticsearch killed",
+        () -> "PostgreSQL (event store) " + store.restored() + "; Elasticsearch " + search.killed(),
         () -> {
           store.restore();
           search.kill();
         });
     phase(
         "service-restart",
-        "MySQL killed again, the service restarted during the outage (warm start)",
+        () ->
+            "again, MySQL "
+                + mysql.killed()
+                + "; the service restarted during the outage (warm start)",
         () -> {
           mysql.kill();
           restart(shop, storeDs, searchUri, work);
         });
     phase(
         "restored",
-        "MySQL and Elasticsearch back",
+        () -> "MySQL " + mysql.restored() + "; Elasticsearch " + search.restored(),
         () -> {
           mysql.restore();
           search.restore();
@@ -235,7 +428,15 @@ public final class OutageDrill {
 
   private DrillService open(
       DataSource shop, DataSource storeDs, DataSource ledgerDs, URI searchUri, Path work) {
-    return new DrillService(shop, storeDs, ledgerDs, searchUri, work, Duration.ofSeconds(1));
+    return new DrillService(
+        names,
+        shop,
+        storeDs,
+        ledgerDs,
+        Objects.requireNonNull(search),
+        searchUri,
+        work,
+        Duration.ofSeconds(1));
   }
 
   private DrillService current() {
@@ -315,8 +516,9 @@ public final class OutageDrill {
 
   // ---- phases, the live line and the samples ----
 
-  private void phase(String name, String what, Runnable action) throws InterruptedException {
-    startPhase(name, what); // first: a slow action (a restart) belongs to its phase
+  private void phase(String name, java.util.function.Supplier<String> what, Runnable action)
+      throws InterruptedException {
+    startPhase(name, what.get()); // first: a slow action (a restart) belongs to its phase
     action.run();
     Thread.sleep(phase.toMillis());
     endPhase();
@@ -423,10 +625,14 @@ public final class OutageDrill {
 
   // ---- the report: events read back from the index ----
 
-  private synchronized DrillReport report(URI search) throws Exception {
+  private synchronized DrillReport report(URI searchUri) throws Exception {
     DrillService s = current();
     long[] t = totals(s);
-    send(search, "POST", "/" + DrillService.INDEX + "/_refresh", "");
+    SearchTarget target = Objects.requireNonNull(search);
+    HttpClient http = target.client(Duration.ofSeconds(5));
+    Duration timeout = Duration.ofSeconds(30);
+    String index = "/" + names.index();
+    target.send(http, searchUri, "POST", index + "/_refresh", "", timeout);
     BitSet seen = new BitSet();
     long documents = 0;
     JsonNode after = null;
@@ -442,9 +648,11 @@ public final class OutageDrill {
         q.set("search_after", after);
       }
       HttpResponse<String> r =
-          send(search, "POST", "/" + DrillService.INDEX + "/_search", JSON.writeValueAsString(q));
+          target.send(
+              http, searchUri, "POST", index + "/_search", JSON.writeValueAsString(q), timeout);
       if (r.statusCode() != 200) {
-        throw new IllegalStateException("reading the events back failed: " + r.body());
+        throw new IllegalStateException(
+            "reading the events back failed: " + Redaction.redact(r.body()));
       }
       JsonNode hits = JSON.readTree(r.body()).path("hits").path("hits");
       if (hits.isEmpty()) {
@@ -484,129 +692,90 @@ public final class OutageDrill {
     String url = options.get("mysql");
     if (url == null) {
       MariaDbServer db = MariaDbServer.builder().database("shop").start();
-      return new Breakable("mysql", db, FaultProxy.to(db));
+      return new Breakable("mysql", "MySQL", db, FaultProxy.to(db));
     }
-    Matcher m = HOST_PORT.matcher(url);
-    require(m.find(), "--mysql needs host:port in the URL: " + url);
-    return new Breakable("mysql", null, FaultProxy.to(m.group(1), Integer.parseInt(m.group(2))));
+    Matcher m = hostPort(url, "--mysql");
+    return new Breakable(
+        "mysql", "MySQL", null, FaultProxy.to(m.group(2), Integer.parseInt(m.group(3))));
   }
 
   private Breakable postgres() {
     String url = options.get("postgres");
     if (url == null) {
       PostgresServer db = PostgresServer.builder().database("events").start();
-      return new Breakable("event-store", db, FaultProxy.to(db));
+      return new Breakable("event-store", "PostgreSQL", db, FaultProxy.to(db));
     }
-    Matcher m = HOST_PORT.matcher(url);
-    require(m.find(), "--postgres needs host:port in the URL: " + url);
+    Matcher m = hostPort(url, "--postgres");
     return new Breakable(
-        "event-store", null, FaultProxy.to(m.group(1), Integer.parseInt(m.group(2))));
+        "event-store", "PostgreSQL", null, FaultProxy.to(m.group(2), Integer.parseInt(m.group(3))));
   }
 
   private Breakable elasticsearch() {
-    String url = options.get("elasticsearch");
-    if (url == null) {
+    SearchTarget users = usersSearch;
+    if (users == null) {
       OpenSearchServer node = OpenSearchServer.launch();
-      return new Breakable("elasticsearch", node, FaultProxy.to(node));
+      search = SearchTarget.local(URI.create(node.httpUrl()));
+      return new Breakable("elasticsearch", "Elasticsearch", node, FaultProxy.to(node));
     }
-    URI u = URI.create(url);
+    search = users;
     return new Breakable(
-        "elasticsearch", null, FaultProxy.to(u.getHost(), u.getPort() < 0 ? 9200 : u.getPort()));
+        "elasticsearch", "Elasticsearch", null, FaultProxy.to(users.host(), users.port()));
   }
 
-  private DataSource mariaDs(Breakable b) throws SQLException {
+  private static Matcher hostPort(String url, String option) {
+    Matcher m = HOST_PORT.matcher(url);
+    // The URL may hold a password: the message shows it redacted.
+    require(m.find(), option + " needs host:port in the URL: " + Redaction.redact(url));
+    return m;
+  }
+
+  /**
+   * MySQL for the service (through the proxy, a short connect timeout) or for the drill's own
+   * set-up and clean-up (straight to the server, with a socket timeout so that clean-up cannot
+   * hang).
+   */
+  private DataSource mariaDs(Breakable b, boolean throughProxy) throws SQLException {
     MariaDbDataSource ds = new MariaDbDataSource();
     String url = options.get("mysql");
     if (url == null) {
-      MariaDbServer db = (MariaDbServer) java.util.Objects.requireNonNull(b.server);
+      MariaDbServer db = (MariaDbServer) Objects.requireNonNull(b.server);
       url = db.jdbcUrl() + "?user=" + db.user() + "&password=" + db.password();
     }
     url = url.replaceFirst("^jdbc:mysql:", "jdbc:mariadb:");
-    ds.setUrl(throughProxy(url, b) + (url.contains("?") ? "&" : "?") + "connectTimeout=1000");
+    String sep = url.contains("?") ? "&" : "?";
+    ds.setUrl(
+        throughProxy
+            ? throughProxy(url, b) + sep + "connectTimeout=1000"
+            : url + sep + "connectTimeout=5000&socketTimeout=30000");
     return ds;
   }
 
-  private DataSource postgresDs(Breakable b) {
+  private DataSource postgresDs(Breakable b, boolean throughProxy) {
     PGSimpleDataSource ds = new PGSimpleDataSource();
     String url = options.get("postgres");
     if (url == null) {
-      PostgresServer db = (PostgresServer) java.util.Objects.requireNonNull(b.server);
+      PostgresServer db = (PostgresServer) Objects.requireNonNull(b.server);
       ds.setUser(db.user());
       ds.setPassword(db.password());
       url = db.jdbcUrl();
     }
-    ds.setUrl(throughProxy(url, b));
-    ds.setConnectTimeout(1);
-    ds.setLoginTimeout(2); // a frozen server accepts the connection and never answers the login
-    ds.setSocketTimeout(5);
+    ds.setUrl(throughProxy ? throughProxy(url, b) : url);
+    ds.setConnectTimeout(throughProxy ? 1 : 5);
+    ds.setLoginTimeout(throughProxy ? 2 : 10); // a frozen server accepts and never answers
+    ds.setSocketTimeout(throughProxy ? 5 : 30);
     return ds;
   }
 
   private static String throughProxy(String url, Breakable b) {
-    return HOST_PORT.matcher(url).replaceFirst("//127.0.0.1:" + b.proxy.port());
-  }
-
-  /** The product table and the event tables (store and ledger), and a fresh index. */
-  private static void prepare(DataSource shop, DataSource store, URI search) throws Exception {
-    execute(shop, "DROP TABLE IF EXISTS product");
-    execute(shop, "CREATE TABLE product (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL)");
-    try (Connection c = shop.getConnection();
-        PreparedStatement ps = c.prepareStatement("INSERT INTO product VALUES (?, ?)")) {
-      for (int i = 1; i <= KEYS; i++) {
-        ps.setLong(1, i);
-        ps.setString(2, "product " + i);
-        ps.addBatch();
-      }
-      ps.executeBatch();
+    Matcher m = HOST_PORT.matcher(url);
+    if (!m.find()) {
+      throw new IllegalArgumentException("no host:port in the URL");
     }
-    for (DataSource ds : List.of(shop, store)) {
-      execute(ds, "DROP TABLE IF EXISTS event");
-      execute(
-          ds,
-          "CREATE TABLE event (stream VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, payload "
-              + (ds == store ? "BYTEA" : "VARBINARY(64)")
-              + " NOT NULL, PRIMARY KEY (stream, seq))");
-      try (Connection c = ds.getConnection();
-          PreparedStatement ps = c.prepareStatement("INSERT INTO event VALUES (?, ?, ?)")) {
-        for (int s = 0; s < STREAMS; s++) {
-          for (int seq = 1; seq <= EVENTS_PER_STREAM; seq++) {
-            ps.setString(1, "account-" + s);
-            ps.setLong(2, seq);
-            ps.setBytes(3, ("entry " + seq).getBytes(StandardCharsets.UTF_8));
-            ps.addBatch();
-          }
-        }
-        ps.executeBatch();
-      }
-    }
-    send(search, "DELETE", "/" + DrillService.INDEX, "");
-    HttpResponse<String> created =
-        send(
-            search,
-            "PUT",
-            "/" + DrillService.INDEX,
-            "{\"settings\":{\"number_of_replicas\":0},"
-                + "\"mappings\":{\"properties\":{\"n\":{\"type\":\"long\"}}}}");
-    require(created.statusCode() == 200, "creating the index failed: " + created.body());
-  }
-
-  private static void execute(DataSource ds, String sql) throws SQLException {
-    try (Connection c = ds.getConnection();
-        Statement s = c.createStatement()) {
-      s.execute(sql);
-    }
-  }
-
-  private static HttpResponse<String> send(URI base, String method, String path, String body)
-      throws Exception {
-    return HttpClient.newHttpClient()
-        .send(
-            HttpRequest.newBuilder(base.resolve(path))
-                .timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json")
-                .method(method, HttpRequest.BodyPublishers.ofString(body))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    return url.substring(0, m.start())
+        + m.group(1)
+        + "127.0.0.1:"
+        + b.proxy.port()
+        + url.substring(m.end());
   }
 
   // ---- small things ----
@@ -615,7 +784,7 @@ public final class OutageDrill {
     return started == 0 ? 0 : (System.nanoTime() - started) / 1e9;
   }
 
-  private static void say(String line) {
+  static void say(String line) {
     System.out.println(line);
   }
 

@@ -19,9 +19,14 @@ import org.junit.jupiter.api.Test;
 class OutageDrillTest {
   @Test
   void shortDrill_losesNothing_andAnswersEveryRead() throws Exception {
-    Path out = Path.of("target", "outage-drill-test");
-    DrillReport r = OutageDrill.run(Map.of("phase-seconds", "3", "out", out.toString()));
+    // A run id of its own each time: the drill refuses a run directory that exists.
+    String runId = Long.toString(System.currentTimeMillis(), 36);
+    Path out = Path.of("target", "outage-drill-test", runId);
+    DrillReport r =
+        OutageDrill.run(
+            Map.of("phase-seconds", "3", "out", out.getParent().toString(), "run-id", runId));
 
+    assertThat(out.resolve("work")).as("the work files, removed at the end").doesNotExist();
     JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
     assertThat(report.at("/events/lost").asLong(-1)).isZero();
     assertThat(report.at("/reads/failed").asLong(-1)).isZero();

@@ -1,6 +1,7 @@
 package dev.outlast.core.annotation;
 
 import dev.outlast.core.Guard;
+import dev.outlast.core.Redaction;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Proxy;
@@ -309,7 +310,7 @@ public final class Outlast implements AutoCloseable {
           if (primary != null) {
             primary.addSuppressed(e);
           } else {
-            log.warn("closing {} failed", o, e);
+            log.warn("closing {} failed", o, Redaction.forLog(e));
           }
         }
       }

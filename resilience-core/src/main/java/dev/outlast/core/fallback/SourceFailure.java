@@ -1,5 +1,6 @@
 package dev.outlast.core.fallback;
 
+import dev.outlast.core.Redaction;
 import java.util.Objects;
 
 /**
@@ -17,6 +18,6 @@ public record SourceFailure(String source, Throwable failure) {
 
   @Override
   public String toString() {
-    return source + ": " + failure;
+    return String.valueOf(Redaction.redact(source + ": " + failure));
   }
 }

@@ -1,10 +1,16 @@
 package dev.outlast.core.health;
 
 import dev.outlast.core.Guard;
+import dev.outlast.core.Redaction;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The health of everything a service depends on, in one call: each guard, cache and queue says how
@@ -20,15 +26,28 @@ import java.util.Objects;
  * String json = health.snapshot().toJson();   // for a /health endpoint
  * }</pre>
  *
+ * <p>Every text of a report (names, reasons) goes through {@link Redaction#redact(String)}, then
+ * through the application's own redactor if one is given ({@link Builder#redactWith}): a report
+ * carries no password, token or {@code Authorization} value, and nothing the application chose to
+ * hide.
+ *
  * <p>Immutable and threadsafe; a snapshot asks every check and calls no dependency.
  */
 public final class Health {
+  private static final Logger log = LoggerFactory.getLogger(Health.class);
+
+  /** What a text becomes when the application's redactor fails on it. */
+  static final String WITHHELD = "(withheld: the health redactor failed)";
+
   private final List<HealthCheck> checks;
   private final Clock clock;
+  private final @Nullable UnaryOperator<String> redactor;
+  private final AtomicBoolean redactorFailureLogged = new AtomicBoolean();
 
   private Health(Builder b) {
     this.checks = List.copyOf(b.checks);
     this.clock = b.clock;
+    this.redactor = b.redactor;
   }
 
   /** A builder with no components. */
@@ -93,7 +112,7 @@ public final class Health {
         g.dependency(),
         status,
         importance,
-        detail.isEmpty() ? reason : reason + "; " + detail);
+        String.valueOf(Redaction.redact(detail.isEmpty() ? reason : reason + "; " + detail)));
   }
 
   /** Every component's health now, and the service's status from them. */
@@ -113,8 +132,9 @@ public final class Health {
                 "unknown",
                 HealthStatus.DOWN,
                 Importance.DEPENDENT,
-                "the health check failed: " + e);
+                String.valueOf(Redaction.redact("the health check failed: " + e)));
       }
+      h = redacted(h);
       all.add(h);
       if (h.status() == HealthStatus.DOWN && h.importance() == Importance.CORE) {
         overall = HealthStatus.DOWN;
@@ -125,10 +145,44 @@ public final class Health {
     return new HealthReport(clock.instant(), overall, all);
   }
 
+  /** The component with every text redacted, by Outlast and then by the application. */
+  private ComponentHealth redacted(ComponentHealth h) {
+    return new ComponentHealth(
+        redacted(h.component()),
+        redacted(h.kind()),
+        redacted(h.dependency()),
+        h.status(),
+        h.importance(),
+        redacted(h.reason()));
+  }
+
+  private String redacted(String text) {
+    String s = String.valueOf(Redaction.redact(text));
+    UnaryOperator<String> r = redactor;
+    if (r == null) {
+      return s;
+    }
+    try {
+      return Objects.requireNonNull(r.apply(s), "the health redactor returned null");
+    } catch (Throwable t) {
+      // The text may hold what the application wanted hidden: withhold it rather than show it.
+      // Only the failure's type is logged, since its message may quote the text.
+      if (redactorFailureLogged.compareAndSet(false, true)) {
+        log.error(
+            "the health redactor {} threw {}; the texts it fails on are withheld from health"
+                + " reports (logged once)",
+            r,
+            t.getClass().getName());
+      }
+      return WITHHELD;
+    }
+  }
+
   /** Settings for a {@link Health}. Not threadsafe; build once. */
   public static final class Builder {
     private final List<HealthCheck> checks = new ArrayList<>();
     private Clock clock = Clock.systemUTC();
+    private @Nullable UnaryOperator<String> redactor;
 
     private Builder() {}
 
@@ -141,6 +195,20 @@ public final class Health {
     /** Adds a component's check: a cache's or a queue's {@code health(importance)}. */
     public Builder check(HealthCheck check) {
       checks.add(Objects.requireNonNull(check, "check"));
+      return this;
+    }
+
+    /**
+     * A redactor of the application's own, applied to every text of a report after Outlast's
+     * built-in {@link Redaction}: to hide host names, schema names or server messages. It runs on
+     * the snapshot's thread and must be threadsafe. If it throws (or returns null) the text it was
+     * given is replaced by {@code "(withheld: the health redactor failed)"} and the first such
+     * failure is logged, without its message.
+     *
+     * @param redactor takes a text and returns what may be shown
+     */
+    public Builder redactWith(UnaryOperator<String> redactor) {
+      this.redactor = Objects.requireNonNull(redactor, "redactor");
       return this;
     }
 

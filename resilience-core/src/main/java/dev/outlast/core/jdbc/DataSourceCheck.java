@@ -1,5 +1,6 @@
 package dev.outlast.core.jdbc;
 
+import dev.outlast.core.Redaction;
 import dev.outlast.core.jdbc.JdbcTimeouts.Finding;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -66,7 +67,8 @@ final class DataSourceCheck {
       }
     } catch (ReflectiveOperationException | SQLException | RuntimeException e) {
       // A version whose getters differ: say so, do not fail the service's start.
-      log.info("{}: could not read the timeouts of {}: {}", what, type, e.toString());
+      log.info(
+          "{}: could not read the timeouts of {}: {}", what, type, Redaction.redact(e.toString()));
     }
     return List.copyOf(findings);
   }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.outlast.buffer.spi.Delivery;
 import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
+import dev.outlast.core.Redaction;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -26,6 +27,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Delivers a spill queue's events to Elasticsearch as documents, through the {@code _bulk} REST
@@ -48,6 +51,13 @@ import org.jspecify.annotations.Nullable;
  * are retried, not rejected, so that fixing them delivers every event instead of dead-lettering the
  * stream.
  *
+ * <p>Credentials: {@link Builder#basicAuth}, {@link Builder#apiKey}, or a user and password in the
+ * address ({@code https://user:password@search:9200}), which are taken as basic authentication (the
+ * JDK's client would never send them) and removed from the address, so that no {@code toString()},
+ * log line or error shows them. Credentials over plain {@code http://} are refused unless {@link
+ * Builder#allowCredentialsOverHttp()} says the network is trusted. For {@code https://} with a
+ * private certificate authority, give {@link Builder#sslContext}.
+ *
  * <p>It speaks plain HTTP with the JDK's client and Jackson: no Elasticsearch client, which refuses
  * servers that are not Elasticsearch. The tests run against OpenSearch 2.19, which serves the same
  * bulk API.
@@ -57,6 +67,7 @@ import org.jspecify.annotations.Nullable;
  * @param <E> the event type
  */
 public final class ElasticsearchSink<E> implements Sink<E> {
+  private static final Logger log = LoggerFactory.getLogger(ElasticsearchSink.class);
   private static final byte[] NEWLINE = {'\n'};
 
   private final HttpClient http;
@@ -79,7 +90,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
     String base = b.baseUri.toString();
     this.bulkUri = URI.create((base.endsWith("/") ? base : base + "/") + "_bulk");
-    this.authorization = b.authorization;
+    this.authorization = b.authorization != null ? b.authorization : b.addressAuthorization;
     this.requestTimeout = b.requestTimeout;
     this.maxBulkBytes = b.maxBulkBytes;
     Function<? super E, byte[]> raw = b.rawJson;
@@ -131,7 +142,9 @@ public final class ElasticsearchSink<E> implements Sink<E> {
         doc = Objects.requireNonNull(source.apply(d.event()), "the document mapper returned null");
       } catch (RuntimeException e) {
         // Nothing the cluster does can change this: the event cannot become a document.
-        outcomes[i] = Outcome.reject("cannot make a JSON document of the event: " + e.getMessage());
+        outcomes[i] =
+            Outcome.reject(
+                "cannot make a JSON document of the event: " + Redaction.redact(e.getMessage()));
         continue;
       }
       byte[] action = action(d.id().toString());
@@ -274,12 +287,15 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
     String type = e.path("type").asText("");
     String reason = e.path("reason").asText("");
-    return type.isEmpty() && reason.isEmpty() ? e.toString() : type + ": " + reason;
+    // Goes to the dead-letter journal and the logs: the cluster may quote what it was sent.
+    return String.valueOf(
+        Redaction.redact(type.isEmpty() && reason.isEmpty() ? e.toString() : type + ": " + reason));
   }
 
+  /** The start of a response body, for messages; redacted, since a server may echo a request. */
   private static String snippet(byte[] body) {
     String s = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8);
-    return body.length > 300 ? s + "..." : s;
+    return String.valueOf(Redaction.redact(body.length > 300 ? s + "..." : s));
   }
 
   @Override
@@ -350,6 +366,9 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     private Function<? super E, ?> documents = e -> e;
     private @Nullable Function<? super E, byte[]> rawJson;
     private @Nullable String authorization;
+    // Basic authentication from the address's user information, which the address no longer holds.
+    private final @Nullable String addressAuthorization;
+    private boolean credentialsOverHttp;
     private @Nullable SSLContext ssl;
     private @Nullable HttpClient http;
     private Duration connectTimeout = Duration.ofSeconds(2);
@@ -362,11 +381,13 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       String scheme = baseUri.getScheme();
       if ((!"http".equals(scheme) && !"https".equals(scheme)) || baseUri.getHost() == null) {
         throw new IllegalArgumentException(
-            "baseUri must be an http or https address such as https://search:9200, was " + baseUri);
+            "baseUri must be an http or https address such as https://search:9200, was "
+                + Redaction.redact(baseUri.toString()));
       }
       if (baseUri.getQuery() != null || baseUri.getFragment() != null) {
         throw new IllegalArgumentException(
-            "baseUri must not have a query or fragment, was " + baseUri);
+            "baseUri must not have a query or fragment, was "
+                + Redaction.redact(baseUri.toString()));
       }
       // Elasticsearch's own rules for index names, checked here rather than per event.
       if (index.isEmpty()
@@ -382,8 +403,32 @@ public final class ElasticsearchSink<E> implements Sink<E> {
                 + "' is not a valid index name: lowercase, at most 255 bytes, not starting with"
                 + " _ - +, without \\ / * ? \" < > | space , # :");
       }
-      this.baseUri = baseUri;
+      String userInfo = baseUri.getUserInfo();
+      if (userInfo != null) {
+        int colon = userInfo.indexOf(':');
+        if (colon <= 0) {
+          throw new IllegalArgumentException(
+              "baseUri has a user name without a password (or a password without a user name);"
+                  + " give both as https://user:password@host, or use basicAuth or apiKey");
+        }
+        this.addressAuthorization =
+            basic(userInfo.substring(0, colon), userInfo.substring(colon + 1));
+        // The JDK's client never sends user information; kept in the address, it would only
+        // show the password in every toString, message and log line that names the cluster.
+        String port = baseUri.getPort() < 0 ? "" : ":" + baseUri.getPort();
+        String path = baseUri.getRawPath() == null ? "" : baseUri.getRawPath();
+        this.baseUri = URI.create(scheme + "://" + baseUri.getHost() + port + path);
+      } else {
+        this.addressAuthorization = null;
+        this.baseUri = baseUri;
+      }
       this.index = index;
+    }
+
+    private static String basic(String user, String password) {
+      return "Basic "
+          + Base64.getEncoder()
+              .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -411,22 +456,23 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       return this;
     }
 
-    /** HTTP basic authentication. */
+    /**
+     * HTTP basic authentication. Needs an {@code https://} address, or {@link
+     * #allowCredentialsOverHttp()}.
+     */
     public Builder<E> basicAuth(String user, String password) {
       Objects.requireNonNull(user, "user");
       Objects.requireNonNull(password, "password");
       if (user.contains(":")) {
         throw new IllegalArgumentException("a basic-auth user name cannot contain ':'");
       }
-      this.authorization =
-          "Basic "
-              + Base64.getEncoder()
-                  .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+      this.authorization = basic(user, password);
       return this;
     }
 
     /**
-     * Elasticsearch API-key authentication.
+     * Elasticsearch API-key authentication. Needs an {@code https://} address, or {@link
+     * #allowCredentialsOverHttp()}.
      *
      * @param encoded the key as Elasticsearch returns it in {@code encoded} (base64 of {@code
      *     id:api_key})
@@ -440,7 +486,21 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       return this;
     }
 
-    /** The TLS settings (trust store, client certificate) for an https cluster. */
+    /**
+     * Lets the sink send its credentials over plain {@code http://}, where anyone on the network
+     * path can read them: for a cluster reached over a network the application trusts (a sidecar on
+     * localhost, a test). Without it {@link #build()} refuses credentials with an {@code http://}
+     * address. The sink logs a warning once when it is built with it.
+     */
+    public Builder<E> allowCredentialsOverHttp() {
+      this.credentialsOverHttp = true;
+      return this;
+    }
+
+    /**
+     * The TLS settings (trust store, client certificate) for an https cluster: give one whose trust
+     * store holds a private certificate authority; by default the JDK's trusted authorities.
+     */
     public Builder<E> sslContext(SSLContext context) {
       this.ssl = Objects.requireNonNull(context, "context");
       return this;
@@ -490,8 +550,32 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       return d;
     }
 
-    /** The sink. */
+    /**
+     * The sink.
+     *
+     * @throws IllegalStateException if credentials are given both in the address and by {@link
+     *     #basicAuth} or {@link #apiKey}, or with an {@code http://} address without {@link
+     *     #allowCredentialsOverHttp()}
+     */
     public ElasticsearchSink<E> build() {
+      if (addressAuthorization != null && authorization != null) {
+        throw new IllegalStateException(
+            "credentials are given twice, in baseUri and by basicAuth or apiKey: give them once");
+      }
+      boolean credentials = addressAuthorization != null || authorization != null;
+      if (credentials && "http".equals(baseUri.getScheme())) {
+        if (!credentialsOverHttp) {
+          throw new IllegalStateException(
+              "the sink has credentials and a plain http address ("
+                  + baseUri
+                  + "): anyone on the network path could read them. Use https://, or call"
+                  + " allowCredentialsOverHttp() if the network is trusted (localhost, a test)");
+        }
+        log.warn(
+            "the Elasticsearch sink for {} sends its credentials over plain http"
+                + " (allowCredentialsOverHttp): use https unless the network is trusted",
+            baseUri);
+      }
       return new ElasticsearchSink<>(this);
     }
   }

@@ -110,7 +110,9 @@ class ElasticsearchSinkProtocolTest {
                 + ","
                 + item(400, "{\"type\":\"mapper_parsing_exception\",\"reason\":\"field [n]\"}")
                 + "]}"));
-    ElasticsearchSink<Map<String, Object>> sink = builder().basicAuth("elastic", "s3cret").build();
+    // A scripted server on loopback: plain http is what there is.
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder().basicAuth("elastic", "s3cret").allowCredentialsOverHttp().build();
 
     List<Outcome> outcomes = deliver(sink, batch(5));
 
@@ -141,7 +143,8 @@ class ElasticsearchSinkProtocolTest {
 
   @Test
   void wholeRequestOverloadOrAuthFailure_failsTheStage_soTheQueueRetriesAndCountsIt() {
-    ElasticsearchSink<Map<String, Object>> sink = builder().apiKey("a2V5OnNlY3JldA==").build();
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder().apiKey("a2V5OnNlY3JldA==").allowCredentialsOverHttp().build();
     for (int status : new int[] {429, 503, 401}) {
       replies.add(new Reply(status, "{\"error\":\"nope\"}"));
       assertThatThrownBy(() -> deliver(sink, batch(2)))

@@ -3,6 +3,7 @@ package dev.outlast.sink.pulsar;
 import dev.outlast.buffer.spi.Delivery;
 import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
+import dev.outlast.core.Redaction;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,7 +175,8 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       return m.sendAsync();
     } catch (RuntimeException e) {
       // The schema cannot serialise the event, or the key function failed: never sendable.
-      return CompletableFuture.failedFuture(new SchemaSerializationException(e.toString()));
+      return CompletableFuture.failedFuture(
+          new SchemaSerializationException(String.valueOf(Redaction.redact(e.toString()))));
     }
   }
 
@@ -196,7 +198,8 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   }
 
   private static String describe(Throwable t) {
-    return t.getClass().getSimpleName() + ": " + t.getMessage();
+    // Outcome reasons reach logs and dead letters; a client message may quote a URL or a token.
+    return String.valueOf(Redaction.redact(t.getClass().getSimpleName() + ": " + t.getMessage()));
   }
 
   /** The producer for this name, created (asynchronously, once) if there is none. */
@@ -233,7 +236,11 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     return created.whenComplete(
         (p, e) -> {
           if (e != null) {
-            log.debug("cannot create Pulsar producer {} on {}: {}", name, topic, e.toString());
+            log.debug(
+                "cannot create Pulsar producer {} on {}: {}",
+                name,
+                topic,
+                Redaction.redact(e.toString()));
           }
         });
   }
@@ -250,7 +257,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         && current.join() == p) {
       producer = null;
     }
-    log.debug("Pulsar producer {} discarded after: {}", p.getProducerName(), why.toString());
+    log.debug(
+        "Pulsar producer {} discarded after: {}",
+        p.getProducerName(),
+        Redaction.redact(why.toString()));
     closeQuietly(p);
   }
 
@@ -267,7 +277,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       try {
         current.join().close();
       } catch (PulsarClientException e) {
-        log.debug("closing Pulsar producer: {}", e.toString());
+        log.debug("closing Pulsar producer: {}", Redaction.redact(e.toString()));
       }
     } else if (current != null) {
       // Still being created: close it once it is.
@@ -280,7 +290,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         p.closeAsync()
             .exceptionally(
                 e -> {
-                  log.debug("closing Pulsar producer {}: {}", p.getProducerName(), e.toString());
+                  log.debug(
+                      "closing Pulsar producer {}: {}",
+                      p.getProducerName(),
+                      Redaction.redact(e.toString()));
                   return null;
                 });
   }
