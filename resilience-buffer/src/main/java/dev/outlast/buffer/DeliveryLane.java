@@ -4,6 +4,7 @@ import dev.outlast.buffer.spi.Delivery;
 import dev.outlast.buffer.spi.EventId;
 import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.core.Guard;
+import dev.outlast.core.Redaction;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -282,8 +283,9 @@ final class DeliveryLane<E> {
         }
         trouble = null;
       } catch (Throwable t) {
-        trouble = "delivery lane step failed: " + t;
-        log.error("{}: delivery lane step failed; trying again: {}", name, t.toString(), t);
+        trouble = "delivery lane step failed: " + clean(t);
+        log.error(
+            "{}: delivery lane step failed; trying again: {}", name, clean(t), Redaction.forLog(t));
         pause(backoff(++failuresInARow));
       }
     }
@@ -293,14 +295,14 @@ final class DeliveryLane<E> {
         spill(List.of(), "the queue is closing");
       }
     } catch (Throwable t) {
-      log.error("{}: journaling events at close failed: {}", name, t.toString(), t);
+      log.error("{}: journaling events at close failed: {}", name, clean(t), Redaction.forLog(t));
     }
     Journal.Reader r = reader;
     if (r != null) {
       try {
         r.close();
       } catch (Throwable t) {
-        log.warn("{}: closing the journal reader: {}", name, t.toString());
+        log.warn("{}: closing the journal reader: {}", name, clean(t));
       }
     }
   }
@@ -368,7 +370,7 @@ final class DeliveryLane<E> {
     SinkCaller.Result result = caller.call(deliveries, permit);
     List<Outcome> outcomes = result.outcomes();
     if (outcomes == null) {
-      spill(batch, "direct delivery failed: " + result.failure());
+      spill(batch, "direct delivery failed: " + clean(result.failure()));
       return;
     }
     List<Handoff<E>> again = new ArrayList<>();
@@ -394,7 +396,7 @@ final class DeliveryLane<E> {
         }
         case RETRY -> {
           again.add(h);
-          why = "direct delivery failed: " + o;
+          why = "direct delivery failed: " + clean(o);
         }
       }
     }
@@ -537,7 +539,7 @@ final class DeliveryLane<E> {
     SinkCaller.Result result = caller.call(List.copyOf(deliveries), permit);
     List<Outcome> outcomes = result.outcomes();
     if (outcomes == null) {
-      log.debug("{}: delivery of {} events failed: {}", name, sent.size(), result.failure());
+      log.debug("{}: delivery of {} events failed: {}", name, sent.size(), clean(result.failure()));
       return progress;
     }
     for (int i = 0; i < sent.size(); i++) {
@@ -563,7 +565,9 @@ final class DeliveryLane<E> {
     return written;
   }
 
-  private boolean deadLetter(EventId id, long publishedAt, String reason, byte[] payload) {
+  private boolean deadLetter(EventId id, long publishedAt, String sinkReason, byte[] payload) {
+    // A credential a sink quotes is never needed to understand a rejection.
+    String reason = clean(sinkReason);
     try {
       deadLetters.append(id, publishedAt, clock.millis(), reason, payload);
       // A sealed queue's reasons are sealed too: they often quote the event.
@@ -575,9 +579,15 @@ final class DeliveryLane<E> {
       return true;
     } catch (IOException e) {
       // Cannot drop it: it stays in line and is tried again.
-      log.error("{}: cannot write dead letter {}: {}", name, id, e.toString());
+      log.error("{}: cannot write dead letter {}: {}", name, id, clean(e));
       return false;
     }
+  }
+
+  /** Text of a failure or outcome for a log line or health, secrets masked (see Redaction). */
+  static String clean(@Nullable Object what) {
+    String text = Redaction.redact(String.valueOf(what));
+    return text == null ? "" : text;
   }
 
   /** Moves the acknowledged position over the done events at the head of the window. */

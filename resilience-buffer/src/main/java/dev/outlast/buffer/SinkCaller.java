@@ -74,7 +74,9 @@ final class SinkCaller<E> {
     report(
         permit,
         start,
-        retries == outcomes.size() ? new IOException("sink asked to retry: " + reason) : null);
+        retries == outcomes.size()
+            ? new IOException("sink asked to retry: " + DeliveryLane.clean(reason))
+            : null);
     return new Result(outcomes, null);
   }
 

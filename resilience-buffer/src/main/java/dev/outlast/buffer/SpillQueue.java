@@ -395,7 +395,7 @@ public final class SpillQueue<E> implements AutoCloseable {
             config.guard().dependency(),
             HealthStatus.DOWN,
             importance,
-            trouble + "; " + why);
+            DeliveryLane.clean(trouble + "; " + why));
       }
       boolean holding =
           m.backlogEvents() > 0 || !m.lost().isEmpty() || !repairs.isEmpty() || waiting != null;
