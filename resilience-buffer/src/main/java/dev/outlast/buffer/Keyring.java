@@ -24,10 +24,11 @@ import org.jspecify.annotations.Nullable;
  * in a busy week, and would let a record copied from one queue into another open there. So each
  * record is sealed under a <em>subkey</em>, derived with HKDF-SHA256 (RFC 5869) from the
  * application's key, this queue's producer id and a random 64-bit epoch that its writer picks at
- * start and again every 2^31 records. The record carries the application key's id and the epoch;
- * the id is derived from the key too (it says which key, and nothing about it), so a key can be
- * rotated while a backlog sealed with the old one waits: the old key is kept as retired until the
- * backlog is gone.
+ * start and again every 2^31 records; a subkey is one writer's alone, so its nonces are a counter
+ * (see {@link Sealer}). The record carries the application key's id and the epoch; the id is
+ * derived from the key too (it says which key, and nothing about it), so a key can be rotated while
+ * a backlog sealed with the old one waits: the old key is kept as retired until the backlog is
+ * gone.
  *
  * <p>Records written before subkeys (sealed directly with the application's key) open with any of
  * the keys, tried in turn.

@@ -24,7 +24,7 @@ final class Sealer {
   private static final int TAG_BITS = 128;
   private static final int PREFIX = Keyring.ID_BYTES + 8;
 
-  /** Records sealed under one subkey before a new epoch: far below the 2^32 of random nonces. */
+  /** Values sealed under one subkey before a new epoch (and with it a new subkey). */
   private static final long PER_EPOCH = 1L << 31;
 
   private final Keyring keys;
@@ -68,10 +68,12 @@ final class Sealer {
       throw new IllegalStateException("the current key is not on its own ring");
     }
     byte[] out = new byte[OVERHEAD + plain.length];
-    ByteBuffer.wrap(out).putInt(keyId).putLong(epoch);
+    // The subkey of this epoch is this sealer's alone (a random 64-bit epoch, new at each start),
+    // so a counter is a nonce that never repeats under it: no birthday bound, and no call into the
+    // system's random source per record.
     byte[] nonce = new byte[NONCE];
-    random.nextBytes(nonce);
-    System.arraycopy(nonce, 0, out, PREFIX, NONCE);
+    ByteBuffer.wrap(nonce).putInt(0).putLong(sealedInEpoch);
+    ByteBuffer.wrap(out).putInt(keyId).putLong(epoch).put(nonce);
     try {
       cipher.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BITS, nonce));
       cipher.updateAAD(context);

@@ -288,6 +288,26 @@ class EncryptionTest {
     assertThat(sub(a, 1)).isEqualTo(sub(a, 1));
   }
 
+  /** Each writer seals under an epoch of its own, with a nonce that never repeats in it. */
+  @Test
+  void eachWriterHasItsOwnEpoch_andNoNonceRepeats() throws Exception {
+    Keyring keys = ring(key(1), "p");
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    java.util.Set<Long> epochs = new java.util.HashSet<>();
+    for (RecordFormat f : List.of(new RecordFormat(keys), new RecordFormat(keys))) {
+      for (int i = 0; i < 1_000; i++) {
+        ByteBuffer b = ByteBuffer.wrap(write(f, i + 1, "e"));
+        long epoch = b.getLong(RecordFormat.HEADER + Keyring.ID_BYTES);
+        epochs.add(epoch);
+        byte[] nonce = new byte[12];
+        b.get(RecordFormat.HEADER + Keyring.ID_BYTES + 8, nonce);
+        assertThat(seen.add(epoch + "/" + HexFormat.of().formatHex(nonce))).isTrue();
+      }
+    }
+    assertThat(epochs).hasSize(2);
+    assertThat(seen).hasSize(2_000);
+  }
+
   private static Keyring ring(SecretKey current, String producer, SecretKey... retired) {
     return Objects.requireNonNull(Keyring.of(current, List.of(retired), producer));
   }
