@@ -80,12 +80,16 @@ final class KeyCheck {
       return; // nothing waits to be read
     }
     check(root, format, oldest);
-    List<Path> newestFiles = rollFiles(segments.get(segments.size() - 1));
-    for (int i = newestFiles.size() - 1; i >= 0; i--) {
-      byte[] newest = scan(newestFiles.get(i), acknowledged, false);
-      if (newest != null) {
-        check(root, format, newest);
-        return;
+    // The newest segment may hold nothing (a queue opened and closed without an append): look back
+    // until one holds a record.
+    for (int s = segments.size() - 1; s >= 0; s--) {
+      List<Path> files = rollFiles(segments.get(s));
+      for (int i = files.size() - 1; i >= 0; i--) {
+        byte[] newest = scan(files.get(i), acknowledged, false);
+        if (newest != null) {
+          check(root, format, newest);
+          return;
+        }
       }
     }
   }
