@@ -11,14 +11,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
-import org.jspecify.annotations.Nullable;
 
 /**
- * Checks, before a queue changes anything on disk, that its keys open the journal it finds: the
- * oldest record not yet acknowledged and the newest record. A queue opened with the wrong key (or
- * none, or with encryption newly turned on over a plain backlog) would otherwise report its whole
- * backlog lost and quarantine it; this makes {@code build()} fail instead, naming the key ids, with
- * the files as they were.
+ * Checks, before a queue changes anything on disk, that its keys open the journal it finds: every
+ * record not yet acknowledged names a key the queue has (by the key id in clear), and the oldest
+ * and the newest of them open. A queue opened with the wrong key (or none, or with encryption newly
+ * turned on over a plain backlog) would otherwise report its whole backlog lost and quarantine it;
+ * this makes {@code build()} fail instead, naming the key ids, with the files as they were.
  *
  * <p>It reads Chronicle's roll files itself, through read-only mappings, because opening them
  * through Chronicle writes to them. A roll file is a run of documents, each a 4-byte little-endian
@@ -64,49 +63,45 @@ final class KeyCheck {
           .sorted(Comparator.comparing(d -> d.getFileName().toString()))
           .forEach(segments::add);
     }
-    byte[] oldest = null;
+    // One pass over every record still to be delivered: each names a key this queue has (its key
+    // id is in clear, so no decryption); then the oldest and the newest are opened whole.
+    byte[][] ends = new byte[2][];
     for (Path s : segments) {
       for (Path f : rollFiles(s)) {
-        oldest = scan(f, acknowledged, true);
-        if (oldest != null) {
-          break;
-        }
-      }
-      if (oldest != null) {
-        break;
+        scan(
+            f,
+            acknowledged,
+            record -> {
+              String why = format.keyProblem(record);
+              if (why != null) {
+                throw refusal(root, why);
+              }
+              if (ends[0] == null) {
+                ends[0] = record;
+              }
+              ends[1] = record;
+            });
       }
     }
-    if (oldest == null) {
-      return; // nothing waits to be read
-    }
-    check(root, format, oldest);
-    // The newest segment may hold nothing (a queue opened and closed without an append): look back
-    // until one holds a record.
-    for (int s = segments.size() - 1; s >= 0; s--) {
-      List<Path> files = rollFiles(segments.get(s));
-      for (int i = files.size() - 1; i >= 0; i--) {
-        byte[] newest = scan(files.get(i), acknowledged, false);
-        if (newest != null) {
-          check(root, format, newest);
-          return;
+    for (byte[] record : ends) {
+      if (record != null) {
+        String why = format.whyNotOpened(record);
+        if (why != null) {
+          throw refusal(root, why);
         }
       }
     }
   }
 
-  private static void check(Path root, RecordFormat format, byte[] record)
-      throws WrongKeyException {
-    String why = format.whyNotOpened(record);
-    if (why != null) {
-      throw new WrongKeyException(
-          "the journal in "
-              + root
-              + " cannot be opened with this queue's keys: "
-              + why
-              + ". Nothing on disk was changed. Build the queue with the key its backlog was"
-              + " sealed with; after rotating a key, pass the old one as retired,"
-              + " encryption(newKey, oldKey), until the backlog is delivered");
-    }
+  private static WrongKeyException refusal(Path root, String why) {
+    return new WrongKeyException(
+        "the journal in "
+            + root
+            + " cannot be opened with this queue's keys: "
+            + why
+            + ". Nothing on disk was changed. Build the queue with the key its backlog was"
+            + " sealed with; after rotating a key, pass the old one as retired,"
+            + " encryption(newKey, oldKey), until the backlog is delivered");
   }
 
   private static long acknowledged(Path file) {
@@ -128,17 +123,21 @@ final class KeyCheck {
     return files;
   }
 
+  /** What is done with each intact record still to be delivered. */
+  @FunctionalInterface
+  private interface Visitor {
+    void visit(byte[] record) throws WrongKeyException;
+  }
+
   /**
-   * The first (or last) record in a roll file whose CRC matches and whose sequence is above {@code
-   * after}, or null if none.
+   * Visits each record in a roll file whose CRC matches and whose sequence is above {@code after}.
    */
-  private static byte @Nullable [] scan(Path file, long after, boolean first) throws IOException {
+  private static void scan(Path file, long after, Visitor visitor) throws IOException {
     RecordFormat crcOnly = new RecordFormat();
-    byte[] found = null;
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = Math.min(ch.size(), Integer.MAX_VALUE);
       if (size < 8) {
-        return null;
+        return;
       }
       MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
       map.order(ByteOrder.LITTLE_ENDIAN);
@@ -155,17 +154,12 @@ final class KeyCheck {
         if ((word & META_DATA) == 0 && length >= RecordFormat.OVERHEAD) {
           byte[] record = new byte[length];
           map.get((int) at + 4, record);
-          long sequence = crcOnly.headerSequence(record);
-          if (sequence > after) {
-            if (first) {
-              return record;
-            }
-            found = record;
+          if (crcOnly.headerSequence(record) > after) {
+            visitor.visit(record);
           }
         }
         at = (at + 4 + length + 3) & -4L;
       }
     }
-    return found;
   }
 }

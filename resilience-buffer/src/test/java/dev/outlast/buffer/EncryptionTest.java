@@ -237,6 +237,37 @@ class EncryptionTest {
     assertThat(tree()).isEqualTo(before);
   }
 
+  /**
+   * Found in review: records in the middle of the backlog sealed with a key dropped too early,
+   * while the oldest and the newest open; every record's key id is checked.
+   */
+  @Test
+  void aKeyDroppedWhileItsRecordsWaitInTheMiddle_failsBuild() throws Exception {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> q = open(builder().encryption(key(1)));
+    q.publish("under key 1");
+    q.close();
+    q = open(builder().encryption(key(2), key(1)));
+    q.publish("under key 2");
+    q.close();
+    q = open(builder().encryption(key(3), key(2), key(1)));
+    q.publish("under key 3");
+    q.close();
+    Map<String, String> before = tree();
+    assertThatThrownBy(() -> open(builder().encryption(key(3), key(1))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("sealed with key id " + Keyring.idText(ring(key(2), "x").currentId()))
+        .hasMessageContaining("Nothing on disk was changed");
+    assertThat(tree()).isEqualTo(before);
+    sink.state = TestSink.State.UP;
+    open(builder().encryption(key(3), key(2), key(1)));
+    await()
+        .untilAsserted(
+            () ->
+                assertThat(sink.events)
+                    .containsExactly("under key 1", "under key 2", "under key 3"));
+  }
+
   @Test
   void encryptionTurnedOnOverAPlainBacklog_failsBuild_andChangesNothing() throws Exception {
     sink.state = TestSink.State.DOWN;

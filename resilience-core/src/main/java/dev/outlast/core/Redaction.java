@@ -41,15 +41,22 @@ public final class Redaction {
 
   // scheme://userinfo@ : everything up to the last '@' before the authority ends, so that a
   // password holding an unencoded '@' is masked whole.
+  // The scheme is bounded: unbounded, every word boundary in a long dotted or hyphenated text
+  // would scan to its end, and the work would grow with the square of the length.
   private static final Pattern URL_USERINFO =
-      Pattern.compile("(?i)\\b([a-z][a-z0-9+.\\-]*://)[^\\s/?#]*@");
+      Pattern.compile("(?i)\\b([a-z][a-z0-9+.\\-]{0,31}://)[^\\s/?#]*@");
+
+  // scheme://user:pa/ss@host : a password with an unencoded '/', '?' or '#', which ends the
+  // authority for a URL parser (and for the pattern above); masks up to the '@'.
+  private static final Pattern URL_PASSWORD =
+      Pattern.compile("(?i)\\b([a-z][a-z0-9+.\\-]{0,31}://)[^\\s/?#:@]{0,256}:[^\\s@]{0,256}@");
 
   // jdbc:oracle:thin:user/password@host (and the oci driver); not jdbc:oracle:thin:@host.
   private static final Pattern ORACLE = Pattern.compile("(?i)\\b(jdbc:oracle:[a-z0-9]+:)[^\\s@]+@");
 
   private static final Pattern AUTHORIZATION =
       Pattern.compile(
-          "(?i)(authorization[\"']?\\s*[:=]\\s*[\"'\\[]?)"
+          "(?i)(authorization[\"']?\\s*[:=]\\s*(?:\\[\\s*)?[\"']?)"
               + "(?:(basic|bearer|apikey|api-key|token|digest|negotiate|ntlm)\\s+)?"
               + "([^\\s\"',;\\]]+)");
 
@@ -79,6 +86,7 @@ public final class Redaction {
       return text;
     }
     String s = replace(URL_USERINFO, text, m -> m.group(1) + MASK + "@");
+    s = replace(URL_PASSWORD, s, m -> m.group(1) + MASK + "@");
     s = replace(ORACLE, s, m -> m.group(1) + MASK + "@");
     s =
         replace(

@@ -380,9 +380,14 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       Objects.requireNonNull(index, "index");
       String scheme = baseUri.getScheme();
       if ((!"http".equals(scheme) && !"https".equals(scheme)) || baseUri.getHost() == null) {
+        // Not echoed: an address whose host does not parse may hold a password that no pattern
+        // can find (an unencoded '/' or '?' in it ends the authority early).
         throw new IllegalArgumentException(
-            "baseUri must be an http or https address such as https://search:9200, was "
-                + Redaction.redact(baseUri.toString()));
+            "baseUri must be an http or https address with a host, such as https://search:9200;"
+                + " the one given (not shown, as it may hold credentials) has "
+                + (baseUri.getHost() == null ? "no host that parses" : "the scheme " + scheme)
+                + "; percent-encode any '/', '?', '#' or '@' in a user name or password, or"
+                + " pass them with basicAuth(user, password)");
       }
       if (baseUri.getQuery() != null || baseUri.getFragment() != null) {
         throw new IllegalArgumentException(
