@@ -3,6 +3,7 @@ package dev.outlast.buffer;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.zip.CRC32C;
 import net.openhft.chronicle.bytes.Bytes;
 import org.jspecify.annotations.Nullable;
@@ -53,7 +54,10 @@ final class RecordFormat {
   private final @Nullable Sealer sealer;
   private final byte[] producer;
   private final CRC32C crc = new CRC32C();
-  private final ByteBuffer header = ByteBuffer.allocate(HEADER);
+
+  /** A seal's associated data: the record's header (filled per record), then the producer id. */
+  private final byte[] context;
+
   private byte[] scratch = new byte[1024]; // the record being written, reused
 
   /** A format for a queue without encryption. */
@@ -65,6 +69,8 @@ final class RecordFormat {
   RecordFormat(@Nullable Keyring keys) {
     this.sealer = keys == null ? null : new Sealer(keys);
     this.producer = keys == null ? new byte[0] : keys.producerId().getBytes(StandardCharsets.UTF_8);
+    this.context = new byte[HEADER + producer.length];
+    System.arraycopy(producer, 0, context, HEADER, producer.length);
   }
 
   /** How many payload bytes an event of this encoded size takes on disk. */
@@ -179,14 +185,11 @@ final class RecordFormat {
     if (stored != (int) crc.getValue()) {
       throw new DamagedRecordException("CRC mismatch in record " + sequence);
     }
-    boolean encrypted = (flags & ENCRYPTED) != 0;
-    if (encrypted != (sealer != null)) {
-      throw new DamagedRecordException(
-          encrypted
-              ? "record " + sequence + " is encrypted but the queue has no key"
-              : "record " + sequence + " is not encrypted but the queue expects encryption");
+    String mismatch = sealingMismatch(sequence, flags);
+    if (mismatch != null) {
+      throw new DamagedRecordException(mismatch);
     }
-    if (encrypted) {
+    if ((flags & ENCRYPTED) != 0) {
       return new Decoded(sequence, previous, publishedAt, open(record, flags, length));
     }
     byte[] payload = new byte[length];
@@ -204,13 +207,11 @@ final class RecordFormat {
     ByteBuffer b = ByteBuffer.wrap(record);
     long sequence = b.getLong(4);
     int flags = b.get(2) & 0xFF;
-    boolean encrypted = (flags & ENCRYPTED) != 0;
-    Sealer s = sealer;
-    if (encrypted != (s != null)) {
-      return encrypted
-          ? "record " + sequence + " is encrypted but the queue has no key"
-          : "record " + sequence + " is not encrypted but the queue expects encryption";
+    String mismatch = sealingMismatch(sequence, flags);
+    if (mismatch != null) {
+      return mismatch;
     }
+    Sealer s = sealer;
     if (s == null || (flags & SUBKEYED) == 0 || record.length < OVERHEAD + Keyring.ID_BYTES) {
       return null; // plain, or sealed before key ids: only opening it can tell
     }
@@ -241,26 +242,33 @@ final class RecordFormat {
     }
   }
 
+  /** Why a record is sealed otherwise than this format seals (or not at all), or null. */
+  private @Nullable String sealingMismatch(long sequence, int flags) {
+    boolean encrypted = (flags & ENCRYPTED) != 0;
+    if (encrypted == (sealer != null)) {
+      return null;
+    }
+    return encrypted
+        ? "record " + sequence + " is encrypted but the queue has no key"
+        : "record " + sequence + " is not encrypted but the queue expects encryption";
+  }
+
   private byte[] seal(long sequence, long previous, long publishedAt, byte[] plain) {
     Sealer s = sealer;
     if (s == null) {
       throw new IllegalStateException("no key");
     }
-    return s.seal(plain, context(sequence, previous, publishedAt, Sealer.OVERHEAD + plain.length));
+    writeHeader(
+        ByteBuffer.wrap(context), sequence, previous, publishedAt, Sealer.OVERHEAD + plain.length);
+    return s.seal(plain, context);
   }
 
   private byte[] open(byte[] record, int flags, int length) throws DamagedRecordException {
-    Sealer s = sealer;
+    Sealer s = Objects.requireNonNull(sealer, "decode checks that the format seals");
     long sequence = ByteBuffer.wrap(record).getLong(4);
-    if (s == null) {
-      throw new DamagedRecordException(
-          "record " + sequence + " is encrypted but the queue has no key");
-    }
     try {
       if ((flags & SUBKEYED) != 0) {
-        byte[] context = new byte[HEADER + producer.length];
         System.arraycopy(record, 0, context, 0, HEADER);
-        System.arraycopy(producer, 0, context, HEADER, producer.length);
         return s.open(record, HEADER, length, context);
       }
       // Sealed before subkeys: directly under the application's key, the header its only context.
@@ -268,15 +276,5 @@ final class RecordFormat {
     } catch (Sealer.OpenException e) {
       throw new DamagedRecordException("record " + sequence + " " + e.getMessage());
     }
-  }
-
-  /** What a record's seal is bound to: its header, and the queue's producer id. */
-  private byte[] context(long sequence, long previous, long publishedAt, int length) {
-    byte[] context = new byte[HEADER + producer.length];
-    header.clear();
-    writeHeader(header, sequence, previous, publishedAt, length);
-    System.arraycopy(header.array(), 0, context, 0, HEADER);
-    System.arraycopy(producer, 0, context, HEADER, producer.length);
-    return context;
   }
 }

@@ -30,8 +30,10 @@ final class Sealer {
   private final Keyring keys;
   private final SecureRandom random = new SecureRandom();
   private final Cipher cipher;
+  private final byte[] nonce = new byte[NONCE]; // reused: the cipher copies it
   private long epoch;
   private long sealedInEpoch;
+  private SecretKey sealing; // the subkey of the current key and epoch
 
   Sealer(Keyring keys) {
     this.keys = keys;
@@ -41,6 +43,15 @@ final class Sealer {
       throw new IllegalStateException("AES-GCM is not available: " + e, e);
     }
     this.epoch = random.nextLong();
+    this.sealing = subkey(keys, epoch);
+  }
+
+  private static SecretKey subkey(Keyring keys, long epoch) {
+    SecretKey k = keys.subkey(keys.currentId(), epoch);
+    if (k == null) {
+      throw new IllegalStateException("the current key is not on its own ring");
+    }
+    return k;
   }
 
   /** Why sealed bytes could not be opened: the message says what to do. */
@@ -60,22 +71,17 @@ final class Sealer {
   byte[] seal(byte[] plain, byte[] context) {
     if (++sealedInEpoch > PER_EPOCH) {
       epoch = random.nextLong();
+      sealing = subkey(keys, epoch);
       sealedInEpoch = 1;
-    }
-    int keyId = keys.currentId();
-    SecretKey k = keys.subkey(keyId, epoch);
-    if (k == null) {
-      throw new IllegalStateException("the current key is not on its own ring");
     }
     byte[] out = new byte[OVERHEAD + plain.length];
     // The subkey of this epoch is this sealer's alone (a random 64-bit epoch, new at each start),
     // so a counter is a nonce that never repeats under it: no birthday bound, and no call into the
     // system's random source per record.
-    byte[] nonce = new byte[NONCE];
     ByteBuffer.wrap(nonce).putInt(0).putLong(sealedInEpoch);
-    ByteBuffer.wrap(out).putInt(keyId).putLong(epoch).put(nonce);
+    ByteBuffer.wrap(out).putInt(keys.currentId()).putLong(epoch).put(nonce);
     try {
-      cipher.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BITS, nonce));
+      cipher.init(Cipher.ENCRYPT_MODE, sealing, new GCMParameterSpec(TAG_BITS, nonce));
       cipher.updateAAD(context);
       cipher.updateAAD(out, 0, PREFIX);
       int n = cipher.doFinal(plain, 0, plain.length, out, PREFIX + NONCE);

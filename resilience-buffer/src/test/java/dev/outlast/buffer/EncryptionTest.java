@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.outlast.core.spi.Codec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -12,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -50,13 +48,7 @@ class EncryptionTest {
   }
 
   private SpillQueue.Builder<String> builder() {
-    return SpillQueue.<String>builder("enc")
-        .directory(dir.resolve("q"))
-        .codec(Codec.utf8())
-        .sink(sink)
-        .guard(SpillQueueTest.guard())
-        .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
-        .minFreeDiskBytes(0);
+    return SpillQueueTest.builder("enc", dir.resolve("q"), sink);
   }
 
   private SpillQueue<String> open(SpillQueue.Builder<String> b) {

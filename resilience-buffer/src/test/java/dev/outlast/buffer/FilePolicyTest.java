@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.outlast.core.spi.Codec;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -28,14 +26,7 @@ class FilePolicyTest {
   private final List<SpillQueue<?>> opened = new ArrayList<>();
 
   private SpillQueue.Builder<String> builder(Path queueDir) {
-    return SpillQueue.<String>builder("files")
-        .directory(queueDir)
-        .codec(Codec.utf8())
-        .sink(sink)
-        .guard(SpillQueueTest.guard())
-        .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
-        .segmentBytes(1 << 20)
-        .minFreeDiskBytes(0);
+    return SpillQueueTest.builder("files", queueDir, sink).segmentBytes(1 << 20);
   }
 
   private SpillQueue<String> open(SpillQueue.Builder<String> b) {

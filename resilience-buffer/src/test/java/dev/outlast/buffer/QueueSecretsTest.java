@@ -8,14 +8,12 @@ import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.health.Health;
 import dev.outlast.core.health.Importance;
-import dev.outlast.core.spi.Codec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -58,15 +56,7 @@ class QueueSecretsTest {
     System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
     String health;
     List<DeadLetter<String>> dead;
-    try (SpillQueue<String> q =
-        SpillQueue.<String>builder("secrets")
-            .directory(dir.resolve("q"))
-            .codec(Codec.utf8())
-            .sink(sink)
-            .guard(SpillQueueTest.guard())
-            .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
-            .minFreeDiskBytes(0)
-            .build()) {
+    try (SpillQueue<String> q = SpillQueueTest.builder("secrets", dir.resolve("q"), sink).build()) {
       for (int i = 0; i < 20; i++) {
         q.publish("event-" + i);
       }

@@ -48,8 +48,13 @@ class SpillQueueTest {
   }
 
   private SpillQueue.Builder<String> builder() {
-    return SpillQueue.<String>builder("test")
-        .directory(dir.resolve("q"))
+    return builder("test", dir.resolve("q"), sink);
+  }
+
+  /** A queue of strings in {@code directory} with quick retries and no disk reserve. */
+  static SpillQueue.Builder<String> builder(String name, Path directory, Sink<String> sink) {
+    return SpillQueue.<String>builder(name)
+        .directory(directory)
         .codec(Codec.utf8())
         .sink(sink)
         .guard(guard())
