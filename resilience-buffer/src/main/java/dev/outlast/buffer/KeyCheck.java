@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Checks, before a queue changes anything on disk, that its keys open the journal it finds: every
@@ -63,31 +64,19 @@ final class KeyCheck {
           .sorted(Comparator.comparing(d -> d.getFileName().toString()))
           .forEach(segments::add);
     }
-    // One pass over every record still to be delivered: each names a key this queue has (its key
-    // id is in clear, so no decryption); then the oldest and the newest are opened whole.
-    byte[][] ends = new byte[2][];
+    // A segment's records are all sealed with one key: a queue starts a new segment at each open,
+    // and its key cannot change while it is open. So the first record of each segment still to be
+    // delivered is opened whole: a key dropped too early shows wherever its segments are, at the
+    // cost of one record per segment, not a read of the whole backlog at every start.
     for (Path s : segments) {
       for (Path f : rollFiles(s)) {
-        scan(
-            f,
-            acknowledged,
-            record -> {
-              String why = format.keyProblem(record);
-              if (why != null) {
-                throw refusal(root, why);
-              }
-              if (ends[0] == null) {
-                ends[0] = record;
-              }
-              ends[1] = record;
-            });
-      }
-    }
-    for (byte[] record : ends) {
-      if (record != null) {
-        String why = format.whyNotOpened(record);
-        if (why != null) {
-          throw refusal(root, why);
+        byte[] first = firstAfter(f, acknowledged);
+        if (first != null) {
+          String why = format.whyNotOpened(first);
+          if (why != null) {
+            throw refusal(root, why);
+          }
+          break;
         }
       }
     }
@@ -123,21 +112,16 @@ final class KeyCheck {
     return files;
   }
 
-  /** What is done with each intact record still to be delivered. */
-  @FunctionalInterface
-  private interface Visitor {
-    void visit(byte[] record) throws WrongKeyException;
-  }
-
   /**
-   * Visits each record in a roll file whose CRC matches and whose sequence is above {@code after}.
+   * The first record in a roll file whose CRC matches and whose sequence is above {@code after}, or
+   * null if none.
    */
-  private static void scan(Path file, long after, Visitor visitor) throws IOException {
+  private static byte @Nullable [] firstAfter(Path file, long after) throws IOException {
     RecordFormat crcOnly = new RecordFormat();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = Math.min(ch.size(), Integer.MAX_VALUE);
       if (size < 8) {
-        return;
+        return null;
       }
       MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
       map.order(ByteOrder.LITTLE_ENDIAN);
@@ -155,11 +139,12 @@ final class KeyCheck {
           byte[] record = new byte[length];
           map.get((int) at + 4, record);
           if (crcOnly.headerSequence(record) > after) {
-            visitor.visit(record);
+            return record;
           }
         }
         at = (at + 4 + length + 3) & -4L;
       }
     }
+    return null;
   }
 }

@@ -119,11 +119,6 @@ final class Keyring {
     return current.id;
   }
 
-  /** Whether a key of this id is on the ring. */
-  boolean knows(int keyId) {
-    return find(keyId) != null;
-  }
-
   /** The ids on the ring, for messages: the current one first. */
   String ids() {
     StringBuilder s = new StringBuilder();

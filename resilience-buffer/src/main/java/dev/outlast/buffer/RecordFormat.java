@@ -198,36 +198,6 @@ final class RecordFormat {
   }
 
   /**
-   * Whether a record whose CRC matched is sealed as this format expects and names a key it has,
-   * without opening it (the key id is in clear): for checking a whole journal at open.
-   *
-   * @return null if so, else what is wrong
-   */
-  @Nullable String keyProblem(byte[] record) {
-    ByteBuffer b = ByteBuffer.wrap(record);
-    long sequence = b.getLong(4);
-    int flags = b.get(2) & 0xFF;
-    String mismatch = sealingMismatch(sequence, flags);
-    if (mismatch != null) {
-      return mismatch;
-    }
-    Sealer s = sealer;
-    if (s == null || (flags & SUBKEYED) == 0 || record.length < OVERHEAD + Keyring.ID_BYTES) {
-      return null; // plain, or sealed before key ids: only opening it can tell
-    }
-    int keyId = Sealer.keyIdOf(record, HEADER);
-    return s.keys().knows(keyId)
-        ? null
-        : "record "
-            + sequence
-            + " is sealed with key id "
-            + Keyring.idText(keyId)
-            + ", which is not configured (configured: "
-            + s.keys().ids()
-            + ")";
-  }
-
-  /**
    * Whether this format can open a record whose CRC matched, and if not why: for checking at open
    * that the keys fit the journal, before anything is changed.
    *

@@ -94,11 +94,6 @@ final class Sealer {
     return out;
   }
 
-  /** The key id a sealed value names, without opening it. */
-  static int keyIdOf(byte[] sealed, int offset) {
-    return ByteBuffer.wrap(sealed, offset, Keyring.ID_BYTES).getInt();
-  }
-
   /**
    * Opens a sealed value.
    *

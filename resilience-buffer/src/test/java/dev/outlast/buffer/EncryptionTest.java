@@ -231,7 +231,7 @@ class EncryptionTest {
 
   /**
    * Found in review: records in the middle of the backlog sealed with a key dropped too early,
-   * while the oldest and the newest open; every record's key id is checked.
+   * while the oldest and the newest open; the first waiting record of every segment is checked.
    */
   @Test
   void aKeyDroppedWhileItsRecordsWaitInTheMiddle_failsBuild() throws Exception {
