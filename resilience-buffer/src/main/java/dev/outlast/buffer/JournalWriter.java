@@ -29,6 +29,14 @@ final class JournalWriter {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition roomMade = lock.newCondition();
   private volatile boolean closing;
+
+  /**
+   * Whether the last append found the journal full, for health: set when an append finds no room,
+   * cleared by the next append that succeeds or when files are deleted. Read on the append path
+   * only to skip the write.
+   */
+  private volatile boolean full;
+
   private boolean closed; // guarded by lock
 
   JournalWriter(
@@ -67,6 +75,9 @@ final class JournalWriter {
         requireOpen();
         try {
           long sequence = journal.append(format, encoded, publishedAt, presetSequence);
+          if (full) {
+            full = false;
+          }
           counters.journaled.lazySet(counters.journaled.get() + 1);
           counters.published.increment();
           if (counters.oldestUndelivered == 0) {
@@ -77,7 +88,8 @@ final class JournalWriter {
           GroupCommit commit = groupCommit;
           // Queued under the lock: close() cannot stop the sync between this append and its wait.
           return commit == null ? CompletableFuture.completedFuture(id) : commit.durable(id);
-        } catch (Journal.FullException full) {
+        } catch (Journal.FullException noRoom) {
+          full = true;
           long now = System.nanoTime();
           if (deadline == 0) {
             deadline = now + fullPolicy.maxWait().toNanos();
@@ -93,7 +105,7 @@ final class JournalWriter {
             throw new SpillQueueFullException(
                 name
                     + ": cannot accept the event: "
-                    + full.getMessage()
+                    + noRoom.getMessage()
                     + "; full policy: "
                     + fullPolicy
                     + ". It was not written. The queue frees room as the sink takes events.");
@@ -105,7 +117,7 @@ final class JournalWriter {
           } catch (InterruptedException e) {
             interrupted = true;
             throw new SpillQueueFullException(
-                name + ": interrupted while waiting for room: " + full.getMessage());
+                name + ": interrupted while waiting for room: " + noRoom.getMessage());
           }
         }
       }
@@ -136,6 +148,11 @@ final class JournalWriter {
     }
   }
 
+  /** Whether the last append found no room: the queue cannot take events now. */
+  boolean full() {
+    return full;
+  }
+
   /** Who is told after every append (the lane's wake-up); must not block. Set before appends. */
   void onAppend(Runnable appended) {
     this.appended = appended;
@@ -143,6 +160,8 @@ final class JournalWriter {
 
   /** Wakes publishers waiting for room: files were deleted. */
   void roomMade() {
+    // The next event may fit: health stops saying full until an append finds no room again.
+    full = false;
     lock.lock();
     try {
       roomMade.signalAll();

@@ -4,7 +4,6 @@ import dev.outlast.buffer.spi.EventId;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.OutlastException;
-import dev.outlast.core.health.ComponentHealth;
 import dev.outlast.core.health.Health;
 import dev.outlast.core.health.HealthCheck;
 import dev.outlast.core.health.HealthStatus;
@@ -15,7 +14,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -423,19 +424,45 @@ public final class SpillQueue<E> implements AutoCloseable {
       if (waiting != null) {
         why.append("; ").append(waiting);
       }
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("spilling", m.spilling());
+      figures.put("backlogEvents", m.backlogEvents());
+      figures.put("backlogBytes", m.backlogBytes());
+      figures.put("oldestAgeMillis", m.oldestEventAge().toMillis());
+      figures.put("published", m.published());
+      figures.put("delivered", m.delivered());
+      figures.put("deadLetters", m.deadLetters());
+      figures.put("lostRanges", m.lost().size());
+      figures.put("bytesLeft", m.bytesLeft());
       String trouble = lane.trouble();
-      if (trouble != null && !closed.get()) {
-        return new ComponentHealth(
+      boolean open = !closed.get();
+      HealthStatus own;
+      if (trouble != null && open) {
+        // Nothing is delivered while the lane cannot work; if its thread died, only a restart of
+        // the process helps, which is what liveness is for.
+        why.insert(0, trouble + "; ");
+        return Health.component(
             name,
             "queue",
-            config.guard().dependency(),
-            HealthStatus.DOWN,
+            config.guard(),
             importance,
-            DeliveryLane.clean(trouble + "; " + why));
+            HealthStatus.DOWN,
+            lane.died(),
+            DeliveryLane.clean(why.toString()),
+            figures);
+      } else if (open && writer.full()) {
+        why.append("; full: the last event found no room and was not accepted");
+        own = HealthStatus.DOWN;
+      } else if (m.backlogEvents() > 0
+          || !m.lost().isEmpty()
+          || !repairs.isEmpty()
+          || waiting != null) {
+        own = HealthStatus.DEGRADED;
+      } else {
+        own = HealthStatus.UP;
       }
-      boolean holding =
-          m.backlogEvents() > 0 || !m.lost().isEmpty() || !repairs.isEmpty() || waiting != null;
-      return Health.component(name, "queue", config.guard(), importance, holding, why.toString());
+      return Health.component(
+          name, "queue", config.guard(), importance, own, false, why.toString(), figures);
     };
   }
 

@@ -368,9 +368,18 @@ class SpillQueueTest {
         .untilAsserted(
             () -> {
               ComponentHealth h = health.check();
-              assertThat(h.status()).isIn(HealthStatus.DEGRADED, HealthStatus.DOWN);
+              // The sink is out but the queue takes events and holds them: degraded, not down.
+              assertThat(h.status()).as(h.reason()).isEqualTo(HealthStatus.DEGRADED);
               assertThat(h.reason()).contains("backlog 2 events");
               assertThat(h.kind()).isEqualTo("queue");
+              assertThat(h.processFailure()).isFalse();
+              assertThat(h.details())
+                  .containsEntry("backlogEvents", 2L)
+                  .containsEntry("spilling", true)
+                  .containsEntry("published", 2L)
+                  .containsEntry("delivered", 0L)
+                  .containsKeys("state", "since", "oldestAgeMillis", "backlogBytes", "bytesLeft");
+              assertThat((Long) h.details().get("backlogBytes")).isPositive();
             });
     sink.state = TestSink.State.UP;
     // The breaker closes after its probes (one delivery each) have succeeded; until then the sink
@@ -386,6 +395,35 @@ class SpillQueueTest {
               assertThat(h.status()).as(h.reason()).isEqualTo(HealthStatus.UP);
             });
     assertThat(health.check().reason()).contains("backlog 0 events");
+  }
+
+  @Test
+  void health_isDownWhileTheQueueCannotTakeEvents_andDegradedAgainWhenRoomIsMade() {
+    sink.state = TestSink.State.DOWN;
+    SpillQueue<String> q =
+        open(builder().maxDiskBytes(4L << 20).segmentBytes(1L << 20).whenFull(FullPolicy.fail()));
+    HealthCheck health = q.health(Importance.CORE);
+    String payload = "y".repeat(8_000);
+    assertThatThrownBy(
+            () -> {
+              for (int i = 0; i < 10_000; i++) {
+                q.publish(payload);
+              }
+            })
+        .isInstanceOf(SpillQueueFullException.class);
+    ComponentHealth full = health.check();
+    assertThat(full.status()).as(full.reason()).isEqualTo(HealthStatus.DOWN);
+    assertThat(full.reason()).contains("full: the last event found no room");
+    assertThat(full.processFailure()).as("a full disk is no reason to restart").isFalse();
+    sink.state = TestSink.State.UP;
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () -> {
+              ComponentHealth h = health.check();
+              assertThat(h.status()).as(h.reason()).isNotEqualTo(HealthStatus.DOWN);
+              assertThat(h.details()).containsEntry("backlogEvents", 0L);
+            });
   }
 
   @Test

@@ -5,6 +5,7 @@ import dev.outlast.core.Guard;
 import dev.outlast.core.Ticker;
 import dev.outlast.core.health.Health;
 import dev.outlast.core.health.HealthCheck;
+import dev.outlast.core.health.HealthStatus;
 import dev.outlast.core.health.Importance;
 import dev.outlast.core.internal.PrivateFiles;
 import dev.outlast.core.spi.Codec;
@@ -14,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -256,8 +258,28 @@ public final class QueryCache<K, V> implements AutoCloseable {
       if (closeStarted.get()) {
         detail.append("; closed");
       }
-      boolean workingAround = counters.staleRecently(now) || !failed.isEmpty();
-      return Health.component(name, "cache", guard, importance, workingAround, detail.toString());
+      boolean stale = counters.staleRecently(now);
+      HealthStatus own;
+      if (counters.noValueRecently(now) && !stale) {
+        // Calls failed for want of a value and none was answered stale: it cannot answer.
+        own = HealthStatus.DOWN;
+      } else if (stale || !failed.isEmpty()) {
+        own = HealthStatus.DEGRADED;
+      } else {
+        own = HealthStatus.UP;
+      }
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("size", st.size());
+      figures.put("staleAnswers", st.staleHits());
+      figures.put("oldestStaleServedMillis", st.oldestStaleServed().toMillis());
+      if (lastStale != null) {
+        figures.put("lastStaleServedAt", lastStale.toString());
+      }
+      figures.put("noValueErrors", st.noValueErrors());
+      figures.put("rejectedLoads", st.rejectedLoads());
+      figures.put("loadFailures", st.loadFailures());
+      return Health.component(
+          name, "cache", guard, importance, own, false, detail.toString(), figures);
     };
   }
 
@@ -562,7 +584,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
   private NoUsableValueException noValue(
       K key, @Nullable Entry<V> e, long now, String why, Throwable cause) {
-    counters.noValueErrors.increment();
+    counters.noValue(now);
     return new NoUsableValueException(
         name,
         guard.dependency(),

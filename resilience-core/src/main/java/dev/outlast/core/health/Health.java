@@ -4,7 +4,9 @@ import dev.outlast.core.Guard;
 import dev.outlast.core.Redaction;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
@@ -66,10 +68,9 @@ public final class Health {
   }
 
   /**
-   * The health of a component in front of a guarded dependency (a cache, a queue): the guard's
-   * state as in {@link #of}, then what the component itself sees. A component working around a
-   * problem (serving stale values, holding a backlog) is at least DEGRADED, whatever the guard
-   * says.
+   * The health of a component that cannot answer without its dependency: the guard's state as in
+   * {@link #of}, then what the component itself sees. A component working around a problem is at
+   * least DEGRADED, whatever the guard says; an open breaker makes it DOWN.
    *
    * @param workingAround whether the component is working around a problem now
    * @param detail what the component sees, appended to the guard's reason; may be empty
@@ -82,23 +83,71 @@ public final class Health {
       boolean workingAround,
       String detail) {
     Guard.Snapshot g = guard.snapshot();
-    String last = g.lastFailure() == null ? "" : "; last failure: " + g.lastFailure();
+    HealthStatus own = workingAround ? HealthStatus.DEGRADED : HealthStatus.UP;
+    HealthStatus status = g.state() == Guard.State.OPEN ? HealthStatus.DOWN : combine(g, own);
+    return build(name, kind, g, importance, status, false, detail, Map.of());
+  }
+
+  /**
+   * The health of a component that keeps answering while its dependency is out (a cache serving
+   * stale values, a queue holding events on disk), from the guard's state and the component's own
+   * view:
+   *
+   * <ul>
+   *   <li>{@code own} DOWN (it cannot do its job: nothing to serve, no room for events): DOWN.
+   *   <li>breaker open or half-open: DEGRADED, since the component answers without the dependency.
+   *   <li>breaker closed: {@code own}.
+   * </ul>
+   *
+   * @param own the component's own view: UP, DEGRADED (working around a problem) or DOWN
+   * @param processFailure whether something failed inside the process (see {@link
+   *     ComponentHealth#processFailure()})
+   * @param detail what the component sees, in words, appended to the guard's reason; may be empty
+   * @param details the component's figures, after the guard's ({@code state}, {@code since}, ...)
+   */
+  public static ComponentHealth component(
+      String name,
+      String kind,
+      Guard guard,
+      Importance importance,
+      HealthStatus own,
+      boolean processFailure,
+      String detail,
+      Map<String, Object> details) {
+    Objects.requireNonNull(own, "own");
+    Guard.Snapshot g = guard.snapshot();
     HealthStatus status;
-    String reason;
-    switch (g.state()) {
-      case OPEN -> {
-        status = HealthStatus.DOWN;
-        reason = "breaker open since " + g.stateSince() + last;
-      }
-      case HALF_OPEN -> {
-        status = HealthStatus.DEGRADED;
-        reason = "breaker half-open since " + g.stateSince() + ": probing" + last;
-      }
-      default -> {
-        status = workingAround ? HealthStatus.DEGRADED : HealthStatus.UP;
-        reason = "breaker closed, " + Math.max(0, g.failureRate()) + "% of recent calls failed";
-      }
+    if (own == HealthStatus.DOWN) {
+      status = HealthStatus.DOWN;
+    } else if (g.state() != Guard.State.CLOSED) {
+      status = HealthStatus.DEGRADED;
+    } else {
+      status = own;
     }
+    return build(name, kind, g, importance, status, processFailure, detail, details);
+  }
+
+  /** A guard's half-open breaker degrades whatever the component says. */
+  private static HealthStatus combine(Guard.Snapshot g, HealthStatus own) {
+    return g.state() == Guard.State.HALF_OPEN ? HealthStatus.DEGRADED : own;
+  }
+
+  private static ComponentHealth build(
+      String name,
+      String kind,
+      Guard.Snapshot g,
+      Importance importance,
+      HealthStatus status,
+      boolean processFailure,
+      String detail,
+      Map<String, Object> own) {
+    String last = g.lastFailure() == null ? "" : "; last failure: " + g.lastFailure();
+    String reason =
+        switch (g.state()) {
+          case OPEN -> "breaker open since " + g.stateSince() + last;
+          case HALF_OPEN -> "breaker half-open since " + g.stateSince() + ": probing" + last;
+          default -> "breaker closed, " + Math.max(0, g.failureRate()) + "% of recent calls failed";
+        };
     if (g.abandonedCalls() > 0) {
       reason += "; " + g.abandonedCalls() + " calls abandoned at their timeout still hold a thread";
     }
@@ -106,13 +155,35 @@ public final class Health {
       reason +=
           "; a plug-in failed " + g.pluginFailures() + " times, last: " + g.lastPluginFailure();
     }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("state", g.state().name());
+    details.put("since", g.stateSince().toString());
+    if (g.failureRate() >= 0) {
+      // -1 while the window holds fewer calls than the minimum: no rate yet, so none is shown.
+      details.put("failureRate", (double) g.failureRate());
+    }
+    details.put("rejectedCalls", g.rejectedCalls());
+    details.put("timeouts", g.timeouts());
+    details.put("abandonedCalls", g.abandonedCalls());
+    if (g.lastFailure() != null) {
+      details.put("lastFailure", g.lastFailure());
+    }
+    if (g.lastFailureAt() != null) {
+      details.put("lastFailureAt", String.valueOf(g.lastFailureAt()));
+    }
+    if (g.lastPluginFailure() != null) {
+      details.put("pluginFailures", g.pluginFailures());
+    }
+    details.putAll(own);
     return new ComponentHealth(
         name,
         kind,
         g.dependency(),
         status,
         importance,
-        String.valueOf(Redaction.redact(detail.isEmpty() ? reason : reason + "; " + detail)));
+        String.valueOf(Redaction.redact(detail.isEmpty() ? reason : reason + "; " + detail)),
+        processFailure,
+        details);
   }
 
   /** Every component's health now, and the service's status from them. */
@@ -153,7 +224,18 @@ public final class Health {
         redacted(h.dependency()),
         h.status(),
         h.importance(),
-        redacted(h.reason()));
+        redacted(h.reason()),
+        h.processFailure(),
+        redactedDetails(h.details()));
+  }
+
+  private Map<String, Object> redactedDetails(Map<String, Object> details) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : details.entrySet()) {
+      Object v = e.getValue();
+      out.put(e.getKey(), v instanceof String text ? redacted(text) : v);
+    }
+    return out;
   }
 
   private String redacted(String text) {

@@ -1,12 +1,26 @@
 package dev.outlast.core.health;
 
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * Every registered component's health at one moment, and the service's status from them: DOWN if a
- * core component is down, DEGRADED if any component is not up, else UP.
+ * Every registered component's health at one moment, and what it means for the service.
+ *
+ * <ul>
+ *   <li>{@link #status()}: DOWN if a {@link Importance#CORE} component is down, DEGRADED if any
+ *       component is not up, else UP.
+ *   <li>{@link #readiness()}: whether the service should get traffic. DOWN only when a core
+ *       component is down, i.e. a dependency the service cannot do without cannot be served at all;
+ *       a cache answering stale, a queue spilling to disk, a dependent sink out all leave it ready,
+ *       because the service still answers.
+ *   <li>{@link #liveness()}: whether the process should be restarted. DOWN only when something
+ *       inside it failed ({@link ComponentHealth#processFailure()}: a delivery thread died), never
+ *       because a dependency is out: restarting pods does not bring a database back.
+ * </ul>
  *
  * @param at when it was taken
  * @param status the service's status
@@ -20,34 +34,86 @@ public record HealthReport(Instant at, HealthStatus status, List<ComponentHealth
     components = List.copyOf(components);
   }
 
+  /** UP, or DOWN if a core component is down: see the class comment. */
+  public HealthStatus readiness() {
+    for (ComponentHealth c : components) {
+      if (c.status() == HealthStatus.DOWN && c.importance() == Importance.CORE) {
+        return HealthStatus.DOWN;
+      }
+    }
+    return HealthStatus.UP;
+  }
+
+  /** UP, or DOWN if a component reports a failure inside the process: see the class comment. */
+  public HealthStatus liveness() {
+    for (ComponentHealth c : components) {
+      if (c.processFailure()) {
+        return HealthStatus.DOWN;
+      }
+    }
+    return HealthStatus.UP;
+  }
+
   /**
-   * The report as one JSON object: {@code {"status":..., "at":..., "components":[{"component":...,
-   * "kind":..., "dependency":..., "status":..., "importance":..., "reason":...}, ...]}}.
+   * The report as JSON shaped as Spring Boot Actuator's health endpoint, so that tools built for it
+   * read it: {@code {"status":"DEGRADED","components":{"mysql":{"status":"DOWN","details":{"kind":
+   * "guard","dependency":"mysql","importance":"CORE","reason":"...","state":"OPEN",...}}}}}. The
+   * components are keyed by name, in registration order; a name used twice gets its kind appended
+   * ({@code "orders (queue)"}), then a number. {@code processFailure} appears only when true. A
+   * decimal that is not a number is written as {@code null}.
    */
   public String toJson() {
-    StringBuilder s = new StringBuilder(128 + components.size() * 160);
+    StringBuilder s = new StringBuilder(64 + components.size() * 400);
     s.append("{\"status\":");
     string(s, status.name());
-    s.append(",\"at\":");
-    string(s, at.toString());
-    s.append(",\"components\":[");
+    s.append(",\"components\":{");
+    Set<String> keys = new HashSet<>();
     for (int i = 0; i < components.size(); i++) {
       ComponentHealth c = components.get(i);
-      s.append(i == 0 ? "{" : ",{").append("\"component\":");
-      string(s, c.component());
-      s.append(",\"kind\":");
+      String key = c.component();
+      if (!keys.add(key)) {
+        key = c.component() + " (" + c.kind() + ")";
+        for (int n = 2; !keys.add(key); n++) {
+          key = c.component() + " (" + c.kind() + " " + n + ")";
+        }
+      }
+      if (i > 0) {
+        s.append(',');
+      }
+      string(s, key);
+      s.append(":{\"status\":");
+      string(s, c.status().name());
+      s.append(",\"details\":{\"kind\":");
       string(s, c.kind());
       s.append(",\"dependency\":");
       string(s, c.dependency());
-      s.append(",\"status\":");
-      string(s, c.status().name());
       s.append(",\"importance\":");
       string(s, c.importance().name());
       s.append(",\"reason\":");
       string(s, c.reason());
-      s.append('}');
+      if (c.processFailure()) {
+        s.append(",\"processFailure\":true");
+      }
+      for (Map.Entry<String, Object> d : c.details().entrySet()) {
+        s.append(',');
+        string(s, d.getKey());
+        s.append(':');
+        value(s, d.getValue());
+      }
+      s.append("}}");
     }
-    return s.append("]}").toString();
+    return s.append("}}").toString();
+  }
+
+  private static void value(StringBuilder s, Object v) {
+    if (v instanceof String text) {
+      string(s, text);
+    } else if (v instanceof Double d && (d.isNaN() || d.isInfinite())) {
+      s.append("null");
+    } else {
+      // Long, Integer, Boolean, finite Double: their toString is valid JSON.
+      s.append(v);
+    }
   }
 
   /** A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped. */
