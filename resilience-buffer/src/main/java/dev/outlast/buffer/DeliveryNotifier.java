@@ -37,7 +37,8 @@ final class DeliveryNotifier {
   private final Object lifecycle = new Object();
   private volatile boolean active;
   private boolean closed; // guarded by lifecycle
-  private @Nullable Thread thread; // guarded by lifecycle
+  // Written under lifecycle; volatile for the lane, which reads it only to hurry the thread along.
+  private volatile @Nullable Thread thread;
 
   DeliveryNotifier(String queueName) {
     this.queueName = queueName;
