@@ -49,11 +49,6 @@ final class CacheCounters {
   private boolean recovered;
   private long recoveredAt;
 
-  /** When a call last ended with no value to serve; only read and written on failing paths. */
-  private boolean noValueEver;
-
-  private long lastNoValueAt;
-
   CacheCounters(long now) {
     this.origin = now;
     this.lastSampleAt = now - 2 * SAMPLE_EVERY_NANOS;
@@ -102,25 +97,6 @@ final class CacheCounters {
     return staleEver
         && now - lastStaleAt < RECENT_STALE_NANOS
         && (!recovered || lastStaleAt - recoveredAt > 0);
-  }
-
-  /** Counts a call that ended with no value to serve. */
-  void noValue(long now) {
-    noValueErrors.increment();
-    synchronized (this) {
-      noValueEver = true;
-      lastNoValueAt = now;
-    }
-  }
-
-  /**
-   * Whether a call ended with no value to serve within the last minute, and after the database last
-   * recovered: with no stale answer in that time either, the cache cannot answer at all.
-   */
-  synchronized boolean noValueRecently(long now) {
-    return noValueEver
-        && now - lastNoValueAt < RECENT_STALE_NANOS
-        && (!recovered || lastNoValueAt - recoveredAt > 0);
   }
 
   /** The database is back (its guard closed). */

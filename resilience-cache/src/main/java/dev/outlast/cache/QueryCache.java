@@ -260,8 +260,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
       }
       boolean stale = counters.staleRecently(now);
       HealthStatus own;
-      if (counters.noValueRecently(now) && !stale) {
-        // Calls failed for want of a value and none was answered stale: it cannot answer.
+      if (guard.state() == Guard.State.OPEN && st.size() == 0) {
+        // The database is out and nothing is held to serve instead: no call can be answered. A
+        // call for a key the cache never held fails during an outage by design; that alone does
+        // not make a cache that answers its other keys DOWN.
         own = HealthStatus.DOWN;
       } else if (stale || !failed.isEmpty()) {
         own = HealthStatus.DEGRADED;
@@ -584,7 +586,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
   private NoUsableValueException noValue(
       K key, @Nullable Entry<V> e, long now, String why, Throwable cause) {
-    counters.noValue(now);
+    counters.noValueErrors.increment();
     return new NoUsableValueException(
         name,
         guard.dependency(),
