@@ -4,14 +4,13 @@ import java.io.IOException;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
-import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code POST /orders}: 202 once the order is safe, stored in the index or held in the spill queue
- * on local disk; 400 for an order that cannot be stored.
+ * on local disk; 400 for an order that cannot be stored ({@link OutageAdvice}).
  */
 @RestController
 class OrderController {
@@ -26,10 +25,5 @@ class OrderController {
     Order valid = order.validated();
     events.placed(valid);
     return ResponseEntity.status(HttpStatus.ACCEPTED).body(Map.of("orderId", valid.orderId()));
-  }
-
-  @ExceptionHandler(IllegalArgumentException.class)
-  ResponseEntity<Map<String, String>> refused(IllegalArgumentException e) {
-    return ResponseEntity.badRequest().body(Map.of("error", String.valueOf(e.getMessage())));
   }
 }

@@ -31,8 +31,8 @@ import org.springframework.core.env.Environment;
  * a guard per dependency, the spill queue {@code orders} with its Elasticsearch sink, and one
  * {@link Outlast} that wraps the annotated interfaces.
  *
- * <p>The guards' and the queue's settings are read from {@code outlast.guards.*} and {@code
- * outlast.queues.*}; the annotations' own properties ({@code outlast.cache.*}, {@code
+ * <p>The guards' and the queue's settings are read from {@code outlast.guard.*} and {@code
+ * outlast.queue.*}; the annotations' own properties ({@code outlast.cache.*}, {@code
  * outlast.guarded.*}, ...) go to {@link Outlast} as they are.
  */
 @Configuration(proxyBeanMethods = false)
@@ -88,7 +88,7 @@ class OutlastWiring {
 
   @Bean(destroyMethod = "close")
   SpillQueue<Order> ordersQueue(@Qualifier("elasticsearchGuard") Guard search, Environment env) {
-    String prefix = "outlast.queues.orders.";
+    String prefix = "outlast.queue.orders.";
     URI url = URI.create(env.getRequiredProperty(prefix + "elasticsearch.url"));
     Duration timeout = search.config().callTimeout();
     return SpillQueue.<Order>builder("orders")
@@ -158,9 +158,9 @@ class OutlastWiring {
         .build();
   }
 
-  /** A guard's settings: the defaults for its kind, then {@code outlast.guards.<name>.*}. */
+  /** A guard's settings: the defaults for its kind, then {@code outlast.guard.<name>.*}. */
   private static GuardConfig guardConfig(String name, GuardConfig defaults, Environment env) {
-    String prefix = "outlast.guards." + name + ".";
+    String prefix = "outlast.guard." + name + ".";
     GuardConfig.Builder b = GuardConfig.from(defaults);
     String v;
     if ((v = env.getProperty(prefix + "call-timeout")) != null) {

@@ -69,9 +69,15 @@ final class Actuator {
     return found;
   }
 
-  /** A component's status: "UP", "DEGRADED", "DOWN". */
+  /**
+   * A component's own status: "UP", "DEGRADED", "DOWN". Where the indicator shows what the
+   * component does to the service instead (a dependent guard that is down only degrades it), its
+   * own is the detail {@code componentStatus}.
+   */
   static String status(JsonNode health, String name) {
-    return component(health, name).path("status").asString("");
+    JsonNode c = component(health, name);
+    JsonNode own = c.path("details").path("componentStatus");
+    return own.isString() ? own.asString() : c.path("status").asString("");
   }
 
   /** A whole-number detail of a component, or -1 if it has none. */

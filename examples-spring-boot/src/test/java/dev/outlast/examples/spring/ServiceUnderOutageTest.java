@@ -357,7 +357,7 @@ class ServiceUnderOutageTest {
     List<String> args = new ArrayList<>(servers.serviceArguments());
     args.add("--server.port=0");
     args.add("--spring.main.banner-mode=off");
-    args.add("--outlast.queues.orders.directory=" + dir.resolve("spill/orders"));
+    args.add("--outlast.queue.orders.directory=" + dir.resolve("spill/orders"));
     // Fresh for a second only, so that MariaDB's outage is answered stale within the phase.
     args.add("--outlast.cache.products.fresh-for=1s");
     return new SpringApplicationBuilder(ShopApplication.class)

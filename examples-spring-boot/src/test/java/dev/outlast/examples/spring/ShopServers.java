@@ -4,6 +4,7 @@ import dev.outlast.testkit.MariaDbServer;
 import dev.outlast.testkit.OpenSearchServer;
 import dev.outlast.testkit.PostgresServer;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -84,14 +85,8 @@ final class ShopServers implements AutoCloseable {
   }
 
   private void seed() throws SQLException, IOException, InterruptedException {
-    try (Connection c = DriverManager.getConnection(mariadb.jdbcUrl(), mariadb.user(), "");
-        Statement s = c.createStatement()) {
-      s.execute(
-          "CREATE TABLE product (id BIGINT PRIMARY KEY, name VARCHAR(200) NOT NULL,"
-              + " price_cents BIGINT NOT NULL)");
-      s.execute(
-          "CREATE TABLE account_event (stream VARCHAR(100) NOT NULL, seq BIGINT NOT NULL,"
-              + " payload VARBINARY(2000) NOT NULL, PRIMARY KEY (stream, seq))");
+    try (Connection c = DriverManager.getConnection(mariadb.jdbcUrl(), mariadb.user(), "")) {
+      runScript(c, "mysql.sql");
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO product VALUES (?, ?, ?)")) {
         for (long id = 1; id <= PRODUCTS; id++) {
           ps.setLong(1, id);
@@ -103,14 +98,33 @@ final class ShopServers implements AutoCloseable {
       }
       insertHistory(c);
     }
-    try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), "");
-        Statement s = c.createStatement()) {
-      s.execute(
-          "CREATE TABLE account_event (stream VARCHAR(100) NOT NULL, seq BIGINT NOT NULL,"
-              + " payload BYTEA NOT NULL, PRIMARY KEY (stream, seq))");
+    try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), "")) {
+      runScript(c, "postgres.sql");
       insertHistory(c);
     }
     createOrdersIndex(URI.create(opensearch.httpUrl()));
+  }
+
+  /** Runs the statements of one of the service's schema files ({@code shop/*.sql}). */
+  private static void runScript(Connection c, String name) throws SQLException, IOException {
+    String script = resource(name).replaceAll("(?m)^--.*$", "");
+    try (Statement s = c.createStatement()) {
+      for (String statement : script.split(";", -1)) {
+        if (!statement.isBlank()) {
+          s.execute(statement);
+        }
+      }
+    }
+  }
+
+  /** One of the service's setup files, in {@code src/main/resources/shop}. */
+  static String resource(String name) throws IOException {
+    try (InputStream in = ShopServers.class.getResourceAsStream("/shop/" + name)) {
+      if (in == null) {
+        throw new IOException("no shop/" + name + " on the class path");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
   }
 
   /** The same history in the ledger and in the store: the store is the ledger's copy. */
@@ -136,26 +150,13 @@ final class ShopServers implements AutoCloseable {
   }
 
   /**
-   * The index, and a pipeline that makes each document's id its order id: the direct path and the
-   * spill queue's sink (which indexes under the queue's event id) then store an order posted twice,
-   * or delivered after a timed-out call that did arrive, as one document.
+   * The index, and its default pipeline, which makes each document's id its order id: the direct
+   * path and the spill queue's sink (which indexes under the queue's event id) then store an order
+   * written twice (a timed-out call that did arrive, then its spilled copy) as one document.
    */
   static void createOrdersIndex(URI search) throws IOException, InterruptedException {
-    send(
-        search,
-        "PUT",
-        "/_ingest/pipeline/orders-by-id",
-        "{\"description\":\"one document per order\","
-            + "\"processors\":[{\"set\":{\"field\":\"_id\",\"value\":\"{{orderId}}\"}}]}");
-    send(
-        search,
-        "PUT",
-        "/" + INDEX,
-        "{\"settings\":{\"number_of_shards\":1,\"number_of_replicas\":0,"
-            + "\"index.default_pipeline\":\"orders-by-id\"},"
-            + "\"mappings\":{\"properties\":{\"orderId\":{\"type\":\"keyword\"},"
-            + "\"account\":{\"type\":\"keyword\"},\"sku\":{\"type\":\"keyword\"},"
-            + "\"quantity\":{\"type\":\"integer\"}}}}");
+    send(search, "PUT", "/_ingest/pipeline/orders-by-id", resource("orders-pipeline.json"));
+    send(search, "PUT", "/" + INDEX, resource("orders-index.json"));
   }
 
   /** A request to OpenSearch that must succeed; its body. */
