@@ -10,7 +10,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  */
 @SpringBootApplication
 public class ShopApplication {
-  /** For Spring, which subclasses nothing here but needs a constructor it can call. */
+  /** For Spring. */
   public ShopApplication() {}
 
   /**
