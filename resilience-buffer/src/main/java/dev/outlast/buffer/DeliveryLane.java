@@ -113,7 +113,8 @@ final class DeliveryLane<E> {
       JournalWriter writer,
       DeadLetterLog deadLetters,
       QueueCounters counters,
-      RecordFormat format) {
+      RecordFormat format,
+      DeliveryNotifier notifier) {
     this.config = config;
     this.name = config.name();
     this.producerId = producerId;
@@ -124,7 +125,7 @@ final class DeliveryLane<E> {
     this.format = format;
     this.guard = config.guard();
     this.clock = config.clock();
-    this.caller = new SinkCaller<>(config.sink(), config.callTimeout());
+    this.caller = new SinkCaller<>(config.sink(), config.callTimeout(), clock, notifier);
     this.spilling = config.mode() == SpillQueue.Mode.WRITE_AHEAD || journal.backlogRecords() > 0;
     this.thread = new Thread(this::run, "outlast-spill-" + name + "-lane");
     thread.setDaemon(true);

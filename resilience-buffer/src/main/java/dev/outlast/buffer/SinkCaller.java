@@ -5,6 +5,7 @@ import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +31,8 @@ final class SinkCaller<E> {
   private final Sink<E> sink;
   private final long timeoutNanos;
   private final Duration timeout;
+  private final Clock clock;
+  private final DeliveryNotifier notifier;
 
   /** Outcomes, one per delivery in order; or why there are none (then the whole batch retries). */
   record Result(@Nullable List<Outcome> outcomes, @Nullable Throwable failure) {
@@ -38,10 +41,16 @@ final class SinkCaller<E> {
     }
   }
 
-  SinkCaller(Sink<E> sink, Duration timeout) {
+  /**
+   * @param clock the wall clock of publish times, for the delivery latency observers are told
+   * @param notifier where each call is reported, if anyone observes
+   */
+  SinkCaller(Sink<E> sink, Duration timeout, Clock clock, DeliveryNotifier notifier) {
     this.sink = sink;
     this.timeout = timeout;
     this.timeoutNanos = timeout.toNanos();
+    this.clock = clock;
+    this.notifier = notifier;
   }
 
   String sinkName() {
@@ -60,7 +69,13 @@ final class SinkCaller<E> {
       outcomes = invoke(batch);
     } catch (Throwable t) {
       // Every failure of the call counts against the sink; a timeout is reported as one.
-      report(permit, start, t instanceof TimeoutException ? t : new IOException(t.toString(), t));
+      long elapsed =
+          report(
+              permit, start, t instanceof TimeoutException ? t : new IOException(t.toString(), t));
+      if (notifier.active()) {
+        notifier.publish(
+            new DeliveryObserver.SinkCall(batch.size(), 0, 0, batch.size(), true, elapsed, -1));
+      }
       return new Result(null, t);
     }
     int retries = 0;
@@ -71,13 +86,38 @@ final class SinkCaller<E> {
         reason = o.reason();
       }
     }
-    report(
-        permit,
-        start,
-        retries == outcomes.size()
-            ? new IOException("sink asked to retry: " + DeliveryLane.clean(reason))
-            : null);
+    long elapsed =
+        report(
+            permit,
+            start,
+            retries == outcomes.size()
+                ? new IOException("sink asked to retry: " + DeliveryLane.clean(reason))
+                : null);
+    if (notifier.active()) {
+      notifier.publish(summary(batch, outcomes, retries, elapsed));
+    }
     return new Result(outcomes, null);
+  }
+
+  /** What observers are told of a call the sink answered. */
+  private DeliveryObserver.SinkCall summary(
+      List<Delivery<E>> batch, List<Outcome> outcomes, int retries, long elapsed) {
+    int delivered = 0;
+    int rejected = 0;
+    long oldest = Long.MAX_VALUE;
+    for (int i = 0; i < outcomes.size(); i++) {
+      switch (outcomes.get(i).kind()) {
+        case OK -> {
+          delivered++;
+          oldest = Math.min(oldest, batch.get(i).publishedAtMillis());
+        }
+        case REJECT -> rejected++;
+        case RETRY -> {}
+      }
+    }
+    long age = delivered == 0 ? -1 : Math.max(0, clock.millis() - oldest);
+    return new DeliveryObserver.SinkCall(
+        batch.size(), delivered, rejected, retries, false, elapsed, age);
   }
 
   private List<Outcome> invoke(List<Delivery<E>> batch) throws Throwable {
@@ -139,8 +179,12 @@ final class SinkCaller<E> {
     }
   }
 
-  /** Reports success (failure null) or failure; a classifier that throws still frees the permit. */
-  private static void report(Guard.Permit permit, long start, @Nullable Throwable failure) {
+  /**
+   * Reports success (failure null) or failure; a classifier that throws still frees the permit.
+   *
+   * @return how long the call took
+   */
+  private static long report(Guard.Permit permit, long start, @Nullable Throwable failure) {
     long elapsed = System.nanoTime() - start;
     try {
       if (failure == null) {
@@ -151,5 +195,6 @@ final class SinkCaller<E> {
     } catch (Throwable t) {
       permit.release();
     }
+    return elapsed;
   }
 }

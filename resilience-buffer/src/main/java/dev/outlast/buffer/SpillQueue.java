@@ -117,6 +117,7 @@ public final class SpillQueue<E> implements AutoCloseable {
   private final QueueCounters counters = new QueueCounters();
   private final JournalWriter writer;
   private final DeliveryLane<E> lane;
+  private final DeliveryNotifier notifier;
   private final List<LostRange> lost = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger spinners = new AtomicInteger(); // publishers spinning for an answer
@@ -160,9 +161,17 @@ public final class SpillQueue<E> implements AutoCloseable {
             config.fullPolicy(),
             config.powerLossDurable(),
             counters);
+    this.notifier = new DeliveryNotifier(name);
     this.lane =
         new DeliveryLane<>(
-            config, producerId, journal, writer, deadLetters, counters, new RecordFormat(keys));
+            config,
+            producerId,
+            journal,
+            writer,
+            deadLetters,
+            counters,
+            new RecordFormat(keys),
+            notifier);
     writer.onAppend(lane::wake);
     this.publishWaitNanos =
         config.callTimeout().toNanos()
@@ -202,6 +211,33 @@ public final class SpillQueue<E> implements AutoCloseable {
   /** The queue's name. */
   public String name() {
     return name;
+  }
+
+  /**
+   * The name of the queue's sink, as its {@link Sink#name()} gave it (for logs and metrics); the
+   * sink's class name if that threw.
+   */
+  public String sinkName() {
+    Sink<E> sink = config.sink();
+    try {
+      return String.valueOf(sink.name());
+    } catch (RuntimeException e) {
+      return sink.getClass().getName();
+    }
+  }
+
+  /**
+   * Tells an observer about every call the queue makes into its sink from now on, until the
+   * registration or the queue is closed: for delivery-latency and sink-call metrics. The observer
+   * runs on a thread of the queue, never on the delivery lane; one that throws or is slow does not
+   * hold up delivery (see {@link DeliveryObserver}). On a closed queue the registration is never
+   * called.
+   *
+   * @return the registration; close it to stop the calls
+   * @throws NullPointerException if the observer is null
+   */
+  public DeliveryObserver.Registration observeDeliveries(DeliveryObserver observer) {
+    return notifier.register(Objects.requireNonNull(observer, "observer"));
   }
 
   /** The producer id every event of this queue carries; fixed for its directory. */
@@ -500,6 +536,8 @@ public final class SpillQueue<E> implements AutoCloseable {
     }
     writer.beginClose();
     lane.stop();
+    // After the lane: its last calls reach the observers.
+    notifier.close();
     writer.close();
     try {
       deadLetters.close();

@@ -134,7 +134,7 @@ final class CacheCounters {
     return staleEver ? Instant.ofEpochMilli(lastStaleWallMillis) : null;
   }
 
-  CacheStats snapshot(long now, long size, long restored) {
+  CacheStats snapshot(long now, long size, long restored, long evictions) {
     return new CacheStats(
         freshHits.sum(),
         staleHits.sum(),
@@ -146,6 +146,7 @@ final class CacheCounters {
         size,
         restored,
         oldestStaleServed(now),
-        lastStaleServedAt());
+        lastStaleServedAt(),
+        evictions);
   }
 }

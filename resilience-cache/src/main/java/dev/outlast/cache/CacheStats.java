@@ -21,6 +21,8 @@ import org.jspecify.annotations.Nullable;
  *     ms), or zero if none was; a recent window, so that it shows an outage now, not the worst one
  *     since the cache was built
  * @param lastStaleServedAt when a stale value was last served, or null if never
+ * @param evictions entries dropped to keep within {@code maximumSize} or {@code maximumWeight}, or
+ *     by the periodic sweep once past their servable age; invalidations are not counted
  */
 public record CacheStats(
     long freshHits,
@@ -33,4 +35,5 @@ public record CacheStats(
     long size,
     long restoredFromSnapshot,
     Duration oldestStaleServed,
-    @Nullable Instant lastStaleServedAt) {}
+    @Nullable Instant lastStaleServedAt,
+    long evictions) {}

@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
@@ -48,6 +50,10 @@ final class EntryStore<K, V> {
   private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
   private final AtomicLong numbers = new AtomicLong();
   private final AtomicLong changes = new AtomicLong();
+
+  /** Entries dropped by the size bound or the sweep; counted off the read path. */
+  private final LongAdder evictions = new LongAdder();
+
   private volatile long allInvalidatedAt;
   private volatile boolean stopped;
 
@@ -67,7 +73,12 @@ final class EntryStore<K, V> {
         Caffeine.newBuilder()
             .executor(quiet(executor))
             .removalListener(
-                (@Nullable K k, @Nullable Entry<V> e, RemovalCause cause) -> untag(k, e));
+                (@Nullable K k, @Nullable Entry<V> e, RemovalCause cause) -> {
+                  if (cause.wasEvicted()) {
+                    evictions.increment();
+                  }
+                  untag(k, e);
+                });
     if (weigher != null) {
       caffeine = caffeine.maximumWeight(maximumWeight).weigher(weigher::weigh);
     } else {
@@ -294,10 +305,15 @@ final class EntryStore<K, V> {
    * exception for a read can still say how old the value was.
    */
   void sweep(long now, long graceNanos) {
-    cache
-        .asMap()
-        .entrySet()
-        .removeIf(en -> en.getValue().age(now) - en.getValue().policy.usableFor >= graceNanos);
+    ConcurrentMap<K, Entry<V>> map = cache.asMap();
+    // A concurrent map's iteration tolerates removals. Only the entry looked at goes: one a load
+    // replaced meanwhile stays.
+    map.forEach(
+        (k, e) -> {
+          if (e.age(now) - e.policy.usableFor >= graceNanos && map.remove(k, e)) {
+            evictions.increment();
+          }
+        });
   }
 
   /** Takes a removed or replaced entry's key out of the tag sets the new entry does not share. */
@@ -327,6 +343,15 @@ final class EntryStore<K, V> {
 
   long size() {
     return cache.estimatedSize();
+  }
+
+  /**
+   * Entries dropped to keep within the size or weight bound (counted when Caffeine's maintenance
+   * tells the removal listener, so a little after the fact) or by the sweep, past their servable
+   * age. Invalidations are not evictions.
+   */
+  long evictions() {
+    return evictions.sum();
   }
 
   /** Counts stores and invalidations, so the snapshot knows whether anything changed. */

@@ -376,7 +376,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
   /** The counters since the cache was built; the oldest stale age is of the last minute. */
   public CacheStats stats() {
-    return counters.snapshot(ticker.read(), store.size(), restored);
+    return counters.snapshot(ticker.read(), store.size(), restored, store.evictions());
   }
 
   /**

@@ -116,6 +116,13 @@ public final class Guard {
   private final LongAdder retries = new LongAdder();
   private final LongAdder timeouts = new LongAdder();
   private final AtomicInteger abandoned = new AtomicInteger();
+  // Totals of reported outcomes, for calls(): two striped adds per outcome, no allocation.
+  private final LongAdder successfulCalls = new LongAdder();
+  private final LongAdder successfulNanos = new LongAdder();
+  private final LongAdder failedCalls = new LongAdder();
+  private final LongAdder failedNanos = new LongAdder();
+  private final LongAdder ignoredCalls = new LongAdder();
+  private final LongAdder ignoredNanos = new LongAdder();
   private volatile long lastExpiryScan;
   private volatile @Nullable String lastFailure;
   private volatile @Nullable Instant lastFailureAt;
@@ -577,10 +584,49 @@ public final class Guard {
         pluginFailures.last());
   }
 
+  /**
+   * The calls made under this guard since it was created, by outcome, with their total time: what a
+   * metrics binder turns into call counters and timers. Cheap: it sums a few counters and holds no
+   * lock; the counts are read one after another, so a call reported meanwhile may show in one and
+   * not yet in another.
+   */
+  public Calls calls() {
+    return new Calls(
+        successfulCalls.sum(),
+        successfulNanos.sum(),
+        failedCalls.sum(),
+        failedNanos.sum(),
+        ignoredCalls.sum(),
+        ignoredNanos.sum());
+  }
+
   @Override
   public String toString() {
     return "Guard[" + dependency + ", " + state() + "]";
   }
+
+  /**
+   * Totals of the calls a guard saw, by outcome, since it was created. Every call made (through
+   * {@link Guard#call} or under a {@link Permit}) is counted once, by the first outcome reported
+   * for it; each retry is a call of its own. Calls that were not made (rejected, or a permit
+   * {@linkplain Permit#release() released}) are not here: see {@link Snapshot#rejectedCalls()}.
+   *
+   * @param successful calls that succeeded
+   * @param successfulNanos their total duration, in nanoseconds
+   * @param failed calls that failed with what the classifier counts as an infrastructure failure,
+   *     timeouts included (and permits that reported nothing within the call timeout)
+   * @param failedNanos their total duration, in nanoseconds
+   * @param ignored calls that failed with what the classifier does not count against the dependency
+   *     (a constraint violation, a bad request): the dependency answered
+   * @param ignoredNanos their total duration, in nanoseconds
+   */
+  public record Calls(
+      long successful,
+      long successfulNanos,
+      long failed,
+      long failedNanos,
+      long ignored,
+      long ignoredNanos) {}
 
   /**
    * What a guard looks like at one moment.
@@ -642,6 +688,8 @@ public final class Guard {
     public void success(long elapsedNanos) {
       if (done.compareAndSet(false, true)) {
         try {
+          successfulCalls.increment();
+          successfulNanos.add(Math.max(0, elapsedNanos));
           breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
         } finally {
           complete();
@@ -671,11 +719,15 @@ public final class Guard {
       }
       try {
         if (infrastructure) {
+          failedCalls.increment();
+          failedNanos.add(Math.max(0, elapsedNanos));
           // Kept for health, logs and exception messages: never with a credential in it.
           lastFailure = Redaction.redact(failure.toString());
           lastFailureAt = config.clock().instant();
           breaker.onError(elapsedNanos, TimeUnit.NANOSECONDS, failure);
         } else {
+          ignoredCalls.increment();
+          ignoredNanos.add(Math.max(0, elapsedNanos));
           breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
         }
       } finally {
