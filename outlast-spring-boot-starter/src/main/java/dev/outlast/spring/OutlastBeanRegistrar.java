@@ -4,6 +4,7 @@ import dev.outlast.core.Guard;
 import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.BeanClassLoaderAware;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.ListableBeanFactory;
@@ -21,13 +22,22 @@ import org.springframework.core.type.AnnotationMetadata;
  * them by name. Beans are made only when asked for, as any other.
  */
 final class OutlastBeanRegistrar
-    implements ImportBeanDefinitionRegistrar, EnvironmentAware, BeanFactoryAware {
+    implements ImportBeanDefinitionRegistrar,
+        EnvironmentAware,
+        BeanFactoryAware,
+        BeanClassLoaderAware {
   static final String PROPERTIES = "outlastProperties";
   static final String PROBES = "outlastGuardProbes";
   static final String QUEUES = "outlastQueues";
 
   private @Nullable Environment environment;
   private @Nullable ListableBeanFactory beans;
+  private ClassLoader classLoader = OutlastBeanRegistrar.class.getClassLoader();
+
+  @Override
+  public void setBeanClassLoader(ClassLoader classLoader) {
+    this.classLoader = classLoader;
+  }
 
   @Override
   public void setEnvironment(Environment environment) {
@@ -71,10 +81,8 @@ final class OutlastBeanRegistrar
       return;
     }
     for (String name : props.getQueue().keySet()) {
-      if (!Parts.BUFFER) {
-        QueueSettings.needModuleMessage("outlast.queue." + name);
-      }
-      QueueSettings.check(name, props.getQueue().get(name));
+      QueueSettings.needBuffer("outlast.queue." + name, classLoader);
+      QueueSettings.check(name, props.getQueue().get(name), classLoader);
     }
     registry.registerBeanDefinition(
         QUEUES,

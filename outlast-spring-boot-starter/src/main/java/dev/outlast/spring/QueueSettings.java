@@ -13,12 +13,12 @@ final class QueueSettings {
   private QueueSettings() {}
 
   /** Fails because resilience-buffer is missing; without loading any of its classes. */
-  static void needModuleMessage(String what) {
-    needModule(what, "resilience-buffer", "dev.outlast.buffer.SpillQueue");
+  static void needBuffer(String what, ClassLoader loader) {
+    needModule(what, "resilience-buffer", "dev.outlast.buffer.SpillQueue", loader);
   }
 
   /** Checks what can be checked before any bean exists: the required settings and modules. */
-  static void check(String name, OutlastProperties.QueueProperties p) {
+  static void check(String name, OutlastProperties.QueueProperties p, ClassLoader loader) {
     String at = "outlast.queue." + name;
     if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
       throw new OutlastConfigurationException(
@@ -42,14 +42,17 @@ final class QueueSettings {
     }
     if (sink.equals(ELASTICSEARCH)) {
       needModule(
-          at, "resilience-sink-elasticsearch", "dev.outlast.sink.elasticsearch.ElasticsearchSink");
+          at,
+          "resilience-sink-elasticsearch",
+          "dev.outlast.sink.elasticsearch.ElasticsearchSink",
+          loader);
     } else if (sink.equals(PULSAR)) {
-      needModule(at, "resilience-sink-pulsar", "dev.outlast.sink.pulsar.PulsarSink");
+      needModule(at, "resilience-sink-pulsar", "dev.outlast.sink.pulsar.PulsarSink", loader);
     }
   }
 
-  static void needModule(String what, String module, String type) {
-    if (!ClassUtils.isPresent(type, Queues.class.getClassLoader())) {
+  static void needModule(String what, String module, String type, ClassLoader loader) {
+    if (!ClassUtils.isPresent(type, loader)) {
       throw new OutlastConfigurationException(
           what + " needs the module " + module + ", which is not on the class path",
           "add the dependency dev.outlast:"

@@ -38,7 +38,7 @@ final class Queues {
       Map<String, Guard> guards,
       ListableBeanFactory beans,
       List<AutoCloseable> owned) {
-    QueueSettings.check(name, p);
+    QueueSettings.check(name, p, Queues.class.getClassLoader());
     String at = "outlast.queue." + name + ".";
     Guard guard = guard(name, p, guards);
     Codec<?> codec = codec(name, p, beans);
