@@ -53,11 +53,13 @@ final class PropertiesBinding {
         problems.add(p.getName() + " (" + p.getOrigin() + ")");
         fixes.add(suggest(p.getName()));
       }
+      boolean one = problems.size() == 1;
       return new OutlastConfigurationException(
-          (problems.size() == 1 ? "the property " : "the properties ")
+          (one ? "the property " : "the properties ")
               + String.join(", ", problems)
-              + (problems.size() == 1 ? " is" : " are")
-              + " not Outlast settings, so they would do nothing",
+              + (one
+                  ? " is not an Outlast setting, so it would do nothing"
+                  : " are not Outlast settings, so they would do nothing"),
           String.join("; ", fixes),
           e);
     }
@@ -161,10 +163,13 @@ final class PropertiesBinding {
 
   private static String choose(String what, String given, List<String> known) {
     String close = closest(given, known);
-    return (close != null ? "did you mean " + close + "? " : "")
-        + what
-        + " "
+    return (close != null ? "did you mean " + close + "? " + upper(what) : what)
+        + ": "
         + String.join(", ", known);
+  }
+
+  private static String upper(String s) {
+    return Character.toUpperCase(s.charAt(0)) + s.substring(1);
   }
 
   /** The settings of a properties class, as written in properties. */
