@@ -29,7 +29,7 @@ import java.util.concurrent.TimeoutException;
  * watchdog does so should the JVM die first.
  */
 final class ShopServers implements AutoCloseable {
-  static final int PRODUCTS = 200;
+  static final int PRODUCTS = 100;
   static final int ACCOUNTS = 20;
   static final int EVENTS_PER_ACCOUNT = 5;
   static final String INDEX = "orders";
