@@ -11,6 +11,7 @@ import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.config.ConfigurableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.RootBeanDefinition;
+import org.springframework.boot.SpringBootVersion;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.core.env.Environment;
@@ -52,6 +53,7 @@ final class OutlastBeanRegistrar
   @Override
   public void registerBeanDefinitions(
       AnnotationMetadata metadata, BeanDefinitionRegistry registry) {
+    checkBootVersion(SpringBootVersion.getVersion());
     OutlastProperties props = PropertiesBinding.bind(Objects.requireNonNull(environment));
     ListableBeanFactory bf = Objects.requireNonNull(beans);
     registry.registerBeanDefinition(
@@ -95,6 +97,22 @@ final class OutlastBeanRegistrar
       // Closed by OutlastQueues after the web server stops; not again at destruction.
       def.setDestroyMethodName("");
       registry.registerBeanDefinition(name + "Queue", def);
+    }
+  }
+
+  /**
+   * Spring Boot 3 moved its health API and environment hooks in 4: on 3.x the health indicators and
+   * Actuator defaults would be missing without a word, so the start fails instead.
+   */
+  static void checkBootVersion(@Nullable String version) {
+    if (version != null && !version.startsWith("4.")) {
+      throw new OutlastConfigurationException(
+          "outlast-spring-boot-starter runs on Spring Boot 4.0, and this is Spring Boot "
+              + version
+              + " (Boot 4 moved the health API to org.springframework.boot.health, which the"
+              + " starter's health indicators use)",
+          "upgrade to Spring Boot 4.0.x, or on Boot 3 wire Outlast yourself with"
+              + " Outlast.builder() and the modules' builders (see the guide)");
     }
   }
 

@@ -233,6 +233,17 @@ class MisconfigurationTest {
                     .contains("[prices, products]"));
   }
 
+  @Test
+  void springBoot3_isRefused_ratherThanLeftWithoutHealth() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> OutlastBeanRegistrar.checkBootVersion("3.5.7"))
+        .isInstanceOf(OutlastConfigurationException.class)
+        .hasMessageContaining("runs on Spring Boot 4.0, and this is Spring Boot 3.5.7")
+        .hasMessageContaining("Fix: upgrade to Spring Boot 4.0.x");
+    OutlastBeanRegistrar.checkBootVersion("4.0.7");
+    OutlastBeanRegistrar.checkBootVersion(null); // a repackaged jar without a version
+  }
+
   public static class PrivateAnnotated {
     @Guarded("mysql")
     @SuppressWarnings("UnusedMethod") // the point: an annotation where no proxy can see it
