@@ -27,6 +27,9 @@ final class OpenSearchMain {
             settings.put("transport.port", transportPort);
             settings.put("network.host", TestServer.LOOPBACK);
             settings.put("discovery.type", "single-node");
+            // The runner makes its nodes cluster managers and data nodes only; a stand-alone
+            // OpenSearch node also runs ingest pipelines, and services rely on them.
+            settings.putList("node.roles", "cluster_manager", "data", "ingest");
             // A nearly full test disk must not turn indices read-only.
             settings.put("cluster.routing.allocation.disk.threshold_enabled", "false");
             settings.put("indices.breaker.total.use_real_memory", "false");

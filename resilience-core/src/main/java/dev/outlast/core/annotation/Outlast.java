@@ -4,9 +4,12 @@ import dev.outlast.core.Guard;
 import dev.outlast.core.Redaction;
 import dev.outlast.core.annotation.spi.AnnotationHandler;
 import java.lang.annotation.Annotation;
+import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +18,7 @@ import java.util.Properties;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -22,6 +26,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,7 +80,12 @@ public final class Outlast implements AutoCloseable {
   private final Map<String, Object> resources;
   private final Map<Class<? extends Annotation>, AnnotationHandler> handlers;
   private final Settings settings;
+  private final @Nullable Function<String, @Nullable Object> resourceLookup;
   private final Map<String, Object> components = new LinkedHashMap<>();
+
+  /** The settings every wiring so far has read, as "kind|name"; guarded by this. */
+  private final Set<String> settingsRead = new HashSet<>();
+
   private boolean closed;
 
   /** Threads given by the user (never stopped here), or made here on first use; guarded by this. */
@@ -88,6 +98,7 @@ public final class Outlast implements AutoCloseable {
   private Outlast(Builder b, Map<Class<? extends Annotation>, AnnotationHandler> handlers) {
     this.guards = Map.copyOf(b.guards);
     this.resources = Map.copyOf(b.resources);
+    this.resourceLookup = b.resourceLookup;
     this.givenLoaderPool = b.loaderPool;
     this.givenScheduler = b.scheduler;
     this.handlers = Map.copyOf(handlers);
@@ -123,29 +134,143 @@ public final class Outlast implements AutoCloseable {
       throw new IllegalArgumentException(
           type.getName() + " is not an interface: Outlast wraps interfaces, not classes");
     }
-    if (!type.isInstance(target)) {
-      throw new IllegalArgumentException(
-          target.getClass().getName() + " does not implement " + type.getName());
-    }
+    checkInstance(type, target);
     Map<String, Object> built = new LinkedHashMap<>();
     synchronized (this) {
-      if (closed) {
-        throw new IllegalStateException("this Outlast is closed");
-      }
+      checkOpen();
       ProxyWiring<T> wiring;
       T proxy;
       try {
-        wiring = new ProxyWiring<>(this, type, target, built);
+        wiring = new ProxyWiring<>(this, type, target, built, true);
         proxy = type.cast(Proxy.newProxyInstance(loader(type), new Class<?>[] {type}, wiring));
       } catch (RuntimeException | Error e) {
         closeAll(built.values(), e);
         throw e;
       }
       wiring.proxy(proxy);
-      components.putAll(built);
-      log.debug("wrapped {}: {}", type.getName(), wiring);
+      wired(wiring, built);
       return proxy;
     }
+  }
+
+  /**
+   * The wiring of a type's annotated methods, for frameworks that make their own proxies (Spring
+   * AOP, CDI interceptors): they call {@link InvocationHandler#invoke} with the method called and
+   * its arguments, and get what {@link #wrap} would have answered. Everything is checked now, as
+   * {@link #wrap} checks it.
+   *
+   * <p>{@code type} may be an interface, whose annotated methods are wired, or a class, whose own
+   * annotated public methods are wired (its interfaces' annotations are not read: get a handler of
+   * each interface for those). A class's annotated methods must be public and neither final nor
+   * static, and the class not final, since a proxy that subclasses it must override them; a method
+   * overriding an annotated one must carry the annotations again (Java does not inherit method
+   * annotations). Annotations on the implementation of an interface are not checked: the framework
+   * decides whether it wires them through a handler of the class.
+   *
+   * <p>The handler calls {@code target} for the work itself, so a framework may pass an object that
+   * is a proxy already (a transaction around the implementation), which then runs inside the guard.
+   * Methods it did not wire (an unannotated method, one of {@code Object}) are passed to {@code
+   * target}. One handler serves one proxy: a default method of an interface runs on the first proxy
+   * the handler is invoked with, so that its calls to other methods are wired too.
+   *
+   * @param type the interface or class whose annotated methods are wired
+   * @param target what the calls go to: an instance of {@code type}
+   * @return the handler; threadsafe
+   * @throws WiringException if an annotation cannot work as written; nothing is left built
+   * @throws IllegalArgumentException if {@code target} is not an instance of {@code type}
+   * @throws IllegalStateException if this is closed
+   */
+  public <T> InvocationHandler handler(Class<T> type, T target) {
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(target, "target");
+    checkInstance(type, target);
+    Map<String, Object> built = new LinkedHashMap<>();
+    synchronized (this) {
+      checkOpen();
+      ProxyWiring<T> wiring;
+      try {
+        wiring = new ProxyWiring<>(this, type, target, built, false);
+      } catch (RuntimeException | Error e) {
+        closeAll(built.values(), e);
+        throw e;
+      }
+      wired(wiring, built);
+      return wiring;
+    }
+  }
+
+  /**
+   * Checks that every {@code outlast.*} property names something that was wired: a cache that a
+   * {@code @CachedQuery} built, a method of a wrapped interface or class. A name misspelt in a
+   * property would otherwise leave the annotation's value in force without a word. Call it once
+   * every annotated type is wrapped (the Spring Boot starter does, once every bean is created);
+   * {@link #wrap} already checks the properties that name methods of the type it wraps.
+   *
+   * @throws WiringException listing each property that names nothing, and the names that were wired
+   */
+  public synchronized void checkSettingsUsed() {
+    List<String> problems = new ArrayList<>();
+    for (String kind : settings.kinds()) {
+      Set<String> wired = new TreeSet<>();
+      for (String read : settingsRead) {
+        if (read.startsWith(kind + "|")) {
+          wired.add(read.substring(kind.length() + 1));
+        }
+      }
+      for (String name : settings.names(kind)) {
+        if (!wired.contains(name)) {
+          problems.add(
+              Settings.PREFIX
+                  + kind
+                  + "."
+                  + name
+                  + ".* ("
+                  + (wired.isEmpty()
+                      ? "nothing of kind " + kind + " was wired"
+                      : "the " + kind + " names wired are " + wired)
+                  + ")");
+        }
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new WiringException(
+          "properties name no "
+              + (problems.size() == 1 ? "thing" : "things")
+              + " that was wired, so they would do nothing: "
+              + String.join("; ", problems)
+              + ". Fix: correct the name (a cache's name, or <Interface>.<method> with the"
+              + " interface's or class's simple name), or remove the properties");
+    }
+  }
+
+  /**
+   * What the wiring built so far, by name: the {@code QueryCache} of each {@code @CachedQuery}, in
+   * the order they were built. A copy: later wiring does not change it.
+   */
+  public synchronized Map<String, Object> components() {
+    return Collections.unmodifiableMap(new LinkedHashMap<>(components));
+  }
+
+  private static void checkInstance(Class<?> type, Object target) {
+    if (!type.isInstance(target)) {
+      throw new IllegalArgumentException(
+          target.getClass().getName()
+              + (type.isInterface() ? " does not implement " : " is not a ")
+              + type.getName());
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("this Outlast is closed");
+    }
+  }
+
+  /** Keeps what one wiring built and read; called holding the lock, once it succeeded. */
+  private void wired(ProxyWiring<?> wiring, Map<String, Object> built) {
+    components.putAll(built);
+    settingsRead.addAll(wiring.settingsRead());
+    log.debug("wired {}", wiring);
   }
 
   /**
@@ -222,7 +347,12 @@ public final class Outlast implements AutoCloseable {
     if (SCHEDULER.equals(name)) {
       return scheduler();
     }
-    return resources.get(name);
+    Object r = resources.get(name);
+    Function<String, @Nullable Object> lookup = resourceLookup;
+    if (r == null && lookup != null && !name.startsWith(RESERVED)) {
+      r = lookup.apply(name);
+    }
+    return r;
   }
 
   /** The loader pool: the one given, or one made now (while wiring, on the wrapping thread). */
@@ -275,8 +405,11 @@ public final class Outlast implements AutoCloseable {
     return t;
   }
 
-  Set<String> resourceNames() {
-    return new TreeMap<>(resources).keySet();
+  /** The names of the registered resources, for messages, and where others are looked up. */
+  String resourceNames() {
+    String names = new TreeMap<>(resources).keySet().toString();
+    Function<String, @Nullable Object> lookup = resourceLookup;
+    return lookup == null ? names : names + " (other names are looked up in " + lookup + ")";
   }
 
   @Nullable AnnotationHandler handler(Class<? extends Annotation> annotation) {
@@ -322,6 +455,7 @@ public final class Outlast implements AutoCloseable {
     private final Map<String, Guard> guards = new HashMap<>();
     private final Map<String, Object> resources = new HashMap<>();
     private final Map<String, String> properties = new HashMap<>();
+    private @Nullable Function<String, @Nullable Object> resourceLookup;
     private @Nullable Executor loaderPool;
     private @Nullable ScheduledExecutorService scheduler;
 
@@ -383,6 +517,16 @@ public final class Outlast implements AutoCloseable {
       if (resources.putIfAbsent(name, resource) != null) {
         throw new IllegalArgumentException("a resource named '" + name + "' is registered already");
       }
+      return this;
+    }
+
+    /**
+     * Where a name that no {@link #resource} registered is looked up, at wiring time: a framework's
+     * registry of named objects (the Spring Boot starter looks up beans by name). The lookup
+     * returns null for a name it does not know; its {@code toString} names it in messages.
+     */
+    public Builder resourceLookup(Function<String, @Nullable Object> lookup) {
+      this.resourceLookup = Objects.requireNonNull(lookup, "lookup");
       return this;
     }
 

@@ -35,6 +35,10 @@ import org.jspecify.annotations.Nullable;
  * The proxy of one interface around one implementation: each method's call, wired once, when the
  * proxy is made. After that a call is one map lookup and the wired invoker; an unannotated method's
  * invoker is a method handle bound to the implementation.
+ *
+ * <p>Also the handler of a proxy someone else makes ({@link Outlast#handler}), of an interface or
+ * of a class: then it does not answer {@code equals}, {@code hashCode} and {@code toString} as a
+ * proxy of its own, and passes methods it did not wire to the target.
  */
 final class ProxyWiring<T> implements InvocationHandler {
   static final String GUARDED = "guarded";
@@ -49,6 +53,10 @@ final class ProxyWiring<T> implements InvocationHandler {
   private final Class<T> type;
   private final T target;
   private final Map<String, Object> built;
+
+  /** Whether this is the handler of a proxy {@link Outlast#wrap} made, or of someone else's. */
+  private final boolean ownProxy;
+
   private final Map<Method, Invoker> invokers = new HashMap<>();
   private final Map<Method, String> wiredAs = new LinkedHashMap<>();
 
@@ -57,25 +65,38 @@ final class ProxyWiring<T> implements InvocationHandler {
 
   private volatile @Nullable Object proxy;
 
-  ProxyWiring(Outlast outlast, Class<T> type, T target, Map<String, Object> built) {
+  ProxyWiring(
+      Outlast outlast, Class<T> type, T target, Map<String, Object> built, boolean ownProxy) {
     this.outlast = outlast;
     this.type = type;
     this.target = target;
     this.built = built;
-    checkNoAnnotationsOnImplementation();
+    this.ownProxy = ownProxy;
+    if (!type.isInterface()) {
+      checkClassCanBeProxied();
+    } else if (ownProxy) {
+      checkNoAnnotationsOnImplementation();
+    }
     for (Method m : type.getMethods()) {
-      if (!Modifier.isStatic(m.getModifiers())) {
+      if (!Modifier.isStatic(m.getModifiers()) && m.getDeclaringClass() != Object.class) {
         invokers.put(m, wire(m));
       }
     }
     checkSettingsNameMethods();
-    try {
-      invokers.put(Object.class.getMethod("equals", Object.class), this::proxyEquals);
-      invokers.put(Object.class.getMethod("hashCode"), args -> target.hashCode());
-      invokers.put(Object.class.getMethod("toString"), args -> proxyToString());
-    } catch (NoSuchMethodException e) {
-      throw new AssertionError(e);
+    if (ownProxy) {
+      try {
+        invokers.put(Object.class.getMethod("equals", Object.class), this::proxyEquals);
+        invokers.put(Object.class.getMethod("hashCode"), args -> target.hashCode());
+        invokers.put(Object.class.getMethod("toString"), args -> proxyToString());
+      } catch (NoSuchMethodException e) {
+        throw new AssertionError(e);
+      }
     }
+  }
+
+  /** The settings this wiring read, as "kind|name". */
+  Set<String> settingsRead() {
+    return settingsRead;
   }
 
   void proxy(Object proxy) {
@@ -87,8 +108,15 @@ final class ProxyWiring<T> implements InvocationHandler {
       throws Throwable {
     Invoker i = invokers.get(method);
     if (i == null) {
-      // A method the interface's getMethods() did not list: cannot happen for a proxy of it.
-      throw new IllegalStateException(method + " is not wired on the proxy of " + type.getName());
+      if (ownProxy) {
+        // A method the interface's getMethods() did not list: cannot happen for a proxy of it.
+        throw new IllegalStateException(method + " is not wired on the proxy of " + type.getName());
+      }
+      // Someone else's proxy: a method of Object, or one it chose to pass on; the target answers.
+      i = handle(method, target);
+    }
+    if (this.proxy == null) {
+      this.proxy = proxy; // someone else's proxy, known only now: default methods run on it
     }
     return i.invoke(args);
   }
@@ -150,7 +178,11 @@ final class ProxyWiring<T> implements InvocationHandler {
                 + " needs the module "
                 + module
                 + ", which is not on the class path, so the annotation would do nothing",
-            "add the dependency dev.outlast:" + module + ", or remove the annotation");
+            "add the dependency dev.outlast:"
+                + module
+                + " (Maven: <groupId>dev.outlast</groupId><artifactId>"
+                + module
+                + "</artifactId>), or remove the annotation");
       }
       wired = handler.wire(new Site(m, handler.kind(), guard, target));
       summary += " @" + a.annotationType().getSimpleName();
@@ -282,7 +314,7 @@ final class ProxyWiring<T> implements InvocationHandler {
 
   private Invoker fallbackMethod(Method m, String name) {
     Class<?>[] params = m.getParameterTypes();
-    Method onInterface = find(type, name, params);
+    Method onInterface = type.isInterface() ? find(type, name, params) : publicMethod(name, params);
     if (onInterface != null && !Modifier.isStatic(onInterface.getModifiers())) {
       checkReturns(m, onInterface);
       checkNoCycle(m);
@@ -293,6 +325,20 @@ final class ProxyWiring<T> implements InvocationHandler {
     for (Class<?> c = target.getClass(); c != null && c != Object.class; c = c.getSuperclass()) {
       Method onClass = find(c, name, params);
       if (onClass != null && !Modifier.isStatic(onClass.getModifiers())) {
+        if (!type.isInterface()) {
+          // The target may be a subclass proxy of the class, whose own fields are empty: only a
+          // public method, which the proxy overrides, reaches the real object.
+          throw problem(
+              m,
+              "@ReadFallback(method = \""
+                  + name
+                  + "\"): "
+                  + name
+                  + " is not public, and a proxy of "
+                  + type.getSimpleName()
+                  + " can reach only public methods",
+              "make " + name + " public");
+        }
         checkReturns(m, onClass);
         return handle(onClass, target);
       }
@@ -377,7 +423,11 @@ final class ProxyWiring<T> implements InvocationHandler {
         return;
       }
       String next = setting(FALLBACK, id(m), "method", f.method());
-      m = next.isEmpty() ? null : find(type, next, m.getParameterTypes());
+      Class<?>[] params = m.getParameterTypes();
+      m =
+          next.isEmpty()
+              ? null
+              : type.isInterface() ? find(type, next, params) : publicMethod(next, params);
     }
     if (m != null) {
       path.add(m.getName());
@@ -385,6 +435,16 @@ final class ProxyWiring<T> implements InvocationHandler {
           start,
           "@ReadFallback methods form a loop: " + String.join(" -> ", path),
           "end the chain at a method without @ReadFallback");
+    }
+  }
+
+  /** A public instance method of the type (a class), or null. */
+  private @Nullable Method publicMethod(String name, Class<?>[] params) {
+    try {
+      Method p = type.getMethod(name, params);
+      return p.getDeclaringClass() != Object.class ? p : null;
+    } catch (NoSuchMethodException e) {
+      return null;
     }
   }
 
@@ -515,6 +575,96 @@ final class ProxyWiring<T> implements InvocationHandler {
         }
       }
     }
+  }
+
+  /**
+   * A class is wired by a proxy that subclasses it, which can override only public, non-final
+   * instance methods of a class that is not final. An annotation anywhere else would do nothing, so
+   * that is an error; so is an override that drops its superclass method's annotations, which Java
+   * does not carry over.
+   */
+  private void checkClassCanBeProxied() {
+    for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+      for (Method m : c.getDeclaredMethods()) {
+        if (m.isSynthetic() || m.isBridge()) {
+          continue;
+        }
+        Annotation a = firstOurs(m);
+        if (a == null) {
+          continue;
+        }
+        String at = "@" + a.annotationType().getSimpleName();
+        int mod = m.getModifiers();
+        String why = null;
+        String fix = null;
+        if (Modifier.isStatic(mod)) {
+          why = "it is static, and a proxy intercepts only calls on an instance";
+          fix = "make it an instance method";
+        } else if (Modifier.isPrivate(mod)) {
+          why = "it is private, and a proxy cannot see it";
+          fix = "make it public";
+        } else if (!Modifier.isPublic(mod)) {
+          why = "it is not public, and Outlast wires only public methods";
+          fix = "make it public";
+        } else if (Modifier.isFinal(mod)) {
+          why =
+              "it is final, and a proxy that subclasses "
+                  + type.getSimpleName()
+                  + " cannot override it";
+          fix = "remove final from the method";
+        } else if (Modifier.isFinal(type.getModifiers())) {
+          why = "the class is final, and a proxy cannot subclass it";
+          fix =
+              "remove final from "
+                  + type.getSimpleName()
+                  + ", or put the annotations on an interface it implements";
+        } else {
+          Method used = publicMethod(m.getName(), m.getParameterTypes());
+          if (used != null && used.getDeclaringClass() != c && firstOurs(used) == null) {
+            why =
+                "it is overridden in "
+                    + used.getDeclaringClass().getSimpleName()
+                    + " without the annotation, and Java does not carry method annotations to an"
+                    + " override";
+            fix =
+                "repeat "
+                    + at
+                    + " on "
+                    + used.getDeclaringClass().getSimpleName()
+                    + "."
+                    + m.getName();
+          }
+        }
+        if (why != null) {
+          throw new WiringException(
+              c.getSimpleName()
+                  + "."
+                  + m.getName()
+                  + "("
+                  + simpleNames(m.getParameterTypes())
+                  + "): "
+                  + at
+                  + " would do nothing: "
+                  + why
+                  + ". Fix: "
+                  + fix);
+        }
+      }
+    }
+  }
+
+  /** The first Outlast annotation on a method, or null. */
+  private @Nullable Annotation firstOurs(Method m) {
+    for (Annotation a : m.getAnnotations()) {
+      Class<? extends Annotation> at = a.annotationType();
+      if (at == Guarded.class
+          || at == ReadFallback.class
+          || PLUGGED.containsKey(at)
+          || outlast.handler(at) != null) {
+        return a;
+      }
+    }
+    return null;
   }
 
   /** A property naming a method of this interface that has no such annotation is an error. */

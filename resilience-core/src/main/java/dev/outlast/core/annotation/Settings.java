@@ -19,9 +19,11 @@ final class Settings {
   private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
   private final Map<String, String> values;
+  private final Set<String> kinds;
 
-  private Settings(Map<String, String> values) {
+  private Settings(Map<String, String> values, Set<String> kinds) {
     this.values = values;
+    this.kinds = kinds;
   }
 
   /**
@@ -72,11 +74,16 @@ final class Settings {
       }
       kept.put(key, e.getValue().trim());
     }
-    return new Settings(Map.copyOf(kept));
+    return new Settings(Map.copyOf(kept), Set.copyOf(attributes.keySet()));
   }
 
   static String key(String kind, String name, String attribute) {
     return PREFIX + kind + "." + name + "." + attribute;
+  }
+
+  /** The kinds properties may have: "guarded", "cache", ... */
+  Set<String> kinds() {
+    return new java.util.TreeSet<>(kinds);
   }
 
   /** The names the properties of a kind mention. */

@@ -1,0 +1,121 @@
+package dev.outlast.spring;
+
+import dev.outlast.core.Guard;
+import dev.outlast.core.Redaction;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Opens the queues of {@code outlast.queue.*} and closes them once the web server has stopped
+ * taking requests: a request still in flight during a graceful shutdown can still publish. Its
+ * phase is below the web server's (Spring stops higher phases first), so the queues close after the
+ * server, and before any bean is destroyed: then the {@code Outlast} and its caches, then the
+ * guards. What the starter made for a queue (a Pulsar producer and client) closes after it.
+ * Threadsafe.
+ */
+final class OutlastQueues implements SmartLifecycle {
+  /**
+   * Below Spring Boot's web server (its graceful shutdown is {@code Integer.MAX_VALUE - 1024}, its
+   * stop {@code - 2048}), above the default of beans that are plain {@code Lifecycle}s.
+   */
+  static final int PHASE = Integer.MAX_VALUE - 4096;
+
+  private static final Logger log = LoggerFactory.getLogger(OutlastQueues.class);
+
+  private final OutlastProperties properties;
+  private final ListableBeanFactory beans;
+  private final @Nullable ShutdownObserver observer;
+  private final Map<String, Open> open = new LinkedHashMap<>();
+  private boolean running;
+
+  OutlastQueues(
+      OutlastProperties properties,
+      ListableBeanFactory beans,
+      @Nullable ShutdownObserver observer) {
+    this.properties = properties;
+    this.beans = beans;
+    this.observer = observer;
+  }
+
+  /** Opens the queue of that name (once). */
+  synchronized Object open(String name) {
+    Open o = open.get(name);
+    if (o != null) {
+      return o.queue;
+    }
+    OutlastProperties.QueueProperties p = properties.getQueue().get(name);
+    if (p == null) {
+      throw new IllegalStateException("no outlast.queue." + name);
+    }
+    Map<String, Guard> guards = new LinkedHashMap<>();
+    for (Guard g : beans.getBeansOfType(Guard.class).values()) {
+      guards.put(g.dependency(), g);
+    }
+    List<AutoCloseable> owned = new ArrayList<>();
+    Object queue;
+    try {
+      queue = Queues.build(name, p, guards, beans, owned);
+    } catch (RuntimeException | Error e) {
+      closeAll(owned, name);
+      throw e;
+    }
+    open.put(name, new Open(name, (AutoCloseable) queue, owned));
+    return queue;
+  }
+
+  @Override
+  public synchronized void start() {
+    running = true;
+  }
+
+  @Override
+  public void stop() {
+    List<Open> toClose;
+    synchronized (this) {
+      running = false;
+      toClose = new ArrayList<>(open.values());
+      open.clear();
+    }
+    for (Open o : toClose) {
+      try {
+        o.queue.close();
+        log.info("closed spill queue {}; events not yet delivered stay on disk", o.name);
+      } catch (Exception e) {
+        log.warn("closing spill queue {} failed", o.name, Redaction.forLog(e));
+      }
+      closeAll(o.owned, o.name);
+      if (observer != null) {
+        observer.closed("queue " + o.name);
+      }
+    }
+  }
+
+  @Override
+  public synchronized boolean isRunning() {
+    return running;
+  }
+
+  @Override
+  public int getPhase() {
+    return PHASE;
+  }
+
+  private static void closeAll(List<AutoCloseable> owned, String queue) {
+    for (AutoCloseable c : owned) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing {} of spill queue {} failed", c, queue, Redaction.forLog(e));
+      }
+    }
+  }
+
+  private record Open(String name, AutoCloseable queue, List<AutoCloseable> owned) {}
+}
