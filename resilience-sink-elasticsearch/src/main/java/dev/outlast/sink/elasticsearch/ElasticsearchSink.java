@@ -32,9 +32,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Delivers a spill queue's events to Elasticsearch as documents, through the {@code _bulk} REST
- * API. Each document's {@code _id} is the event's stable id ({@code <producer id>-<sequence>}) and
- * the action is {@code index}, so an event delivered twice (the queue delivers at least once)
- * overwrites itself instead of making a second document.
+ * API. Each document's {@code _id} is the event's stable id ({@code <producer id>-<sequence>}), or
+ * the application's own ({@link Builder#documentId}), and the action is {@code index}, so an event
+ * delivered twice (the queue delivers at least once) overwrites itself instead of making a second
+ * document.
  *
  * <pre>{@code
  * ElasticsearchSink<Order> sink =
@@ -75,6 +76,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   private final String index;
   private final String actionPrefix; // {"index":{"_index":"<index>","_id":
   private final Function<? super E, byte[]> source;
+  private final @Nullable Function<? super E, String> documentId;
   private final ObjectMapper json;
   private final @Nullable String authorization;
   private final Duration requestTimeout;
@@ -93,6 +95,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     this.authorization = b.authorization != null ? b.authorization : b.addressAuthorization;
     this.requestTimeout = b.requestTimeout;
     this.maxBulkBytes = b.maxBulkBytes;
+    this.documentId = b.documentId;
     Function<? super E, byte[]> raw = b.rawJson;
     Function<? super E, ?> documents = b.documents;
     // One line per document, whatever the application's mapper does for its own output.
@@ -138,8 +141,10 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     for (int i = 0; i < batch.size(); i++) {
       Delivery<E> d = batch.get(i);
       byte[] doc;
+      String id;
       try {
         doc = Objects.requireNonNull(source.apply(d.event()), "the document mapper returned null");
+        id = id(d);
       } catch (RuntimeException e) {
         // Nothing the cluster does can change this: the event cannot become a document.
         outcomes[i] =
@@ -147,7 +152,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
                 "cannot make a JSON document of the event: " + Redaction.redact(e.getMessage()));
         continue;
       }
-      byte[] action = action(d.id().toString());
+      byte[] action = action(id);
       if (current.bytes.size() > 0
           && current.bytes.size() + action.length + doc.length + 2 > maxBulkBytes) {
         requests.add(current);
@@ -164,6 +169,24 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       chain = chain.thenCompose(ignored -> send(r, outcomes));
     }
     return chain.thenApply(ignored -> List.of(outcomes));
+  }
+
+  /** The document's {@code _id}: the application's, if it gave a function, else the event's. */
+  private String id(Delivery<E> d) {
+    Function<? super E, String> f = documentId;
+    if (f == null) {
+      return d.id().toString();
+    }
+    String id =
+        Objects.requireNonNull(f.apply(d.event()), "the document id function returned null");
+    if (id.isEmpty() || id.getBytes(StandardCharsets.UTF_8).length > 512) {
+      // The cluster refuses such an id per document; saying why here is clearer than its reply.
+      throw new IllegalArgumentException(
+          "the document id function returned an id of "
+              + id.getBytes(StandardCharsets.UTF_8).length
+              + " bytes; Elasticsearch takes 1 to 512");
+    }
+    return id;
   }
 
   /**
@@ -365,6 +388,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     private ObjectMapper json = new ObjectMapper();
     private Function<? super E, ?> documents = e -> e;
     private @Nullable Function<? super E, byte[]> rawJson;
+    private @Nullable Function<? super E, String> documentId;
     private @Nullable String authorization;
     // Basic authentication from the address's user information, which the address no longer holds.
     private final @Nullable String addressAuthorization;
@@ -452,6 +476,19 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     public Builder<E> rawJson(Function<? super E, String> toJson) {
       Objects.requireNonNull(toJson, "toJson");
       this.rawJson = e -> toJson.apply(e).getBytes(StandardCharsets.UTF_8);
+      return this;
+    }
+
+    /**
+     * Takes each document's {@code _id} from the event (an order id) instead of the queue's event
+     * id. For a service that also writes documents itself and spills them only when the cluster
+     * fails ({@code @SpillOnFailure}): a write that timed out but arrived, then delivered again
+     * from the queue, overwrites itself instead of making a second document. The function must give
+     * the same id for the same event every time (1 to 512 bytes); an event it throws on, or returns
+     * null or an unusable id for, is rejected into the dead-letter journal.
+     */
+    public Builder<E> documentId(Function<? super E, String> id) {
+      this.documentId = Objects.requireNonNull(id, "id");
       return this;
     }
 

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -214,6 +215,38 @@ class ElasticsearchSinkProtocolTest {
         .extracting(Outcome::kind)
         .containsExactly(Outcome.Kind.REJECT, Outcome.Kind.OK);
     assertThat(outcomes.get(0).reason()).contains("no document for 1");
+  }
+
+  @Test
+  void documentId_takesTheIdFromTheEvent_andRejectsOnlyAnEventWithoutAUsableOne() throws Exception {
+    replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "," + item(201, "") + "]}"));
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder()
+            .documentId(
+                m ->
+                    switch ((Integer) Objects.requireNonNull(m.get("n"))) {
+                      case 1 -> "order-\"1\"";
+                      case 2 -> "";
+                      case 3 -> "x".repeat(513);
+                      default -> "order-" + m.get("n");
+                    })
+            .build();
+    List<Outcome> outcomes = deliver(sink, batch(4));
+    assertThat(outcomes)
+        .extracting(Outcome::kind)
+        .containsExactly(
+            Outcome.Kind.OK, Outcome.Kind.REJECT, Outcome.Kind.REJECT, Outcome.Kind.OK);
+    assertThat(outcomes.get(1).reason()).contains("an id of 0 bytes; Elasticsearch takes 1 to 512");
+    assertThat(outcomes.get(2).reason()).contains("an id of 513 bytes");
+    assertThat(seen.get(0).body())
+        .isEqualTo(
+            """
+            POST /_bulk
+            {"index":{"_index":"orders","_id":"order-\\"1\\""}}
+            {"n":1}
+            {"index":{"_index":"orders","_id":"order-4"}}
+            {"n":4}
+            """);
   }
 
   @Test
