@@ -170,6 +170,10 @@ final class DeliveryNotifier {
               observer,
               Redaction.forLog(t));
         }
+      } finally {
+        // An observer that restored an interrupt it caught would leave the flag set, and every
+        // park after it would return at once: the thread would spin until the queue closed.
+        var unused = Thread.interrupted();
       }
     }
 

@@ -77,6 +77,9 @@ public final class SpillQueue<E> implements AutoCloseable {
   private static final long PUBLISH_SPIN_NANOS = 20_000L;
   private static final int SPIN_CORES = Runtime.getRuntime().availableProcessors();
 
+  /** How long the oldest event of a write-ahead queue may wait before health says it lags. */
+  private static final Duration WRITE_AHEAD_LAG = Duration.ofSeconds(5);
+
   static {
     // Chronicle reports usage to a remote host unless told not to; a library must not make its
     // users' services do that. Set before any Chronicle class is loaded.
@@ -391,10 +394,12 @@ public final class SpillQueue<E> implements AutoCloseable {
 
   /**
    * The queue's health, for {@link dev.outlast.core.health.Health}: the sink's state as its guard
-   * sees it, and the backlog. The sink's breaker open is DOWN (events are held, not delivered);
-   * half-open, a backlog, ranges lost to damage, counter files rebuilt at open, or a segment that
-   * cannot be read now is DEGRADED; otherwise UP. A delivery lane that cannot work (its steps fail,
-   * or it stopped) is DOWN with the reason, whatever the guard says.
+   * sees it, the backlog, and its figures as details. The queue takes events while its sink is out,
+   * so the sink's breaker open or half-open is DEGRADED, not DOWN; so are events held because the
+   * sink failed (spill-on-failure), a write-ahead backlog whose oldest event waits longer than 5
+   * seconds, ranges lost to damage, counter files rebuilt at open, and a segment that cannot be
+   * read now. DOWN: the last event found no room, or the delivery lane cannot work (its steps fail,
+   * or it stopped; a stopped lane is a failure inside the process, for liveness).
    */
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");
@@ -453,10 +458,7 @@ public final class SpillQueue<E> implements AutoCloseable {
       } else if (open && writer.full()) {
         why.append("; full: the last event found no room and was not accepted");
         own = HealthStatus.DOWN;
-      } else if (m.backlogEvents() > 0
-          || !m.lost().isEmpty()
-          || !repairs.isEmpty()
-          || waiting != null) {
+      } else if (behind(m) || !m.lost().isEmpty() || !repairs.isEmpty() || waiting != null) {
         own = HealthStatus.DEGRADED;
       } else {
         own = HealthStatus.UP;
@@ -464,6 +466,19 @@ public final class SpillQueue<E> implements AutoCloseable {
       return Health.component(
           name, "queue", config.guard(), importance, own, false, why.toString(), figures);
     };
+  }
+
+  /**
+   * Whether events wait because the sink fails or lags: in spill-on-failure mode any backlog
+   * (events are journaled only when the sink failed); in write-ahead mode, where every event passes
+   * through the journal, only a backlog whose oldest event has waited longer than a healthy lane
+   * takes.
+   */
+  private boolean behind(SpillQueueMetrics m) {
+    if (config.mode() == Mode.SPILL_ON_FAILURE) {
+      return m.backlogEvents() > 0;
+    }
+    return m.backlogEvents() > 0 && m.oldestEventAge().compareTo(WRITE_AHEAD_LAG) > 0;
   }
 
   /** The guard of the queue's sink, for callers that reach the same dependency another way. */
@@ -504,7 +519,9 @@ public final class SpillQueue<E> implements AutoCloseable {
     long backlog = journal.backlogRecords();
     return new SpillQueueMetrics(
         name,
-        lane.spilling(),
+        // The write-ahead lane always reads from the journal; what the figure says is whether
+        // anything waits there, as the record documents.
+        config.mode() == Mode.WRITE_AHEAD ? backlog > 0 : lane.spilling(),
         backlog,
         journal.usedBytes(),
         oldest == 0 || backlog == 0

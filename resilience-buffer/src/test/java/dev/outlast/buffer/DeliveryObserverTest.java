@@ -6,9 +6,11 @@ import static org.awaitility.Awaitility.await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -140,5 +142,36 @@ class DeliveryObserverTest {
     assertThat(r.failures()).isZero();
     r.close();
     assertThat(seen).isEmpty();
+  }
+
+  @Test
+  void anObserverThatLeavesTheInterruptFlagSet_doesNotMakeTheNotifierSpin() throws Exception {
+    AtomicReference<Thread> notifier = new AtomicReference<>();
+    AtomicInteger told = new AtomicInteger();
+    try (SpillQueue<String> q = queue(1)) {
+      var unused =
+          q.observeDeliveries(
+              call -> {
+                notifier.set(Thread.currentThread());
+                told.incrementAndGet();
+                // What "catch InterruptedException -> restore the flag" leaves behind.
+                Thread.currentThread().interrupt();
+              });
+      q.publish("a");
+      assertThat(q.awaitDrained(Duration.ofSeconds(10))).isTrue();
+      await().until(() -> told.get() > 0);
+      Thread t = Objects.requireNonNull(notifier.get());
+      // Parked between rounds, not running: with the flag left set every park returned at once.
+      int parked = 0;
+      for (int i = 0; i < 40; i++) {
+        Thread.State st = t.getState();
+        if (st == Thread.State.TIMED_WAITING || st == Thread.State.WAITING) {
+          parked++;
+        }
+        Thread.sleep(5);
+      }
+      assertThat(parked).as("samples of 40 in which the notifier was parked").isGreaterThan(30);
+      assertThat(t.isInterrupted()).isFalse();
+    }
   }
 }

@@ -430,6 +430,31 @@ class SpillQueueTest {
   }
 
   @Test
+  void writeAhead_healthyAndDrained_isUpAndNotSpilling_andHeldEventsDegradeIt() throws Exception {
+    SpillQueue<String> q = open(builder().mode(SpillQueue.Mode.WRITE_AHEAD));
+    HealthCheck health = q.health(Importance.CORE);
+    // Every event passes through the journal in this mode: a short backlog is how it works, not
+    // a problem, and health must not flap with it.
+    for (String e : events(0, 300)) {
+      q.publish(e);
+      ComponentHealth h = health.check();
+      assertThat(h.status()).as(h.reason()).isEqualTo(HealthStatus.UP);
+    }
+    assertThat(q.awaitDrained(Duration.ofSeconds(20))).isTrue();
+    assertThat(q.metrics().spilling()).isFalse();
+    assertThat(health.check().details()).containsEntry("spilling", false);
+    sink.state = TestSink.State.DOWN;
+    q.publish("held");
+    await()
+        .untilAsserted(
+            () -> {
+              ComponentHealth h = health.check();
+              assertThat(h.status()).as(h.reason()).isEqualTo(HealthStatus.DEGRADED);
+              assertThat(q.metrics().spilling()).isTrue();
+            });
+  }
+
+  @Test
   void aCodecThatThrows_isABadInputError() {
     Codec<String> broken =
         new Codec<>() {

@@ -229,10 +229,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
   /**
    * The cache's health, for {@link dev.outlast.core.health.Health}: the database's state as its
-   * guard sees it, and what the cache does about it. Breaker open is DOWN (with the oldest stale
-   * value served meanwhile: the cache answers, but from the past); half-open, stale values served
-   * within the last minute, or a callback of the cache's that failed within the last minute (named
-   * in the reason), is DEGRADED; otherwise UP.
+   * guard sees it, what the cache does about it, and its figures as details. The cache answers
+   * while its database is out, so an open breaker makes it DEGRADED, not DOWN; it is DOWN only
+   * while the breaker is open and it holds nothing to serve. Half-open, stale values served within
+   * the last minute, or a callback of the cache's that failed within the last minute (named in the
+   * reason) is DEGRADED too; otherwise UP.
    */
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");

@@ -60,6 +60,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class QueryCacheMetrics implements MeterBinder {
   private final QueryCache<?, ?> cache;
+  private final Tags cacheTags;
   private final Tags tags;
   private final Recent<QueryCache<?, ?>, CacheStats> stats;
 
@@ -84,10 +85,13 @@ public final class QueryCacheMetrics implements MeterBinder {
 
   QueryCacheMetrics(QueryCache<?, ?> cache, Iterable<Tag> extraTags, Duration reuse) {
     this.cache = Objects.requireNonNull(cache, "cache");
-    this.tags =
-        Tags.of(Objects.requireNonNull(extraTags, "extraTags"))
-            .and("name", cache.name())
-            .and("cache", cache.name());
+    // Micrometer's cache meters carry exactly the tag "cache" (and what the application adds): a
+    // meter of the same name with other tag keys is dropped by the Prometheus registry of the
+    // Micrometer versions Spring Boot 4.0 ships, beside Spring's own cache meters. Outlast's own
+    // meters carry "name" as every Outlast meter does.
+    this.cacheTags =
+        Tags.of(Objects.requireNonNull(extraTags, "extraTags")).and("cache", cache.name());
+    this.tags = cacheTags.and("name", cache.name());
     this.stats = new Recent<>(QueryCache::stats, reuse, "cache " + cache.name());
   }
 
@@ -102,38 +106,38 @@ public final class QueryCacheMetrics implements MeterBinder {
     FunctionCounter.builder(
             "cache.gets", cache, c -> s.figure(c, st -> st.freshHits() + st.staleHits()))
         .description(gets)
-        .tags(tags)
+        .tags(cacheTags)
         .tag("result", "hit")
         .register(registry);
     FunctionCounter.builder(
             "cache.gets", cache, c -> s.figure(c, st -> st.loadedAnswers() + st.noValueErrors()))
         .description(gets)
-        .tags(tags)
+        .tags(cacheTags)
         .tag("result", "miss")
         .register(registry);
     FunctionCounter.builder("cache.puts", cache, c -> s.figure(c, CacheStats::loads))
         .description("The number of values loaded into the cache, background refreshes included")
-        .tags(tags)
+        .tags(cacheTags)
         .register(registry);
     FunctionCounter.builder("cache.load", cache, c -> s.figure(c, CacheStats::loads))
         .description("The number of loads that succeeded (success) or failed (failure)")
-        .tags(tags)
+        .tags(cacheTags)
         .tag("result", "success")
         .register(registry);
     FunctionCounter.builder("cache.load", cache, c -> s.figure(c, CacheStats::loadFailures))
         .description("The number of loads that succeeded (success) or failed (failure)")
-        .tags(tags)
+        .tags(cacheTags)
         .tag("result", "failure")
         .register(registry);
     FunctionCounter.builder("cache.evictions", cache, c -> s.figure(c, CacheStats::evictions))
         .description(
             "The number of entries dropped to keep within the size bound or past their servable"
                 + " age")
-        .tags(tags)
+        .tags(cacheTags)
         .register(registry);
     Gauge.builder("cache.size", cache, c -> s.figure(c, CacheStats::size))
         .description("The number of entries in this cache (approximate)")
-        .tags(tags)
+        .tags(cacheTags)
         .register(registry);
     FunctionCounter.builder(
             "outlast.cache.stale.answers", cache, c -> s.figure(c, CacheStats::staleHits))

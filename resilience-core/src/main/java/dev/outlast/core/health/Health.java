@@ -194,8 +194,9 @@ public final class Health {
       ComponentHealth h;
       try {
         h = Objects.requireNonNull(c.check(), "a health check returned null");
-      } catch (RuntimeException e) {
-        // A broken check must not hide the others; it reports itself as down.
+      } catch (Throwable e) {
+        // A broken check must not hide the others, nor fail the health endpoint (an Error from a
+        // missing optional class included); it reports itself as down.
         h =
             new ComponentHealth(
                 c.toString(),

@@ -93,6 +93,22 @@ class HealthTest {
   }
 
   @Test
+  void aCheckThatThrowsAnError_isContainedToo() {
+    HealthReport r =
+        Health.builder()
+            .check(
+                () -> {
+                  throw new NoClassDefFoundError("dev/outlast/cache/QueryCache");
+                })
+            .check(fixed("queue", HealthStatus.UP, Importance.DEPENDENT))
+            .build()
+            .snapshot();
+    assertThat(r.components().get(0).status()).isEqualTo(HealthStatus.DOWN);
+    assertThat(r.components().get(0).reason()).contains("NoClassDefFoundError");
+    assertThat(r.components().get(1).status()).isEqualTo(HealthStatus.UP);
+  }
+
+  @Test
   void json_isShapedAsActuators_keyedByName_withEveryFieldEscaped() {
     HealthReport r =
         Health.builder()
