@@ -143,7 +143,19 @@ public class OutlastAutoConfiguration {
     public void afterSingletonsInstantiated() {
       Outlast o = outlast.getObject();
       o.checkSettingsUsed();
-      java.util.Set<String> names = Parts.importanceNames(parts(o), props);
+      java.util.List<Parts.Part> all = parts(o);
+      for (Parts.Part p : all) {
+        // Guards of outlast.guard.* were checked when their properties were read.
+        if (p.component() instanceof Guard g && !props.getGuard().containsKey(p.name())) {
+          Guards.checkCoreHasProbe(
+              "outlast.health.importance." + p.name(),
+              p.name(),
+              p.importance(),
+              g.hasRecoveryProbe(),
+              false);
+        }
+      }
+      java.util.Set<String> names = Parts.importanceNames(all, props);
       for (String n : props.getHealth().getImportance().keySet()) {
         if (!names.contains(n)) {
           throw new OutlastConfigurationException(

@@ -63,6 +63,12 @@ final class OutlastBeanRegistrar
     for (Map.Entry<String, OutlastProperties.GuardProperties> e : props.getGuard().entrySet()) {
       String name = e.getKey();
       OutlastProperties.GuardProperties p = e.getValue();
+      Guards.checkCoreHasProbe(
+          "outlast.guard." + name,
+          name,
+          p.getImportance(),
+          !p.getRecoveryProbe().trim().equals("none"),
+          true);
       String beanName = name + "Guard";
       RootBeanDefinition def =
           new RootBeanDefinition(

@@ -42,7 +42,7 @@ final class Parts {
     for (Guard g : beans.getBeansOfType(Guard.class, false, false).values()) {
       String n = g.dependency();
       OutlastProperties.GuardProperties p = props.getGuard().get(n);
-      Importance i = p != null ? p.getImportance() : given.getOrDefault(n, Importance.CORE);
+      Importance i = p != null ? p.getImportance() : given.getOrDefault(n, Importance.DEPENDENT);
       add(parts, names, n, "guard", g, i, Health.of(g, i));
     }
     if (BUFFER) {

@@ -153,7 +153,7 @@ class OutlastAutoConfigurationTest {
               assertThat(report.components())
                   .extracting(c -> c.component() + ":" + c.kind() + ":" + c.importance())
                   .containsExactly(
-                      "mysql:guard:CORE",
+                      "mysql:guard:DEPENDENT",
                       "orders:queue:DEPENDENT",
                       "products:cache:DEPENDENT",
                       "prices:cache:CORE");
