@@ -21,8 +21,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.aopalliance.intercept.MethodInterceptor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -103,6 +105,75 @@ class OutlastAutoConfigurationTest {
               // none.
               db.down.set(true);
               assertThat(products.find("1")).isEqualTo("row:1");
+            });
+  }
+
+  /** What Spring Data's query methods are: the interface's calls answered by advice. */
+  static final class QueryMethods {}
+
+  @Configuration(proxyBeanMethods = false)
+  static class RepositoryProxies {
+    @Bean
+    Backend backend() {
+      return new Backend();
+    }
+
+    /** As a Spring Data repository: a JDK proxy whose target does not implement the interface. */
+    @Bean
+    ProductRepository productRepository(Backend backend) {
+      ProxyFactory pf = new ProxyFactory();
+      pf.setTarget(new QueryMethods());
+      pf.addInterface(ProductRepository.class);
+      pf.addAdvice(
+          (MethodInterceptor)
+              call -> {
+                String id = (String) call.getArguments()[0];
+                return call.getMethod().getName().equals("find")
+                    ? backend.query(id)
+                    : "plain:" + id;
+              });
+      return (ProductRepository) pf.getProxy();
+    }
+
+    /** A plain java.lang.reflect.Proxy. */
+    @Bean
+    OrderLookup orderLookup(Backend backend) {
+      return (OrderLookup)
+          java.lang.reflect.Proxy.newProxyInstance(
+              OrderLookup.class.getClassLoader(),
+              new Class<?>[] {OrderLookup.class},
+              (proxy, method, args) ->
+                  method.getName().equals("order")
+                      ? backend.query("order " + args[0])
+                      : method.invoke(this, args));
+    }
+  }
+
+  interface OrderLookup {
+    @Guarded("mysql")
+    @dev.outlast.core.annotation.CachedQuery(name = "orders", freshFor = "1h")
+    String order(String id);
+  }
+
+  @Test
+  void annotationsOnTheInterfacesOfAJdkProxy_whoseTargetDoesNotImplementThem_areWired() {
+    runner
+        .withUserConfiguration(RepositoryProxies.class)
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              assertThat(ctx.getBean(Outlast.class).components())
+                  .containsKeys("products", "orders");
+              Backend db = ctx.getBean(Backend.class);
+              ProductRepository products = ctx.getBean(ProductRepository.class);
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(db.calls.get()).isEqualTo(1);
+              assertThat(products.plain("2")).isEqualTo("plain:2");
+              OrderLookup orders = ctx.getBean(OrderLookup.class);
+              assertThat(orders.order("7")).isEqualTo("row:order 7");
+              assertThat(orders.order("7")).isEqualTo("row:order 7");
+              assertThat(db.calls.get()).isEqualTo(2);
             });
   }
 
