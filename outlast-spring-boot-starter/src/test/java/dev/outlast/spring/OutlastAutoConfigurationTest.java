@@ -86,6 +86,43 @@ class OutlastAutoConfigurationTest {
   }
 
   @Test
+  void aStartThatFailsAfterAQueueOpened_closesIt_releasingItsDirectory() throws Exception {
+    runner
+        .withUserConfiguration(Fixtures.QueueBeans.class)
+        .withPropertyValues(queue())
+        // Checked once every bean is made: after the queue opened.
+        .withPropertyValues("outlast.health.importance.nosuch=core")
+        .run(ctx -> assertThat(ctx).hasFailed());
+    try (SpillQueue<String> again =
+        SpillQueue.<String>builder("orders")
+            .directory(dir.resolve("orders"))
+            .codec(dev.outlast.core.spi.Codec.utf8())
+            .sink(new RecordingSink())
+            .guard(Guard.of("orders", dev.outlast.core.GuardConfig.broker()))
+            .build()) {
+      assertThat(again.name()).isEqualTo("orders");
+    }
+  }
+
+  @Test
+  void aStoppedContext_refusesToStartItsClosedQueuesAgain() {
+    runner
+        .withUserConfiguration(Fixtures.QueueBeans.class)
+        .withPropertyValues(queue())
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              ctx.getBean(OrderEvents.class);
+              ctx.stop();
+              assertThatThrownBy(ctx::start)
+                  .rootCause()
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessageContaining("the spill queues [orders] were closed when the context")
+                  .hasMessageContaining("start a new one");
+            });
+  }
+
+  @Test
   void interfaceAnnotations_onASpringBean_answerFromTheCache() {
     runner
         .withUserConfiguration(Fixtures.Beans.class)
