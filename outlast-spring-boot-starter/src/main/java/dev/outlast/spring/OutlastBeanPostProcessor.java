@@ -186,6 +186,11 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
     return o.handler(type, (T) bean);
   }
 
+  /** Whether beans of the type would be wired: their interfaces or class carry annotations. */
+  static boolean annotated(Class<?> type) {
+    return !Plan.of(ClassUtils.getUserClass(type), Set.of()).isEmpty();
+  }
+
   static @Nullable Annotation ours(Method m) {
     for (Class<? extends Annotation> a : OURS) {
       Annotation found = m.getAnnotation(a);

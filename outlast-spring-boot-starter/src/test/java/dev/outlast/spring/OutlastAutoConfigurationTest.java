@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.aop.support.AopUtils;
+import org.springframework.boot.LazyInitializationBeanFactoryPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.SmartLifecycle;
@@ -266,6 +267,53 @@ class OutlastAutoConfigurationTest {
                       "products:cache:DEPENDENT",
                       "prices:cache:CORE");
               assertThat(report.status()).isEqualTo(HealthStatus.UP);
+            });
+  }
+
+  @Test
+  void aCacheRenamedForAGuardOfItsName_takesTheImportanceGivenUnderItsNewName() {
+    runner
+        .withUserConfiguration(Fixtures.Beans.class)
+        // A guard named as the cache: the cache becomes products-cache among the components.
+        .withPropertyValues(
+            "outlast.guard.products.preset=database",
+            "outlast.health.importance.products-cache=core")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              List<Parts.Part> parts =
+                  ctx.getBean(OutlastAutoConfiguration.OutlastStartup.class).parts();
+              assertThat(parts)
+                  .filteredOn(p -> p.kind().equals("cache"))
+                  .extracting(p -> p.name() + ":" + p.importance())
+                  .containsExactlyInAnyOrder("products-cache:CORE", "prices:DEPENDENT");
+              assertThat(parts)
+                  .filteredOn(p -> p.kind().equals("guard"))
+                  .extracting(p -> p.name() + ":" + p.importance())
+                  .contains("products:DEPENDENT");
+            });
+  }
+
+  @Test
+  void lazyAnnotatedBeans_theirSettingsDoNotFailTheStart_andTheyAreWiredWhenMade() {
+    runner
+        .withInitializer(
+            c -> c.addBeanFactoryPostProcessor(new LazyInitializationBeanFactoryPostProcessor()))
+        .withUserConfiguration(Fixtures.Beans.class)
+        .withPropertyValues(
+            "outlast.cache.products.fresh-for=1h", "outlast.health.importance.products=core")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              assertThat(ctx.getBean(Outlast.class).components()).doesNotContainKey("products");
+              ProductRepository products = ctx.getBean(ProductRepository.class);
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(ctx.getBean(Backend.class).calls.get()).isEqualTo(1);
+              assertThat(ctx.getBean(OutlastAutoConfiguration.OutlastStartup.class).parts())
+                  .filteredOn(p -> p.name().equals("products"))
+                  .extracting(Parts.Part::importance)
+                  .containsExactly(dev.outlast.core.health.Importance.CORE);
             });
   }
 
