@@ -55,6 +55,9 @@ final class OutlastQueues implements SmartLifecycle, DisposableBean {
     if (o != null) {
       return o.queue;
     }
+    if (closed.contains(name)) {
+      throw new IllegalStateException("spill queue " + name + " was closed with the context");
+    }
     OutlastProperties.QueueProperties p = properties.getQueue().get(name);
     if (p == null) {
       throw new IllegalStateException("no outlast.queue." + name);
