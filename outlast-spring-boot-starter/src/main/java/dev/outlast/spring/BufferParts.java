@@ -19,9 +19,14 @@ final class BufferParts {
     Map<String, Importance> given = props.getHealth().getImportance();
     for (SpillQueue<?> q : beans.getBeansOfType(SpillQueue.class, false, false).values()) {
       OutlastProperties.QueueProperties p = props.getQueue().get(q.name());
-      Importance i =
-          p != null ? p.getImportance() : given.getOrDefault(q.name(), Importance.DEPENDENT);
-      Parts.add(parts, names, q.name(), "queue", q, i, q.health(i));
+      Parts.add(
+          parts,
+          names,
+          q.name(),
+          "queue",
+          q,
+          u -> p != null ? p.getImportance() : given.getOrDefault(u, Importance.DEPENDENT),
+          q::health);
     }
   }
 

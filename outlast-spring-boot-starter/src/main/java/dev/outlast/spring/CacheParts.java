@@ -17,8 +17,14 @@ final class CacheParts {
       Map<String, Importance> given) {
     for (Map.Entry<String, Object> e : components.entrySet()) {
       if (e.getValue() instanceof QueryCache<?, ?> c) {
-        Importance i = given.getOrDefault(e.getKey(), Importance.DEPENDENT);
-        Parts.add(parts, names, e.getKey(), "cache", c, i, c.health(i));
+        Parts.add(
+            parts,
+            names,
+            e.getKey(),
+            "cache",
+            c,
+            u -> given.getOrDefault(u, Importance.DEPENDENT),
+            c::health);
       }
     }
   }

@@ -4,6 +4,7 @@ import dev.outlast.core.FailureClassifier;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.RecoveryProbe;
+import dev.outlast.core.health.Importance;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,6 +52,31 @@ final class Guards {
     throw new OutlastConfigurationException(
         "outlast.guard." + name + ".recovery-probe is '" + probe + "'",
         "write jdbc, jdbc:<DataSource bean name> or none");
+  }
+
+  /**
+   * Refuses a core guard without a recovery probe: its open breaker takes the pod out of readiness,
+   * and with no probe it closes only on a call, which a pod that is not ready never gets.
+   */
+  static void checkCoreHasProbe(
+      String property, String name, Importance importance, boolean hasProbe, boolean configured) {
+    if (importance != Importance.CORE || hasProbe) {
+      return;
+    }
+    throw new OutlastConfigurationException(
+        property
+            + ": importance core needs a recovery probe: without one its breaker closes only on a"
+            + " call, and a pod that is not ready gets none",
+        configured
+            ? "set recovery-probe: jdbc (or jdbc:<DataSource bean>), declare the Guard bean with"
+                + " Guard.builder(\""
+                + name
+                + "\").recoveryProbe(..), or set importance: dependent"
+            : "build the Guard bean with Guard.builder(\""
+                + name
+                + "\").recoveryProbe(..), or set outlast.health.importance."
+                + name
+                + "=dependent");
   }
 
   static Guard build(

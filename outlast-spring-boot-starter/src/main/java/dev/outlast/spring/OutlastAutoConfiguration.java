@@ -3,14 +3,20 @@ package dev.outlast.spring;
 import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.Outlast;
 import dev.outlast.core.health.Health;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
@@ -34,6 +40,8 @@ import org.springframework.core.env.Environment;
 @ConditionalOnBooleanProperty(name = "outlast.enabled", matchIfMissing = true)
 @Import({OutlastBeanRegistrar.class, OutlastHealthConfiguration.class, OutlastMetrics.class})
 public class OutlastAutoConfiguration {
+  private static final Logger log = LoggerFactory.getLogger(OutlastAutoConfiguration.class);
+
   /** For Spring. */
   public OutlastAutoConfiguration() {}
 
@@ -142,10 +150,40 @@ public class OutlastAutoConfiguration {
     @Override
     public void afterSingletonsInstantiated() {
       Outlast o = outlast.getObject();
-      o.checkSettingsUsed();
-      java.util.Set<String> names = Parts.importanceNames(parts(o), props);
+      // Annotated beans made later (lazy, or not singletons) are wired when made: the settings for
+      // them cannot be matched yet, and the names of their caches are not known.
+      List<String> later = annotatedBeansNotYetMade();
+      if (later.isEmpty()) {
+        o.checkSettingsUsed();
+      } else {
+        log.info(
+            "the annotated beans {} are lazy or not singletons: the outlast.* settings naming"
+                + " their caches and methods are not checked at start-up (a setting naming a"
+                + " method of a type is checked when a bean of it is made)",
+            later);
+      }
+      java.util.List<Parts.Part> all = parts(o);
+      for (Parts.Part p : all) {
+        // Guards of outlast.guard.* were checked when their properties were read.
+        if (p.component() instanceof Guard g && !props.getGuard().containsKey(p.original())) {
+          Guards.checkCoreHasProbe(
+              "outlast.health.importance." + p.name(),
+              p.name(),
+              p.importance(),
+              g.hasRecoveryProbe(),
+              false);
+        }
+      }
+      java.util.Set<String> names = Parts.importanceNames(all, props);
       for (String n : props.getHealth().getImportance().keySet()) {
-        if (!names.contains(n)) {
+        if (!names.contains(n) && !later.isEmpty()) {
+          log.warn(
+              "outlast.health.importance.{} names no component made yet; those are {}, and the"
+                  + " lazy beans {} may add caches",
+              n,
+              names,
+              later);
+        } else if (!names.contains(n)) {
           throw new OutlastConfigurationException(
               "outlast.health.importance."
                   + n
@@ -157,6 +195,24 @@ public class OutlastAutoConfiguration {
         }
       }
       started = true;
+    }
+
+    private List<String> annotatedBeansNotYetMade() {
+      List<String> out = new ArrayList<>();
+      if (!(beans instanceof ConfigurableListableBeanFactory f)) {
+        return out;
+      }
+      for (String n : f.getBeanDefinitionNames()) {
+        BeanDefinition d = f.getBeanDefinition(n);
+        if (d.isAbstract() || (d.isSingleton() && !d.isLazyInit()) || f.containsSingleton(n)) {
+          continue;
+        }
+        Class<?> type = f.getType(n, false);
+        if (type != null && OutlastBeanPostProcessor.annotated(type)) {
+          out.add(n);
+        }
+      }
+      return out;
     }
 
     /** Every component now. */

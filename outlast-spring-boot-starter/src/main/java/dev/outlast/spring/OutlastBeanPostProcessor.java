@@ -20,8 +20,10 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
 import org.springframework.aop.ProxyMethodInvocation;
+import org.springframework.aop.framework.Advised;
 import org.springframework.aop.framework.AopConfigException;
 import org.springframework.aop.framework.AopInfrastructureBean;
+import org.springframework.aop.framework.AopProxyUtils;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.beans.factory.ObjectProvider;
@@ -51,7 +53,7 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
 
   private final ObjectProvider<Outlast> outlast;
   private final boolean proxyTargetClass;
-  private final Map<Class<?>, Plan> plans = new ConcurrentHashMap<>();
+  private final Map<PlanKey, Plan> plans = new ConcurrentHashMap<>();
 
   OutlastBeanPostProcessor(ObjectProvider<Outlast> outlast, boolean proxyTargetClass) {
     this.outlast = outlast;
@@ -69,11 +71,24 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
       return bean;
     }
     Class<?> userClass = ClassUtils.getUserClass(AopUtils.getTargetClass(bean));
-    Plan plan = plans.computeIfAbsent(userClass, Plan::of);
+    // A JDK proxy (a Spring Data repository) implements interfaces its target class does not: the
+    // annotations are on those, so they are planned over too.
+    Plan plan =
+        plans.computeIfAbsent(
+            new PlanKey(userClass, bean.getClass()),
+            k -> Plan.of(userClass, ClassUtils.getAllInterfacesAsSet(bean)));
     if (plan.isEmpty()) {
       return bean;
     }
     return proxy(bean, beanName, userClass, plan);
+  }
+
+  /** The interfaces the bean itself implements, without the ones Spring's proxies add. */
+  private static Class<?>[] ownInterfaces(Object bean) {
+    if (bean instanceof Advised) {
+      return AopProxyUtils.proxiedUserInterfaces(bean);
+    }
+    return ClassUtils.getAllInterfaces(bean);
   }
 
   private Object proxy(Object bean, String beanName, Class<?> userClass, Plan plan) {
@@ -88,7 +103,8 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
         Route r = new Route(h, m);
         routes.put(m, r);
         // A subclass proxy sees the class's method, not the interface's.
-        Method impl = ClassUtils.getMostSpecificMethod(m, userClass);
+        Method impl =
+            iface.isAssignableFrom(userClass) ? ClassUtils.getMostSpecificMethod(m, userClass) : m;
         if (!impl.equals(m)) {
           if (ours(impl) != null && ours(m) != null) {
             throw new OutlastConfigurationException(
@@ -132,18 +148,25 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
     }
     ProxyFactory pf = new ProxyFactory();
     pf.setTarget(bean);
+    // A bean that is not an instance of its target class (a JDK proxy) can only be proxied again
+    // through the interfaces it implements.
+    boolean ofTarget = userClass.isInstance(bean);
     boolean subclass =
-        plan.classAnnotated || (proxyTargetClass && !Modifier.isFinal(userClass.getModifiers()));
+        plan.classAnnotated
+            || (ofTarget && proxyTargetClass && !Modifier.isFinal(userClass.getModifiers()));
     if (subclass) {
       pf.setProxyTargetClass(true);
-    } else {
+    } else if (ofTarget) {
       pf.setInterfaces(ClassUtils.getAllInterfacesForClass(userClass, userClass.getClassLoader()));
+    } else {
+      pf.setInterfaces(ownInterfaces(bean));
     }
     pf.addAdvice(new Interceptor(routes));
     // Later processors must wrap this proxy, not add advice to it that the handler would skip.
     pf.setFrozen(true);
     try {
-      return pf.getProxy(userClass.getClassLoader());
+      // A JDK proxy's loader sees all its interfaces; its target's may not.
+      return pf.getProxy(ofTarget ? userClass.getClassLoader() : bean.getClass().getClassLoader());
     } catch (AopConfigException | IllegalArgumentException e) {
       throw new OutlastConfigurationException(
           "bean '"
@@ -161,6 +184,11 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
   @SuppressWarnings("unchecked") // the bean is an instance of the type: checked by the plan
   private static <T> InvocationHandler handler(Outlast o, Class<T> type, Object bean) {
     return o.handler(type, (T) bean);
+  }
+
+  /** Whether beans of the type would be wired: their interfaces or class carry annotations. */
+  static boolean annotated(Class<?> type) {
+    return !Plan.of(ClassUtils.getUserClass(type), Set.of()).isEmpty();
   }
 
   static @Nullable Annotation ours(Method m) {
@@ -183,9 +211,11 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
       this.classAnnotated = classAnnotated;
     }
 
-    static Plan of(Class<?> type) {
+    static Plan of(Class<?> type, Set<Class<?>> beanInterfaces) {
+      Set<Class<?>> all = new LinkedHashSet<>(ClassUtils.getAllInterfacesForClassAsSet(type));
+      all.addAll(beanInterfaces);
       Set<Class<?>> ifaces = new LinkedHashSet<>();
-      for (Class<?> i : ClassUtils.getAllInterfacesForClassAsSet(type)) {
+      for (Class<?> i : all) {
         for (Method m : i.getMethods()) {
           if (ours(m) != null) {
             ifaces.add(i);
@@ -211,6 +241,9 @@ final class OutlastBeanPostProcessor implements BeanPostProcessor, Ordered {
   }
 
   private record Route(InvocationHandler handler, Method method) {}
+
+  /** A plan depends on the target's class and on what the bean's own class implements. */
+  private record PlanKey(Class<?> target, Class<?> bean) {}
 
   /** Hands the wired methods to their handler; everything else goes on to the bean. */
   private static final class Interceptor implements MethodInterceptor {

@@ -63,6 +63,12 @@ final class OutlastBeanRegistrar
     for (Map.Entry<String, OutlastProperties.GuardProperties> e : props.getGuard().entrySet()) {
       String name = e.getKey();
       OutlastProperties.GuardProperties p = e.getValue();
+      Guards.checkCoreHasProbe(
+          "outlast.guard." + name,
+          name,
+          p.getImportance(),
+          !p.getRecoveryProbe().trim().equals("none"),
+          true);
       String beanName = name + "Guard";
       RootBeanDefinition def =
           new RootBeanDefinition(
@@ -94,7 +100,8 @@ final class OutlastBeanRegistrar
       RootBeanDefinition def = new RootBeanDefinition(Queues.queueType());
       def.setInstanceSupplier(() -> bf.getBean(OutlastQueues.class).open(name));
       def.setDependsOn(QUEUES);
-      // Closed by OutlastQueues after the web server stops; not again at destruction.
+      // Closed by OutlastQueues after the web server stops, or when it is destroyed after a
+      // start that failed; not by the queue bean's own destruction.
       def.setDestroyMethodName("");
       registry.registerBeanDefinition(name + "Queue", def);
     }

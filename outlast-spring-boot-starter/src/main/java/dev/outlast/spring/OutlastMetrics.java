@@ -1,5 +1,6 @@
 package dev.outlast.spring;
 
+import dev.outlast.core.Guard;
 import dev.outlast.core.annotation.Outlast;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -41,20 +42,33 @@ class OutlastMetrics {
       ObjectProvider<Outlast> outlast,
       OutlastProperties outlastProperties,
       ListableBeanFactory beans) {
-    return registry -> bind(registry, Parts.collect(beans, outlast.getObject(), outlastProperties));
+    return registry -> {
+      bind(registry, Parts.collect(beans, outlast.getObject(), outlastProperties));
+      // A queue's own guard is no bean, so not among the parts; it has meters all the same.
+      OutlastQueues queues = beans.getBeanProvider(OutlastQueues.class).getIfAvailable();
+      if (queues != null) {
+        for (Guard g : queues.ownGuards()) {
+          bind(registry, "guard", g.dependency(), g);
+        }
+      }
+    };
   }
 
   static void bind(MeterRegistry registry, java.util.List<Parts.Part> parts) {
     for (Parts.Part p : parts) {
-      MeterBinder b = binder(p);
-      if (b != null) {
-        b.bindTo(registry);
-      }
+      bind(registry, p.kind(), p.name(), p.component());
     }
   }
 
-  private static @Nullable MeterBinder binder(Parts.Part p) {
-    String type = BINDERS.get(p.kind());
+  private static void bind(MeterRegistry registry, String kind, String name, Object component) {
+    MeterBinder b = binder(kind, name, component);
+    if (b != null) {
+      b.bindTo(registry);
+    }
+  }
+
+  private static @Nullable MeterBinder binder(String kind, String name, Object component) {
+    String type = BINDERS.get(kind);
     if (type == null) {
       return null;
     }
@@ -62,14 +76,14 @@ class OutlastMetrics {
       Class<?> c = Class.forName(type, true, OutlastMetrics.class.getClassLoader());
       for (Constructor<?> k : c.getConstructors()) {
         Class<?>[] params = k.getParameterTypes();
-        if (params.length == 1 && params[0].isInstance(p.component())) {
-          return (MeterBinder) k.newInstance(p.component());
+        if (params.length == 1 && params[0].isInstance(component)) {
+          return (MeterBinder) k.newInstance(component);
         }
       }
-      log.warn("{} has no public constructor taking a {}", type, p.component().getClass());
+      log.warn("{} has no public constructor taking a {}", type, component.getClass());
       return null;
     } catch (ReflectiveOperationException | ClassCastException e) {
-      log.warn("cannot bind the metrics of {} {}", p.kind(), p.name(), e);
+      log.warn("cannot bind the metrics of {} {}", kind, name, e);
       return null;
     }
   }

@@ -200,9 +200,12 @@ public class OutlastProperties {
     private @Nullable String classifier;
 
     /**
-     * How much the service depends on it, for health and readiness: core (default) or dependent.
+     * How much the service depends on it, for health and readiness: dependent (default) or core. A
+     * core guard takes the pod out of readiness while its breaker is open, so it needs a {@code
+     * recovery-probe}: without one the breaker closes only on a call, which a pod that is not ready
+     * does not get.
      */
-    private Importance importance = Importance.CORE;
+    private Importance importance = Importance.DEPENDENT;
 
     public Preset getPreset() {
       return preset;

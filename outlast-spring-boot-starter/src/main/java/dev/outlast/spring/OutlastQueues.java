@@ -4,11 +4,14 @@ import dev.outlast.core.Guard;
 import dev.outlast.core.Redaction;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.context.SmartLifecycle;
 
@@ -20,7 +23,7 @@ import org.springframework.context.SmartLifecycle;
  * guards. What the starter made for a queue (a Pulsar producer and client) closes after it.
  * Threadsafe.
  */
-final class OutlastQueues implements SmartLifecycle {
+final class OutlastQueues implements SmartLifecycle, DisposableBean {
   /**
    * Below Spring Boot's web server (its graceful shutdown is {@code Integer.MAX_VALUE - 1024}, its
    * stop {@code - 2048}), above the default of beans that are plain {@code Lifecycle}s.
@@ -33,7 +36,9 @@ final class OutlastQueues implements SmartLifecycle {
   private final ListableBeanFactory beans;
   private final @Nullable ShutdownObserver observer;
   private final Map<String, Open> open = new LinkedHashMap<>();
-  private boolean running;
+  private final List<Guard> ownGuards = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Set<String> closed = new LinkedHashSet<>();
+  private volatile boolean running;
 
   OutlastQueues(
       OutlastProperties properties,
@@ -50,6 +55,9 @@ final class OutlastQueues implements SmartLifecycle {
     if (o != null) {
       return o.queue;
     }
+    if (closed.contains(name)) {
+      throw new IllegalStateException("spill queue " + name + " was closed with the context");
+    }
     OutlastProperties.QueueProperties p = properties.getQueue().get(name);
     if (p == null) {
       throw new IllegalStateException("no outlast.queue." + name);
@@ -59,29 +67,65 @@ final class OutlastQueues implements SmartLifecycle {
       guards.put(g.dependency(), g);
     }
     List<AutoCloseable> owned = new ArrayList<>();
+    List<Guard> own = new ArrayList<>();
     Object queue;
     try {
-      queue = Queues.build(name, p, guards, beans, owned);
+      queue = Queues.build(name, p, guards, beans, owned, own);
     } catch (RuntimeException | Error e) {
       closeAll(owned, name);
       throw e;
     }
     open.put(name, new Open(name, (AutoCloseable) queue, owned));
+    ownGuards.addAll(own);
     return queue;
   }
 
+  /**
+   * The guards of the queues' own (not beans, so not among the guards), for their meters. Kept
+   * after the queues close: meters bound once stay.
+   */
+  List<Guard> ownGuards() {
+    return List.copyOf(ownGuards);
+  }
+
+  /**
+   * Starts, once. After a {@link #stop} that closed queues it fails: the beans that hold them (the
+   * queue beans, the {@code Outlast}, the application's) keep the closed instances, so opening new
+   * ones would leave every publisher on a closed queue. Restart the application instead.
+   */
   @Override
   public synchronized void start() {
+    if (!closed.isEmpty()) {
+      throw new IllegalStateException(
+          "the spill queues "
+              + closed
+              + " were closed when the context stopped, and the beans holding them keep the closed"
+              + " instances, so they cannot start again; close the context and start a new one");
+    }
     running = true;
   }
 
   @Override
   public void stop() {
+    running = false;
+    closeOpen();
+  }
+
+  /**
+   * Closes what is still open when the context is destroyed: after a start-up that failed, stop is
+   * never called, and the queues' lane threads and directory locks would stay. Nothing after stop.
+   */
+  @Override
+  public void destroy() {
+    closeOpen();
+  }
+
+  private void closeOpen() {
     List<Open> toClose;
     synchronized (this) {
-      running = false;
       toClose = new ArrayList<>(open.values());
       open.clear();
+      toClose.forEach(o -> closed.add(o.name));
     }
     for (Open o : toClose) {
       try {
@@ -98,7 +142,7 @@ final class OutlastQueues implements SmartLifecycle {
   }
 
   @Override
-  public synchronized boolean isRunning() {
+  public boolean isRunning() {
     return running;
   }
 

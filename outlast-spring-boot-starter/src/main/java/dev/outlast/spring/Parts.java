@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.util.ClassUtils;
@@ -32,7 +33,12 @@ final class Parts {
    * @param component the guard, queue or cache itself
    */
   record Part(
-      String name, String kind, Object component, Importance importance, HealthCheck check) {}
+      String name,
+      String original,
+      String kind,
+      Object component,
+      Importance importance,
+      HealthCheck check) {}
 
   static List<Part> collect(
       ListableBeanFactory beans, @Nullable Outlast outlast, OutlastProperties props) {
@@ -42,8 +48,14 @@ final class Parts {
     for (Guard g : beans.getBeansOfType(Guard.class, false, false).values()) {
       String n = g.dependency();
       OutlastProperties.GuardProperties p = props.getGuard().get(n);
-      Importance i = p != null ? p.getImportance() : given.getOrDefault(n, Importance.CORE);
-      add(parts, names, n, "guard", g, i, Health.of(g, i));
+      add(
+          parts,
+          names,
+          n,
+          "guard",
+          g,
+          u -> p != null ? p.getImportance() : given.getOrDefault(u, Importance.DEPENDENT),
+          i -> Health.of(g, i));
     }
     if (BUFFER) {
       BufferParts.add(parts, names, beans, props);
@@ -54,17 +66,22 @@ final class Parts {
     return parts;
   }
 
+  /**
+   * Adds a component under its name, or {@code <name>-<kind>} if that is taken; its importance is
+   * looked up by the name it gets, the one {@code outlast.health.importance} is checked against.
+   */
   static void add(
       List<Part> parts,
       Set<String> names,
       String name,
       String kind,
       Object component,
-      Importance importance,
-      HealthCheck check) {
+      Function<String, Importance> importanceOf,
+      Function<Importance, HealthCheck> check) {
     String n = names.add(name) ? name : name + "-" + kind;
     names.add(n);
-    parts.add(new Part(n, kind, component, importance, check));
+    Importance i = importanceOf.apply(n);
+    parts.add(new Part(n, name, kind, component, i, check.apply(i)));
   }
 
   /** The names components may have in {@code outlast.health.importance}: all but configured. */
@@ -72,8 +89,8 @@ final class Parts {
     Set<String> out = new java.util.TreeSet<>();
     for (Part p : parts) {
       boolean configured =
-          ("guard".equals(p.kind()) && props.getGuard().containsKey(p.name()))
-              || ("queue".equals(p.kind()) && props.getQueue().containsKey(p.name()));
+          ("guard".equals(p.kind()) && props.getGuard().containsKey(p.original()))
+              || ("queue".equals(p.kind()) && props.getQueue().containsKey(p.original()));
       if (!configured) {
         out.add(p.name());
       }

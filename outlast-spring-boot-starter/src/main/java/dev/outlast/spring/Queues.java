@@ -29,7 +29,8 @@ final class Queues {
 
   /**
    * Builds the queue; what the starter made for it (a sink, a Pulsar client) is added to {@code
-   * owned}, to close after the queue.
+   * owned}, to close after the queue, and the guard of its own, if it has one, to {@code
+   * ownGuards}, for its meters.
    */
   @SuppressWarnings({"unchecked", "rawtypes"}) // the codec and the sink agree on the event type
   static SpillQueue<?> build(
@@ -37,10 +38,14 @@ final class Queues {
       OutlastProperties.QueueProperties p,
       Map<String, Guard> guards,
       ListableBeanFactory beans,
-      List<AutoCloseable> owned) {
+      List<AutoCloseable> owned,
+      List<Guard> ownGuards) {
     QueueSettings.check(name, p, Queues.class.getClassLoader());
     String at = "outlast.queue." + name + ".";
     Guard guard = guard(name, p, guards);
+    if (!guards.containsValue(guard)) {
+      ownGuards.add(guard);
+    }
     Codec<?> codec = codec(name, p, beans);
     Sink<?> sink = sink(name, p, codec, beans, owned);
     SpillQueue.Builder<Object> b =

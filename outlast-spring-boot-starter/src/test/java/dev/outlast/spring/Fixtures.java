@@ -9,6 +9,9 @@ import dev.outlast.core.annotation.SpillOnFailure;
 import dev.outlast.core.spi.Codec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -16,8 +19,11 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.h2.jdbcx.JdbcDataSource;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 /** Beans the starter's tests wire: a database that can be taken down, and annotated services. */
 final class Fixtures {
@@ -140,6 +146,28 @@ final class Fixtures {
     @Bean
     PriceService priceService(Backend backend) {
       return new PriceService(backend);
+    }
+  }
+
+  /**
+   * A pool in front of the same stand-in: refuses connections while the backend is down, so a
+   * recovery probe sees the outage and the recovery.
+   */
+  @Configuration(proxyBeanMethods = false)
+  static class Pool {
+    @Bean
+    DataSource dataSource(Backend backend) {
+      JdbcDataSource h2 = new JdbcDataSource();
+      h2.setURL("jdbc:h2:mem:fixtures;DB_CLOSE_DELAY=-1");
+      return new DelegatingDataSource(h2) {
+        @Override
+        public Connection getConnection() throws SQLException {
+          if (backend.down.get()) {
+            throw new SQLTransientConnectionException("connection refused");
+          }
+          return super.getConnection();
+        }
+      };
     }
   }
 

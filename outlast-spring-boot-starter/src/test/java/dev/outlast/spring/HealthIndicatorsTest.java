@@ -55,8 +55,10 @@ class HealthIndicatorsTest {
                   HealthEndpointAutoConfiguration.class,
                   AvailabilityHealthContributorAutoConfiguration.class,
                   AvailabilityProbesAutoConfiguration.class))
-          .withUserConfiguration(Fixtures.Beans.class)
+          .withUserConfiguration(Fixtures.Beans.class, Fixtures.Pool.class)
           .withPropertyValues(OutlastAutoConfigurationTest.MYSQL)
+          .withPropertyValues(
+              "outlast.guard.mysql.importance=core", "outlast.guard.mysql.recovery-probe=jdbc")
           .withPropertyValues("management.endpoint.health.probes.enabled=true");
 
   static Map<String, Health> components(AssertableApplicationContext ctx) {
@@ -138,6 +140,41 @@ class HealthIndicatorsTest {
           HealthDescriptor liveness = Objects.requireNonNull(endpoint.healthForPath("liveness"));
           assertThat(liveness.getStatus()).isEqualTo(Status.UP);
         });
+  }
+
+  /**
+   * Not ready means no traffic: only the recovery probe can close the breaker, and then the pod is
+   * ready again without a single call.
+   */
+  @Test
+  void coreDatabaseBack_probeClosesTheBreaker_readyAgainWithoutTraffic() {
+    runner.run(
+        ctx -> {
+          outage(ctx);
+          assertThat(probe(ctx, "outlastReadiness")).isEqualTo(Status.DOWN);
+          int calls = ctx.getBean(Backend.class).calls.get();
+          ctx.getBean(Backend.class).down.set(false);
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> probe(ctx, "outlastReadiness").equals(Status.UP));
+          assertThat(ctx.getBean("mysqlGuard", Guard.class).state()).isEqualTo(Guard.State.CLOSED);
+          assertThat(ctx.getBean(Backend.class).calls.get()).isEqualTo(calls);
+        });
+  }
+
+  @Test
+  void aGuardIsDependentByDefault_soAnOutageLeavesThePodReady() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutlastAutoConfiguration.class))
+        .withUserConfiguration(Fixtures.Beans.class)
+        .withPropertyValues(OutlastAutoConfigurationTest.MYSQL)
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              assertThat(ctx.getBean(OutlastProperties.class).getGuard().get("mysql"))
+                  .extracting(OutlastProperties.GuardProperties::getImportance)
+                  .isEqualTo(dev.outlast.core.health.Importance.DEPENDENT);
+            });
   }
 
   @Test

@@ -36,6 +36,12 @@ class MetricsBindingTest {
               assertThat(ids)
                   .anyMatch(
                       i -> i.startsWith("outlast.queue.backlog.events") && i.contains("orders"));
+              // The queue's own guard (no bean) has its meters too.
+              assertThat(ids)
+                  .anyMatch(
+                      i ->
+                          i.startsWith("resilience4j.circuitbreaker.state")
+                              && i.contains("name=orders"));
               assertThat(ids).anyMatch(i -> i.contains("products"));
               assertThat(ids).anyMatch(i -> i.contains("prices"));
             });

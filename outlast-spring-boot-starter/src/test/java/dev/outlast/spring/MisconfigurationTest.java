@@ -22,6 +22,42 @@ class MisconfigurationTest {
           .withPropertyValues("outlast.guard.mysql.preset=database");
 
   @Test
+  void aCoreGuardWithoutRecoveryProbe_isRefused_itCouldNeverBeReadyAgain() {
+    runner
+        .withPropertyValues("outlast.guard.payments.importance=core")
+        .run(
+            ctx ->
+                Failures.assertThat(ctx)
+                    .contains(
+                        "outlast.guard.payments: importance core needs a recovery probe: without"
+                            + " one its breaker closes only on a call, and a pod that is not ready"
+                            + " gets none")
+                    .contains("Set recovery-probe: jdbc (or jdbc:<DataSource bean>)")
+                    .contains("or set importance: dependent"));
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class PaymentsGuard {
+    @Bean
+    dev.outlast.core.Guard paymentsGuard() {
+      return dev.outlast.core.Guard.of("payments", dev.outlast.core.GuardConfig.broker());
+    }
+  }
+
+  @Test
+  void aCoreGuardBeanWithoutRecoveryProbe_isRefused() {
+    runner
+        .withUserConfiguration(PaymentsGuard.class)
+        .withPropertyValues("outlast.health.importance.payments=core")
+        .run(
+            ctx ->
+                Failures.assertThat(ctx)
+                    .contains("outlast.health.importance.payments: importance core needs a")
+                    .contains("Guard.builder(\"payments\").recoveryProbe(..)")
+                    .contains("outlast.health.importance.payments=dependent"));
+  }
+
+  @Test
   void unknownGuardSetting_namesTheOneMeant() {
     runner
         .withPropertyValues("outlast.guard.mysql.call-timout=2s")

@@ -21,9 +21,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.aopalliance.intercept.MethodInterceptor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.aop.support.AopUtils;
+import org.springframework.boot.LazyInitializationBeanFactoryPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.SmartLifecycle;
@@ -84,6 +87,43 @@ class OutlastAutoConfigurationTest {
   }
 
   @Test
+  void aStartThatFailsAfterAQueueOpened_closesIt_releasingItsDirectory() throws Exception {
+    runner
+        .withUserConfiguration(Fixtures.QueueBeans.class)
+        .withPropertyValues(queue())
+        // Checked once every bean is made: after the queue opened.
+        .withPropertyValues("outlast.health.importance.nosuch=core")
+        .run(ctx -> assertThat(ctx).hasFailed());
+    try (SpillQueue<String> again =
+        SpillQueue.<String>builder("orders")
+            .directory(dir.resolve("orders"))
+            .codec(dev.outlast.core.spi.Codec.utf8())
+            .sink(new RecordingSink())
+            .guard(Guard.of("orders", dev.outlast.core.GuardConfig.broker()))
+            .build()) {
+      assertThat(again.name()).isEqualTo("orders");
+    }
+  }
+
+  @Test
+  void aStoppedContext_refusesToStartItsClosedQueuesAgain() {
+    runner
+        .withUserConfiguration(Fixtures.QueueBeans.class)
+        .withPropertyValues(queue())
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              ctx.getBean(OrderEvents.class);
+              ctx.stop();
+              assertThatThrownBy(ctx::start)
+                  .rootCause()
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessageContaining("the spill queues [orders] were closed when the context")
+                  .hasMessageContaining("start a new one");
+            });
+  }
+
+  @Test
   void interfaceAnnotations_onASpringBean_answerFromTheCache() {
     runner
         .withUserConfiguration(Fixtures.Beans.class)
@@ -103,6 +143,75 @@ class OutlastAutoConfigurationTest {
               // none.
               db.down.set(true);
               assertThat(products.find("1")).isEqualTo("row:1");
+            });
+  }
+
+  /** What Spring Data's query methods are: the interface's calls answered by advice. */
+  static final class QueryMethods {}
+
+  @Configuration(proxyBeanMethods = false)
+  static class RepositoryProxies {
+    @Bean
+    Backend backend() {
+      return new Backend();
+    }
+
+    /** As a Spring Data repository: a JDK proxy whose target does not implement the interface. */
+    @Bean
+    ProductRepository productRepository(Backend backend) {
+      ProxyFactory pf = new ProxyFactory();
+      pf.setTarget(new QueryMethods());
+      pf.addInterface(ProductRepository.class);
+      pf.addAdvice(
+          (MethodInterceptor)
+              call -> {
+                String id = (String) call.getArguments()[0];
+                return call.getMethod().getName().equals("find")
+                    ? backend.query(id)
+                    : "plain:" + id;
+              });
+      return (ProductRepository) pf.getProxy();
+    }
+
+    /** A plain java.lang.reflect.Proxy. */
+    @Bean
+    OrderLookup orderLookup(Backend backend) {
+      return (OrderLookup)
+          java.lang.reflect.Proxy.newProxyInstance(
+              OrderLookup.class.getClassLoader(),
+              new Class<?>[] {OrderLookup.class},
+              (proxy, method, args) ->
+                  method.getName().equals("order")
+                      ? backend.query("order " + args[0])
+                      : method.invoke(this, args));
+    }
+  }
+
+  interface OrderLookup {
+    @Guarded("mysql")
+    @dev.outlast.core.annotation.CachedQuery(name = "orders", freshFor = "1h")
+    String order(String id);
+  }
+
+  @Test
+  void annotationsOnTheInterfacesOfAJdkProxy_whoseTargetDoesNotImplementThem_areWired() {
+    runner
+        .withUserConfiguration(RepositoryProxies.class)
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              assertThat(ctx.getBean(Outlast.class).components())
+                  .containsKeys("products", "orders");
+              Backend db = ctx.getBean(Backend.class);
+              ProductRepository products = ctx.getBean(ProductRepository.class);
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(db.calls.get()).isEqualTo(1);
+              assertThat(products.plain("2")).isEqualTo("plain:2");
+              OrderLookup orders = ctx.getBean(OrderLookup.class);
+              assertThat(orders.order("7")).isEqualTo("row:order 7");
+              assertThat(orders.order("7")).isEqualTo("row:order 7");
+              assertThat(db.calls.get()).isEqualTo(2);
             });
   }
 
@@ -153,11 +262,58 @@ class OutlastAutoConfigurationTest {
               assertThat(report.components())
                   .extracting(c -> c.component() + ":" + c.kind() + ":" + c.importance())
                   .containsExactly(
-                      "mysql:guard:CORE",
+                      "mysql:guard:DEPENDENT",
                       "orders:queue:DEPENDENT",
                       "products:cache:DEPENDENT",
                       "prices:cache:CORE");
               assertThat(report.status()).isEqualTo(HealthStatus.UP);
+            });
+  }
+
+  @Test
+  void aCacheRenamedForAGuardOfItsName_takesTheImportanceGivenUnderItsNewName() {
+    runner
+        .withUserConfiguration(Fixtures.Beans.class)
+        // A guard named as the cache: the cache becomes products-cache among the components.
+        .withPropertyValues(
+            "outlast.guard.products.preset=database",
+            "outlast.health.importance.products-cache=core")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              List<Parts.Part> parts =
+                  ctx.getBean(OutlastAutoConfiguration.OutlastStartup.class).parts();
+              assertThat(parts)
+                  .filteredOn(p -> p.kind().equals("cache"))
+                  .extracting(p -> p.name() + ":" + p.importance())
+                  .containsExactlyInAnyOrder("products-cache:CORE", "prices:DEPENDENT");
+              assertThat(parts)
+                  .filteredOn(p -> p.kind().equals("guard"))
+                  .extracting(p -> p.name() + ":" + p.importance())
+                  .contains("products:DEPENDENT");
+            });
+  }
+
+  @Test
+  void lazyAnnotatedBeans_theirSettingsDoNotFailTheStart_andTheyAreWiredWhenMade() {
+    runner
+        .withInitializer(
+            c -> c.addBeanFactoryPostProcessor(new LazyInitializationBeanFactoryPostProcessor()))
+        .withUserConfiguration(Fixtures.Beans.class)
+        .withPropertyValues(
+            "outlast.cache.products.fresh-for=1h", "outlast.health.importance.products=core")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              assertThat(ctx.getBean(Outlast.class).components()).doesNotContainKey("products");
+              ProductRepository products = ctx.getBean(ProductRepository.class);
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(products.find("1")).isEqualTo("row:1");
+              assertThat(ctx.getBean(Backend.class).calls.get()).isEqualTo(1);
+              assertThat(ctx.getBean(OutlastAutoConfiguration.OutlastStartup.class).parts())
+                  .filteredOn(p -> p.name().equals("products"))
+                  .extracting(Parts.Part::importance)
+                  .containsExactly(dev.outlast.core.health.Importance.CORE);
             });
   }
 

@@ -30,9 +30,10 @@ import tools.jackson.databind.json.JsonMapper;
  * The example service on a random port against real MariaDB, PostgreSQL and OpenSearch from the
  * test kit, under steady traffic from several threads while the event store is killed, MariaDB is
  * killed, and OpenSearch is frozen on top of that, then everything comes back. Every response of
- * every phase is counted: none may fail. In each phase the health endpoints say what the guide says
- * they say, and once the servers are back everything is UP, the backlog is 0 and every order the
- * service accepted is in the index exactly once.
+ * every phase is counted: none may fail, nor take longer than twice the slowest guard's call
+ * timeout and a second. In each phase the health endpoints say what the guide says they say, and
+ * once the servers are back everything is UP, the backlog is 0 and every order the service accepted
+ * is in the index exactly once.
  */
 class ServiceUnderOutageTest {
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -65,6 +66,7 @@ class ServiceUnderOutageTest {
       Actuator actuator = new Actuator(base);
       warmProductCache(base);
       Figures figures = new Figures();
+      Duration bound = latencyBound(shop);
       Traffic traffic = Traffic.start(base, "all up", PAUSE);
       List<Phase> phases;
       try {
@@ -83,6 +85,10 @@ class ServiceUnderOutageTest {
           assertThat(p.failed(k))
               .as("%s requests that failed in phase '%s': %s", k, p.name, p.failures())
               .isZero();
+          // Not failing is not enough: an answer the caller gave up waiting for is an outage too.
+          assertThat(p.slowestMillis(k))
+              .as("the slowest %s request in phase '%s', ms (bound %s)", k, p.name, bound)
+              .isLessThanOrEqualTo(bound.toMillis());
         }
         assertThat(p.sent(Kind.READINESS)).as("readiness probes in '%s'", p.name).isPositive();
         assertThat(p.sent(Kind.LIVENESS)).as("liveness probes in '%s'", p.name).isPositive();
@@ -351,6 +357,22 @@ class ServiceUnderOutageTest {
         .as("orders in the index")
         .containsExactlyInAnyOrderElementsOf(accepted);
     return new Stored(accepted.size(), overwritten);
+  }
+
+  /**
+   * How long any request may take: twice the slowest call timeout of the guards (a read fallback
+   * may wait out one source's timeout and then the next's, an order its sink's and then the spill)
+   * and a second for everything else on a loaded two-core machine.
+   */
+  private static Duration latencyBound(ConfigurableApplicationContext shop) {
+    Duration slowest = Duration.ZERO;
+    for (String guard : List.of("mysql", "postgres", "elasticsearch")) {
+      Duration t =
+          shop.getEnvironment()
+              .getRequiredProperty("outlast.guard." + guard + ".call-timeout", Duration.class);
+      slowest = t.compareTo(slowest) > 0 ? t : slowest;
+    }
+    return slowest.multipliedBy(2).plusSeconds(1);
   }
 
   /** Starts the service on a random port, pointed at the servers, with short timeouts. */
