@@ -179,11 +179,14 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
     String id =
         Objects.requireNonNull(f.apply(d.event()), "the document id function returned null");
-    if (id.isEmpty() || id.getBytes(StandardCharsets.UTF_8).length > 512) {
+    // A char is at most 3 bytes in UTF-8 (a surrogate pair, 2 chars, is 4): an id of up to 170
+    // chars fits, and only a longer one is encoded to be measured, not every event's.
+    int bytes = id.length() <= 170 ? id.length() : id.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes == 0 || bytes > 512) {
       // The cluster refuses such an id per document; saying why here is clearer than its reply.
       throw new IllegalArgumentException(
           "the document id function returned an id of "
-              + id.getBytes(StandardCharsets.UTF_8).length
+              + bytes
               + " bytes; Elasticsearch takes 1 to 512");
     }
     return id;
