@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -62,14 +63,18 @@ public final class FaultProxy implements AutoCloseable {
   private final AtomicLong accepted = new AtomicLong();
   private final Thread acceptor;
   // Pumps check the mode and write under the read lock; mode changes take the write lock, so they
-  // return only when no byte is on its way under the old mode.
+  // return only when no byte is on its way under the old mode. Nobody waits for a mode change
+  // while holding or queueing for this lock: a pump stuck in a write to a peer that waits for the
+  // other direction would otherwise hold back the pump that could unblock it (seen as a proxy that
+  // never forwarded again after pass()).
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final Condition changed = lock.writeLock().newCondition();
+  // Guards the mode's changes, the listener and acceptorParked; waits for a change happen here.
+  private final ReentrantLock state = new ReentrantLock();
+  private final Condition changed = state.newCondition();
   private volatile Mode mode = Mode.PASS;
   private volatile long latencyNanos;
   private volatile boolean closed;
-  // Guarded by the write lock.
-  private @Nullable ServerSocket listener;
+  private volatile @Nullable ServerSocket listener;
   private boolean acceptorParked;
 
   private FaultProxy(String targetHost, int targetPort) {
@@ -166,8 +171,9 @@ public final class FaultProxy implements AutoCloseable {
   /** Stops listening and resets every connection. Idempotent; never throws. */
   @Override
   public void close() {
-    // lock() ignores interrupts; a close on an interrupted thread still closes.
-    lock.writeLock().lock();
+    // lock() ignores interrupts; a close on an interrupted thread still closes. No write-lock
+    // fence: a pump stuck in a write is freed by the resets below, not waited for.
+    state.lock();
     try {
       if (closed) {
         return;
@@ -176,7 +182,7 @@ public final class FaultProxy implements AutoCloseable {
       closeListener();
       changed.signalAll();
     } finally {
-      lock.writeLock().unlock();
+      state.unlock();
     }
     links.forEach(Link::reset);
     joinUninterruptibly(acceptor, Duration.ofSeconds(5));
@@ -196,38 +202,41 @@ public final class FaultProxy implements AutoCloseable {
   private void setMode(Mode next) {
     // Interrupts must not leave the proxy half-switched; the flag is restored on the way out.
     boolean interrupted = Thread.interrupted();
-    boolean locked = false;
+    boolean fenced = false;
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-      while (!locked) {
+      while (!fenced) {
         try {
           // A pump stuck over a second in a write to a peer that does not read holds the read
           // lock; the mode then changes anyway (that write was already on its way).
-          locked =
+          fenced =
               lock.writeLock()
                   .tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-          if (!locked) {
+          if (!fenced) {
             break;
           }
         } catch (InterruptedException e) {
           interrupted = true;
         }
       }
-      requireOpen();
-      if (next != Mode.REFUSE && listener == null) {
-        // Listen again before the mode says so, so that a connect right after pass() is served.
-        listener = bind(port);
-      }
-      mode = next;
-      if (next == Mode.REFUSE) {
-        closeListener();
-        interrupted |= awaitAcceptorParked(locked);
-      }
-      if (locked) {
+      state.lock();
+      try {
+        requireOpen();
+        if (next != Mode.REFUSE && listener == null) {
+          // Listen again before the mode says so, so that a connect right after pass() is served.
+          listener = bind(port);
+        }
+        mode = next;
         changed.signalAll();
+        if (next == Mode.REFUSE) {
+          closeListener();
+          interrupted |= awaitAcceptorParked();
+        }
+      } finally {
+        state.unlock();
       }
     } finally {
-      if (locked) {
+      if (fenced) {
         lock.writeLock().unlock();
       }
       if (interrupted) {
@@ -243,7 +252,7 @@ public final class FaultProxy implements AutoCloseable {
    *
    * @return whether the thread was interrupted meanwhile
    */
-  private boolean awaitAcceptorParked(boolean locked) {
+  private boolean awaitAcceptorParked() {
     boolean interrupted = false;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (!acceptorParked && !closed) {
@@ -251,11 +260,7 @@ public final class FaultProxy implements AutoCloseable {
         throw new IllegalStateException(
             "proxy " + port + ": the accepting thread did not stop listening within 5 s");
       }
-      if (locked) {
-        interrupted |= awaitChange(50);
-      } else {
-        sleepQuietly(10);
-      }
+      interrupted |= awaitChange(50);
     }
     return interrupted;
   }
@@ -264,7 +269,7 @@ public final class FaultProxy implements AutoCloseable {
     int failuresInARow = 0;
     while (true) {
       ServerSocket current;
-      lock.writeLock().lock();
+      state.lock();
       try {
         acceptorParked = true;
         changed.signalAll();
@@ -277,7 +282,7 @@ public final class FaultProxy implements AutoCloseable {
           return;
         }
       } finally {
-        lock.writeLock().unlock();
+        state.unlock();
       }
       Socket client;
       try {
@@ -320,19 +325,19 @@ public final class FaultProxy implements AutoCloseable {
         return true;
       }
       lock.readLock().unlock();
-      lock.writeLock().lock();
+      state.lock();
       try {
         while (!closed && mode == Mode.BLACKHOLE) {
           awaitChange(1_000);
         }
       } finally {
-        lock.writeLock().unlock();
+        state.unlock();
       }
     }
   }
 
   /**
-   * With the write lock held: waits up to the given time for a mode change.
+   * With {@code state} held: waits up to the given time for a mode change.
    *
    * @return whether the wait was interrupted (proxy threads are never interrupted by the proxy)
    */

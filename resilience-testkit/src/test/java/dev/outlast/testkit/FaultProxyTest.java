@@ -20,6 +20,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -245,6 +246,110 @@ class FaultProxyTest {
       }
       stop.set(true);
     }
+  }
+
+  /**
+   * Both pumps stuck in writes when blackhole() comes: the server answers but reads no more until
+   * its answer got through (as an echo server does once its buffers fill). The pump towards the
+   * client must wait for pass() without waiting on the pump towards the server, or pass() would
+   * never forward again (a CI run saw exactly that).
+   */
+  @Test
+  void blackhole_whileBothPumpsAreStuckInWrites_passForwardsAgain() throws Exception {
+    CountDownLatch serverMayRead = new CountDownLatch(1);
+    try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        FaultProxy stuck = FaultProxy.to("127.0.0.1", server.getLocalPort())) {
+      Thread serverSide =
+          daemon(
+              () -> {
+                try (Socket s = server.accept()) {
+                  Thread talker =
+                      daemon(
+                          () -> {
+                            try {
+                              s.getOutputStream().write(new byte[32 << 20]);
+                            } catch (IOException e) {
+                              // closed at the end
+                            }
+                          });
+                  talker.start();
+                  serverMayRead.await();
+                  s.getInputStream().transferTo(OutputStream.nullOutputStream());
+                } catch (IOException | InterruptedException e) {
+                  // closed at the end
+                }
+              });
+      serverSide.start();
+      try (Socket client = new Socket()) {
+        client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), stuck.port()));
+        AtomicLong sent = new AtomicLong();
+        Thread writer =
+            daemon(
+                () -> {
+                  byte[] chunk = new byte[64 * 1024];
+                  try {
+                    while (true) {
+                      client.getOutputStream().write(chunk);
+                      sent.addAndGet(chunk.length);
+                    }
+                  } catch (IOException e) {
+                    // closed at the end
+                  }
+                });
+        writer.start();
+        // Until the client's writes stall: every buffer on the way to the server is full, so the
+        // pump towards the server is blocked in a write, and so is the one towards the client.
+        awaitStalled(sent);
+        stuck.blackhole();
+        AtomicLong received = new AtomicLong();
+        Thread reader =
+            daemon(
+                () -> {
+                  byte[] buf = new byte[64 * 1024];
+                  try {
+                    for (int n; (n = client.getInputStream().read(buf)) > 0; ) {
+                      received.addAndGet(n);
+                    }
+                  } catch (IOException e) {
+                    // closed at the end
+                  }
+                });
+        reader.start();
+        // What was on its way before the blackhole drains from the kernel's buffers; then nothing.
+        awaitStalled(received);
+        long duringBlackhole = received.get();
+        stuck.pass();
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> received.get() > duringBlackhole + (1 << 20));
+        serverMayRead.countDown();
+        long sentAtRelease = sent.get();
+        await().atMost(Duration.ofSeconds(5)).until(() -> sent.get() > sentAtRelease + (1 << 20));
+      }
+    } finally {
+      serverMayRead.countDown();
+    }
+  }
+
+  private static Thread daemon(Runnable body) {
+    Thread t = new Thread(body);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /** Waits until the counter has not moved for 300 ms (at most 10 s). */
+  private static void awaitStalled(AtomicLong counter) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    long last = -1;
+    while (System.nanoTime() < deadline) {
+      long now = counter.get();
+      if (now == last) {
+        return;
+      }
+      last = now;
+      Thread.sleep(300);
+    }
+    throw new AssertionError("still moving after 10 s: " + counter.get());
   }
 
   @Test
