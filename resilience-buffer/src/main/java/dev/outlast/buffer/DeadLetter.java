@@ -36,32 +36,43 @@ public final class DeadLetter<E> {
     this.event = event;
   }
 
-  /** The event's id. */
+  /** {@return the event's id, as the sink saw it on every delivery} */
   public EventId id() {
     return id;
   }
 
-  /** When it was published. */
+  /** {@return when the event was published, by the queue's clock} */
   public Instant publishedAt() {
     return publishedAt;
   }
 
-  /** When it was moved to the dead-letter journal. */
+  /** {@return when the event was moved to the dead-letter journal, by the queue's clock} */
   public Instant rejectedAt() {
     return rejectedAt;
   }
 
-  /** The sink's reason, or the codec's error. */
+  /**
+   * {@return why the event is here: the sink's reason, or the codec's error, credentials masked}
+   *
+   * <p>For a sealed dead letter the queue's keys cannot open, it says so instead, and the payload
+   * is empty.
+   */
   public String reason() {
     return reason;
   }
 
-  /** The event's encoded bytes, as the codec wrote them (a copy). */
+  /**
+   * {@return the event's encoded bytes, as the codec wrote them; a copy at each call; empty if the
+   * dead letter is sealed and cannot be opened}
+   */
   public byte[] payload() {
     return payload.clone();
   }
 
-  /** The event decoded, or null if the codec cannot read the bytes. */
+  /**
+   * {@return the event decoded, or null if the codec cannot read the bytes (or they could not be
+   * opened)}
+   */
   public @Nullable E event() {
     return event;
   }

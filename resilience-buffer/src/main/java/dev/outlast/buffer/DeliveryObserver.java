@@ -62,12 +62,12 @@ public interface DeliveryObserver {
     @Override
     void close();
 
-    /** How often the observer threw, since it was registered. */
+    /** {@return how often the observer threw, since it was registered} */
     long failures();
 
     /**
-     * Records of sink calls dropped since the registration because the observers fell behind (the
-     * buffer between the lane and them was full).
+     * {@return how many records of sink calls were dropped since the registration because the
+     * observers fell behind (the buffer between the lane and them was full)}
      */
     long dropped();
   }

@@ -17,7 +17,9 @@ public final class FullPolicy {
     this.maxWait = maxWait;
   }
 
-  /** Throw {@link SpillQueueFullException} at once. */
+  /**
+   * {@return a policy that throws {@link SpillQueueFullException} at once when the journal is full}
+   */
   public static FullPolicy fail() {
     return new FullPolicy(Duration.ZERO);
   }
@@ -25,6 +27,10 @@ public final class FullPolicy {
   /**
    * Wait for room (the drainer frees it as the sink takes events; an operator may free disk) for at
    * most this long, then throw {@link SpillQueueFullException}.
+   *
+   * @param maxWait the longest a {@code publish} waits for room; positive
+   * @return the policy
+   * @throws IllegalArgumentException if the wait is zero or negative (use {@link #fail()})
    */
   public static FullPolicy block(Duration maxWait) {
     Objects.requireNonNull(maxWait, "maxWait");
@@ -35,7 +41,7 @@ public final class FullPolicy {
     return new FullPolicy(maxWait);
   }
 
-  /** How long a publish waits for room; zero for fail at once. */
+  /** {@return how long a publish waits for room; zero to fail at once} */
   public Duration maxWait() {
     return maxWait;
   }

@@ -197,28 +197,34 @@ public final class SpillQueue<E> implements AutoCloseable {
    * Starts building a queue.
    *
    * @param name a short name for logs, metrics and threads: "events"
+   * @param <E> the event type
+   * @return a builder with the defaults, which needs a directory, a codec, a sink and the sink's
+   *     guard before {@link Builder#build}
+   * @throws IllegalArgumentException if the name is not 1-64 letters, digits, '.', '_' or '-'
    */
   public static <E> Builder<E> builder(String name) {
     return new Builder<>(name);
   }
 
   /**
-   * The JVM flags the queue needs on this JDK (Chronicle Queue reaches into JDK internals), as
-   * written on a java command line: for launchers and scripts that start JVMs using it. {@code
-   * build()} fails naming any that are missing.
+   * {@return the JVM flags the queue needs on this JDK (Chronicle Queue reaches into JDK
+   * internals), as written on a java command line}
+   *
+   * <p>For launchers and scripts that start JVMs using it. {@code build()} fails naming any that
+   * are missing.
    */
   public static List<String> requiredJvmFlags() {
     return List.copyOf(JvmFlags.required());
   }
 
-  /** The queue's name. */
+  /** {@return the queue's name, as given to the builder} */
   public String name() {
     return name;
   }
 
   /**
-   * The name of the queue's sink, as its {@link Sink#name()} gave it (for logs and metrics); the
-   * sink's class name if that threw.
+   * {@return the name of the queue's sink, as its {@link Sink#name()} gave it (for logs and
+   * metrics); the sink's class name if that threw}
    */
   public String sinkName() {
     Sink<E> sink = config.sink();
@@ -236,6 +242,7 @@ public final class SpillQueue<E> implements AutoCloseable {
    * hold up delivery (see {@link DeliveryObserver}). On a closed queue the registration is never
    * called.
    *
+   * @param observer called, on the queue's notifier thread, with each sink call's figures
    * @return the registration; close it to stop the calls
    * @throws NullPointerException if the observer is null
    */
@@ -243,7 +250,10 @@ public final class SpillQueue<E> implements AutoCloseable {
     return notifier.register(Objects.requireNonNull(observer, "observer"));
   }
 
-  /** The producer id every event of this queue carries; fixed for its directory. */
+  /**
+   * {@return the producer id every event of this queue carries: the one given to the builder, or
+   * the one made at random and kept in the directory}
+   */
   public String producerId() {
     return producerId;
   }
@@ -256,6 +266,10 @@ public final class SpillQueue<E> implements AutoCloseable {
    * publishers handed over; the publisher waits for the sink's answer (at most the guard's call
    * timeout) or, if the sink fails, for the event to be journaled.
    *
+   * <p>An interrupt does not cut the wait short (the event's fate is being decided and the wait is
+   * bounded); the thread's interrupt flag is set again when this returns.
+   *
+   * @param event the event; encoded by the queue's codec on the calling thread
    * @return the event's id
    * @throws NullPointerException if the event is null
    * @throws IllegalArgumentException if the codec cannot encode it, or it encodes to more than
@@ -322,6 +336,15 @@ public final class SpillQueue<E> implements AutoCloseable {
    * full journal and a closed queue are thrown when known at once; the stage completes
    * exceptionally with the same exceptions when they happen later (a spill-on-failure event that
    * had to be journaled into a full journal, a queue closed before the event was safe).
+   *
+   * @param event the event; encoded by the queue's codec on the calling thread
+   * @return a stage completed with the event's id once it is safe
+   * @throws NullPointerException if the event is null
+   * @throws IllegalArgumentException if the codec cannot encode it, or its size is refused, as for
+   *     {@link #publish}; nothing is written
+   * @throws SpillQueueFullException if a write-ahead queue's journal is full and the full policy
+   *     gave up (with {@link FullPolicy#block}, after waiting for room on the calling thread)
+   * @throws IllegalStateException if the queue is closed, or its delivery lane has stopped
    */
   public CompletableFuture<EventId> publishAsync(E event) {
     return accept(event);
@@ -373,6 +396,7 @@ public final class SpillQueue<E> implements AutoCloseable {
    * Waits until every event accepted so far has been delivered (or dead-lettered), or the timeout
    * passes: for a service that wants to stop only once its backlog is out, and for tests.
    *
+   * @param timeout the longest to wait
    * @return whether the queue was drained within the timeout
    * @throws InterruptedException if the waiting thread is interrupted
    */
@@ -383,7 +407,11 @@ public final class SpillQueue<E> implements AutoCloseable {
 
   // ---- reading back ----
 
-  /** The events in the dead-letter journal, oldest first. */
+  /**
+   * {@return the events in the dead-letter journal, oldest first; read from disk at each call}
+   *
+   * @throws UncheckedIOException if the dead-letter journal cannot be read
+   */
   public List<DeadLetter<E>> deadLetters() {
     try {
       return deadLetters.read(config.codec());
@@ -400,6 +428,9 @@ public final class SpillQueue<E> implements AutoCloseable {
    * seconds, ranges lost to damage, counter files rebuilt at open, and a segment that cannot be
    * read now. DOWN: the last event found no room, or the delivery lane cannot work (its steps fail,
    * or it stopped; a stopped lane is a failure inside the process, for liveness).
+   *
+   * @param importance how much the service needs this queue's sink, reported with its state
+   * @return a check that computes the health afresh each time it is called
    */
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");
@@ -491,7 +522,12 @@ public final class SpillQueue<E> implements AutoCloseable {
     return journal.backlogRecords() > 0;
   }
 
-  /** The queue now. */
+  /**
+   * {@return the queue's figures now}
+   *
+   * <p>Cheap enough to poll: counters, the journal's sizes, and rates measured from a sample 1 to 2
+   * seconds old, however often it is called.
+   */
   public SpillQueueMetrics metrics() {
     long d;
     double seconds;
@@ -632,49 +668,91 @@ public final class SpillQueue<E> implements AutoCloseable {
 
     /**
      * Where the journal lives; created (mode 0700) if missing. Required. One process per directory.
+     *
+     * @param dir the queue's own directory; the journal, the dead letters, the producer id and
+     *     quarantined files go in it
+     * @return this builder
      */
     public Builder<E> directory(Path dir) {
       this.directory = Objects.requireNonNull(dir, "dir");
       return this;
     }
 
-    /** How events become bytes on disk and back. Required. */
+    /**
+     * How events become bytes on disk and back. Required.
+     *
+     * @param codec encodes on the publishing thread and decodes on the delivery lane; an event it
+     *     cannot encode is refused, one it can no longer decode goes to the dead-letter journal
+     * @return this builder
+     */
     public Builder<E> codec(Codec<E> codec) {
       this.codec = Objects.requireNonNull(codec, "codec");
       return this;
     }
 
-    /** Where events are delivered. Required. */
+    /**
+     * Where events are delivered. Required.
+     *
+     * @param sink called from the queue's delivery lane only (see {@link Sink})
+     * @return this builder
+     */
     public Builder<E> sink(Sink<E> sink) {
       this.sink = Objects.requireNonNull(sink, "sink");
       return this;
     }
 
-    /** The sink's guard: its breaker decides when the drainer waits. Required. */
+    /**
+     * The sink's guard: its breaker decides when the drainer waits. Required.
+     *
+     * @param guard the guard of the sink's dependency; its call timeout is the time limit of each
+     *     sink call
+     * @return this builder
+     */
     public Builder<E> guard(Guard guard) {
       this.guard = Objects.requireNonNull(guard, "guard");
       return this;
     }
 
-    /** Write-ahead (default) or spill-on-failure. */
+    /**
+     * Write-ahead (default) or spill-on-failure.
+     *
+     * @param mode when events go through the journal
+     * @return this builder
+     */
     public Builder<E> mode(Mode mode) {
       this.mode = Objects.requireNonNull(mode, "mode");
       return this;
     }
 
-    /** Process crash (default) or power loss. */
+    /**
+     * Process crash (default) or power loss.
+     *
+     * @param durability what an accepted event survives
+     * @return this builder
+     */
     public Builder<E> durability(Durability durability) {
       this.durability = Objects.requireNonNull(durability, "durability");
       return this;
     }
 
-    /** What publish does when the journal is full; default: block up to 5 s. */
+    /**
+     * What publish does when the journal is full; default: block up to 5 s.
+     *
+     * @param policy fail at once, or wait for room up to a timeout
+     * @return this builder
+     */
     public Builder<E> whenFull(FullPolicy policy) {
       this.fullPolicy = Objects.requireNonNull(policy, "policy");
       return this;
     }
 
-    /** The most the journal may take on disk; default 1 GiB, at least 4 MiB. */
+    /**
+     * The most the journal may take on disk; default 1 GiB. The dead-letter journal is not counted.
+     *
+     * @param bytes at least 4 MiB, and at least {@link #segmentBytes} (checked at {@link #build})
+     * @return this builder
+     * @throws IllegalArgumentException if it is below 4 MiB
+     */
     public Builder<E> maxDiskBytes(long bytes) {
       if (bytes < (4L << 20)) {
         throw new IllegalArgumentException("maxDiskBytes must be at least 4 MiB, was " + bytes);
@@ -688,6 +766,10 @@ public final class SpillQueue<E> implements AutoCloseable {
      * also covers the first record of each new journal file, which is written before its blocks can
      * be allocated: with 0, another process filling the disk at that moment can crash the JVM
      * (SIGBUS from Chronicle's memory mapping). Keep at least a few MiB.
+     *
+     * @param bytes free space to leave, in bytes
+     * @return this builder
+     * @throws IllegalArgumentException if it is negative
      */
     public Builder<E> minFreeDiskBytes(long bytes) {
       if (bytes < 0) {
@@ -699,7 +781,12 @@ public final class SpillQueue<E> implements AutoCloseable {
 
     /**
      * The largest encoded event accepted, 1 byte to 16 MiB; default 1 MiB, or a quarter of {@link
-     * #segmentBytes} if that is less.
+     * #segmentBytes} if that is less. Larger events are refused by {@code publish}.
+     *
+     * @param bytes the largest encoded size, in bytes; must leave room in a segment (checked at
+     *     {@link #build})
+     * @return this builder
+     * @throws IllegalArgumentException if it is not in [1, 16 MiB]
      */
     public Builder<E> maxEventBytes(int bytes) {
       if (bytes < 1 || bytes > (16 << 20)) {
@@ -709,13 +796,23 @@ public final class SpillQueue<E> implements AutoCloseable {
       return this;
     }
 
-    /** Accept events that encode to no bytes (refused by default, as usually a bug). */
+    /**
+     * Accept events that encode to no bytes (refused by default, as usually a bug).
+     *
+     * @return this builder
+     */
     public Builder<E> allowEmptyEvents() {
       this.allowEmpty = true;
       return this;
     }
 
-    /** Events per delivery; default 500, 1 to 100,000. */
+    /**
+     * The most events per call into the sink; default 500.
+     *
+     * @param events in [1, 100,000]
+     * @return this builder
+     * @throws IllegalArgumentException if it is out of range
+     */
     public Builder<E> batchSize(int events) {
       if (events < 1 || events > 100_000) {
         throw new IllegalArgumentException("batchSize must be in [1, 100000], was " + events);
@@ -727,6 +824,10 @@ public final class SpillQueue<E> implements AutoCloseable {
     /**
      * The most events per second the drainer sends, so that a sink recovering from an outage is not
      * flooded with the backlog; 0 (default) for no limit.
+     *
+     * @param eventsPerSecond finite and not negative; 0 for no limit
+     * @return this builder
+     * @throws IllegalArgumentException if it is negative, infinite or NaN
      */
     public Builder<E> drainRate(double eventsPerSecond) {
       if (!(eventsPerSecond >= 0) || Double.isInfinite(eventsPerSecond)) {
@@ -738,6 +839,11 @@ public final class SpillQueue<E> implements AutoCloseable {
 
     /**
      * Wait after a failed delivery, doubling with jitter up to the maximum; default 200 ms, 30 s.
+     *
+     * @param initial the wait after the first failure; positive
+     * @param maximum the longest wait; at least {@code initial}
+     * @return this builder
+     * @throws IllegalArgumentException unless {@code 0 < initial <= maximum}
      */
     public Builder<E> retryBackoff(Duration initial, Duration maximum) {
       Objects.requireNonNull(initial, "initial");
@@ -755,6 +861,10 @@ public final class SpillQueue<E> implements AutoCloseable {
      * How big a journal segment grows before the next one starts (drained segments are deleted
      * whole); default 64 MiB, 1 MiB to 1 GiB. Also Chronicle's block size is at most a quarter of
      * it.
+     *
+     * @param bytes in [1 MiB, 1 GiB], and at most {@link #maxDiskBytes} (checked at {@link #build})
+     * @return this builder
+     * @throws IllegalArgumentException if it is out of range
      */
     public Builder<E> segmentBytes(long bytes) {
       if (bytes < (1L << 20) || bytes > (1L << 30)) {
@@ -765,7 +875,20 @@ public final class SpillQueue<E> implements AutoCloseable {
       return this;
     }
 
-    /** The producer id; by default one is made at random and kept in the directory. */
+    /**
+     * The producer id every event's {@link EventId} carries; by default one is made at random and
+     * kept in the directory's {@code producer.id} file (which a given id neither reads nor
+     * replaces).
+     *
+     * <p>Give each directory its own id, and keep it: sequence numbers are counted per directory,
+     * so two queues with one id issue the same event ids (a sink that deduplicates drops one of
+     * each pair); events already journaled are delivered under the current id; and an encrypted
+     * queue's keys are derived from it, so a changed id cannot open what was sealed before.
+     *
+     * @param id 1-64 letters, digits, '.', '_' or '-'
+     * @return this builder
+     * @throws IllegalArgumentException if the id is not of that form
+     */
     public Builder<E> producerId(String id) {
       Objects.requireNonNull(id, "id");
       if (!id.matches("[A-Za-z0-9_.-]{1,64}")) {
@@ -789,6 +912,7 @@ public final class SpillQueue<E> implements AutoCloseable {
      *
      * @param key the key that seals
      * @param retired keys that only open what is already on disk
+     * @return this builder
      * @throws IllegalArgumentException if a key is not an exportable AES key of 16, 24 or 32 bytes
      */
     public Builder<E> encryption(SecretKey key, SecretKey... retired) {
@@ -813,7 +937,13 @@ public final class SpillQueue<E> implements AutoCloseable {
       return this;
     }
 
-    /** The clock of publish times and ages. For tests. */
+    /**
+     * The wall clock of publish times, dead-letter times and event ages; default the system's UTC
+     * clock. For tests.
+     *
+     * @param clock the wall clock
+     * @return this builder
+     */
     public Builder<E> clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
@@ -822,6 +952,7 @@ public final class SpillQueue<E> implements AutoCloseable {
     /**
      * Opens the journal (creating it if missing) and starts delivering what it holds.
      *
+     * @return the queue, open; close it to stop its threads and release its files
      * @throws IllegalStateException if a required setting is missing, or the JVM lacks the flags
      *     Chronicle Queue needs (the message lists them)
      * @throws IllegalArgumentException if settings contradict each other

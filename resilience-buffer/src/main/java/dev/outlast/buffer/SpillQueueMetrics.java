@@ -39,7 +39,23 @@ public record SpillQueueMetrics(
     Guard.State sinkState,
     List<LostRange> lost,
     long bytesLeft) {
-  /** Copies the list. */
+  /**
+   * Copies the list.
+   *
+   * @param name the queue's name
+   * @param spilling whether events are held in the journal (see the record)
+   * @param backlogEvents journaled events not yet delivered
+   * @param backlogBytes bytes the journal takes on disk
+   * @param oldestEventAge the age of the oldest event not yet delivered; zero if none
+   * @param appendRate events journaled per second
+   * @param deliverRate events delivered per second
+   * @param published events accepted since the queue was opened
+   * @param delivered events the sink acknowledged since the queue was opened
+   * @param deadLetters events in the dead-letter journal
+   * @param sinkState the state of the sink's guard
+   * @param lost ranges of journal records lost; copied, must not be or contain null
+   * @param bytesLeft bytes that may still be journaled
+   */
   public SpillQueueMetrics {
     lost = List.copyOf(lost);
   }

@@ -37,22 +37,29 @@ public final class Answer<V> {
     this.ageMillis = Math.max(0, ageMillis);
   }
 
-  /** The value. */
+  /** {@return the value, as the loader returned it} */
   public V value() {
     return value;
   }
 
-  /** Whether it is fresh, stale or just loaded. */
+  /** {@return whether the value is fresh, stale or just loaded} */
   public State state() {
     return state;
   }
 
-  /** How old the value is: the time since it was loaded from the database. */
+  /**
+   * {@return how old the value is: the time since its query started, never negative; for a value
+   * just loaded, about the time the query took}
+   */
   public Duration age() {
     return Duration.ofMillis(ageMillis);
   }
 
-  /** When the value was loaded from the database; kept across restarts by the snapshot. */
+  /**
+   * {@return when the value was loaded from the database, by the cache's wall clock}
+   *
+   * <p>Kept across restarts by the snapshot.
+   */
   public Instant loadedAt() {
     return Instant.ofEpochMilli(loadedAtMillis);
   }

@@ -34,10 +34,13 @@ public final class Freshness {
    *
    * @param freshFor how long a value is served without asking the database; positive
    * @param staleWhileRevalidate how long after that it is served while it is refreshed; not
-   *     negative
+   *     negative, zero for none
    * @param serveStaleFor the greatest age at which a value may be served when the database fails;
    *     at least {@code freshFor + staleWhileRevalidate}
-   * @throws IllegalArgumentException if the windows contradict each other
+   * @return the contract
+   * @throws IllegalArgumentException if {@code freshFor} is not positive, {@code
+   *     staleWhileRevalidate} is negative, or {@code serveStaleFor} ends before {@code freshFor +
+   *     staleWhileRevalidate}
    */
   public static Freshness of(
       Duration freshFor, Duration staleWhileRevalidate, Duration serveStaleFor) {
@@ -75,7 +78,12 @@ public final class Freshness {
    * A contract whose stale-while-revalidate window is as long as {@code freshFor}, or shorter if
    * {@code serveStaleFor} ends first.
    *
-   * @throws IllegalArgumentException if {@code serveStaleFor} is shorter than {@code freshFor}
+   * @param freshFor how long a value is served without asking the database; positive
+   * @param serveStaleFor the greatest age at which a value may be served when the database fails;
+   *     at least {@code freshFor}
+   * @return the contract
+   * @throws IllegalArgumentException if {@code freshFor} is not positive or {@code serveStaleFor}
+   *     is shorter than it
    */
   public static Freshness of(Duration freshFor, Duration serveStaleFor) {
     Objects.requireNonNull(freshFor, "freshFor");
@@ -85,17 +93,20 @@ public final class Freshness {
     return of(freshFor, swr, serveStaleFor);
   }
 
-  /** How long a value is served without asking the database. */
+  /** {@return how long a value is served without asking the database} */
   public Duration freshFor() {
     return freshFor;
   }
 
-  /** How long after {@link #freshFor()} a value is served at once while it is refreshed. */
+  /**
+   * {@return how long after {@link #freshFor()} a value is served at once while it is refreshed;
+   * zero for no such window}
+   */
   public Duration staleWhileRevalidate() {
     return staleWhileRevalidate;
   }
 
-  /** The greatest age at which a value may be served, when the database fails. */
+  /** {@return the greatest age at which a value may be served, when the database fails} */
   public Duration serveStaleFor() {
     return serveStaleFor;
   }

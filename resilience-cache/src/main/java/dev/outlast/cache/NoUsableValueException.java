@@ -14,9 +14,16 @@ import org.jspecify.annotations.Nullable;
 public final class NoUsableValueException extends OutlastException {
   private static final long serialVersionUID = 1L;
 
+  /** The cache's name. */
   private final String cache;
+
+  /** The dependency the cache loads from. */
   private final String dependency;
+
+  /** The key, as text. */
   private final String key;
+
+  /** The age of the value the cache has but may not serve; null if it has none. */
   private final @Nullable Duration age;
 
   NoUsableValueException(
@@ -53,22 +60,22 @@ public final class NoUsableValueException extends OutlastException {
     return cache + ": " + have + ", and " + dependency + " " + why + ": " + cause;
   }
 
-  /** The cache's name. */
+  /** {@return the cache's name} */
   public String cache() {
     return cache;
   }
 
-  /** The dependency the cache loads from. */
+  /** {@return the name of the dependency the cache loads from} */
   public String dependency() {
     return dependency;
   }
 
-  /** The key, as text. */
+  /** {@return the key, as text} */
   public String key() {
     return key;
   }
 
-  /** The age of the value the cache has but may not serve, or empty if it has none. */
+  /** {@return the age of the value the cache has but may not serve, or empty if it has none} */
   public Optional<Duration> age() {
     return Optional.ofNullable(age);
   }

@@ -211,18 +211,22 @@ public final class QueryCache<K, V> implements AutoCloseable {
    * Starts building a cache.
    *
    * @param name a short name for logs, metrics, threads and the snapshot: "products"
+   * @param <K> the key type; keys need {@code equals} and {@code hashCode}
+   * @param <V> the value type
+   * @return a builder with the defaults, which needs at least a {@link Builder#guard} before {@link
+   *     Builder#build}
    * @throws IllegalArgumentException if the name is not 1-64 letters, digits, '.', '_' or '-'
    */
   public static <K, V> Builder<K, V> builder(String name) {
     return new Builder<>(name);
   }
 
-  /** The cache's name. */
+  /** {@return the cache's name, as given to the builder} */
   public String name() {
     return name;
   }
 
-  /** The guard of the dependency the cache loads from. */
+  /** {@return the guard of the dependency the cache loads from} */
   public Guard guard() {
     return guard;
   }
@@ -234,6 +238,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
    * while the breaker is open and it holds nothing to serve. Half-open, stale values served within
    * the last minute, or a callback of the cache's that failed within the last minute (named in the
    * reason) is DEGRADED too; otherwise UP.
+   *
+   * @param importance how much the service needs this cache's dependency, reported with its state
+   * @return a check that computes the health afresh each time it is called; cheap, it reads
+   *     counters only
    */
   public HealthCheck health(Importance importance) {
     Objects.requireNonNull(importance, "importance");
@@ -289,6 +297,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
   /**
    * The value of a key: from the cache if it may be served, else loaded.
    *
+   * @param key the key to read
+   * @return the value, fresh, stale within its contract, or just loaded
    * @throws NoUsableValueException if there is no value that may be served and none could be loaded
    * @throws NullPointerException if the key is null
    * @throws IllegalStateException if the cache is closed and would have to load
@@ -313,6 +323,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
   /**
    * As {@link #get}, with the value's state (fresh, stale, loaded) and age.
    *
+   * @param key the key to read
+   * @return the value with its state, age and load time
    * @throws NoUsableValueException if there is no value that may be served and none could be loaded
    * @throws NullPointerException if the key is null
    * @throws IllegalStateException if the cache is closed and would have to load
@@ -330,8 +342,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
   }
 
   /**
-   * The cached value of a key and its state, without loading; empty if none may be served.
+   * The cached value of a key and its state, without loading, without starting a refresh, and
+   * without touching the guard.
    *
+   * @param key the key to look up
+   * @return the cached value, {@link Answer.State#FRESH} or {@link Answer.State#STALE}, or empty if
+   *     the cache holds none younger than its {@link Freshness#serveStaleFor()}
    * @throws NullPointerException if the key is null
    */
   public Optional<Answer<V>> peek(K key) {
@@ -346,8 +362,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
   /**
    * Removes a key. Once this returns, no read gets a value of the key loaded before: a load in
-   * flight is not stored, and a read that finds it waits for a load chained behind it.
+   * flight is not stored, and a read that finds it waits for a load chained behind it. Also forgets
+   * the key's failure backoff: the data changed, so the next read may load at once.
    *
+   * @param key the key to remove; nothing happens if it is not cached
    * @throws NullPointerException if the key is null
    */
   public void invalidate(K key) {
@@ -362,6 +380,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
    * read gets a value loaded before it that carries the tag: loads in flight that would be tagged
    * so are not stored.
    *
+   * @param tag a tag the {@link Builder#tags tagger} gave entries; nothing happens if no entry has
+   *     it
    * @throws NullPointerException if the tag is null
    */
   public void invalidateTag(String tag) {
@@ -377,7 +397,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
     backoffs.clearAll();
   }
 
-  /** The counters since the cache was built; the oldest stale age is of the last minute. */
+  /**
+   * {@return the counters since the cache was built, and what it served lately}
+   *
+   * <p>The oldest stale age is of the last minute. A new snapshot at each call.
+   */
   public CacheStats stats() {
     return counters.snapshot(ticker.read(), store.size(), restored, store.evictions());
   }
@@ -637,16 +661,29 @@ public final class QueryCache<K, V> implements AutoCloseable {
   /**
    * The weight of an entry, for a cache bounded by weight (e.g. approximate bytes). Must be
    * threadsafe and fast.
+   *
+   * @param <K> the key type
+   * @param <V> the value type
    */
   @FunctionalInterface
   public interface Weigher<K, V> {
-    /** The weight of one entry; not negative. */
+    /**
+     * Weighs one entry, once, when it is stored.
+     *
+     * @param key the entry's key
+     * @param value the entry's value
+     * @return the weight of the entry; not negative (a negative weight, or a throw, is reported and
+     *     the entry counts as weight 1)
+     */
     int weigh(K key, V value);
   }
 
   /**
    * Builds a {@link QueryCache}. Every setter checks its value at once, naming it; {@link #build}
    * checks them against each other. Not threadsafe.
+   *
+   * @param <K> the key type
+   * @param <V> the value type
    */
   public static final class Builder<K, V> {
     private final String name;
@@ -686,13 +723,25 @@ public final class QueryCache<K, V> implements AutoCloseable {
       this.name = name;
     }
 
-    /** The guard of the dependency the loader queries. Required. */
+    /**
+     * The guard of the dependency the loader queries. Required.
+     *
+     * @param guard every load goes through it; the cache also listens to it to learn when the
+     *     database is back
+     * @return this builder
+     */
     public Builder<K, V> guard(Guard guard) {
       this.guard = Objects.requireNonNull(guard, "guard");
       return this;
     }
 
-    /** The freshness contract of every entry; the default is 30 s fresh, 1 h servable stale. */
+    /**
+     * The freshness contract of every entry; the default is 30 s fresh, 1 h servable stale.
+     *
+     * @param freshness the contract; {@link #freshnessOf} and {@link #negativeFreshness} override
+     *     it for the entries they cover
+     * @return this builder
+     */
     public Builder<K, V> freshness(Freshness freshness) {
       this.freshness = Objects.requireNonNull(freshness, "freshness");
       return this;
@@ -700,7 +749,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
     /**
      * A freshness contract per entry, computed from its key and value when it is loaded (and when
-     * it is restored from the snapshot); overrides {@link #freshness} for entries it returns.
+     * it is restored from the snapshot); overrides {@link #freshness}. An entry that {@link
+     * #negativeFreshness} covers keeps that contract instead.
+     *
+     * @param perEntry computes the contract of one entry; must not return null (a null or a throw
+     *     is reported and fails that load, as an error of the configuration, not an outage)
+     * @return this builder
      */
     public Builder<K, V> freshnessOf(BiFunction<? super K, ? super V, Freshness> perEntry) {
       this.freshnessOf = Objects.requireNonNull(perEntry, "perEntry");
@@ -709,7 +763,11 @@ public final class QueryCache<K, V> implements AutoCloseable {
 
     /**
      * The share of {@code freshFor} after which a read starts a background refresh, so that a
-     * healthy database's callers never see stale values; in (0, 1], default 0.8. 1 turns it off.
+     * healthy database's callers never see stale values; default 0.8.
+     *
+     * @param fractionOfFreshFor in (0, 1]; 1 turns refresh-ahead off
+     * @return this builder
+     * @throws IllegalArgumentException if it is not in (0, 1]
      */
     public Builder<K, V> refreshAhead(double fractionOfFreshFor) {
       if (!(fractionOfFreshFor > 0 && fractionOfFreshFor <= 1)) {
@@ -723,26 +781,52 @@ public final class QueryCache<K, V> implements AutoCloseable {
     /**
      * Caches "no such row" answers too, under their own contract (usually shorter). An answer is
      * "no such row" when the predicate of {@link #absentWhen} says so: by default an empty {@code
-     * Optional}, collection or map.
+     * Optional}, collection or map. Without this call such answers are cached under the normal
+     * contract, like any value.
+     *
+     * @param negative the contract of "no such row" entries; its {@code serveStaleFor} may not
+     *     exceed that of {@link #freshness}, checked at {@link #build}
+     * @return this builder
      */
     public Builder<K, V> negativeFreshness(Freshness negative) {
       this.negativeFreshness = Objects.requireNonNull(negative, "negative");
       return this;
     }
 
-    /** Which values are "no such row" answers, for {@link #negativeFreshness}. */
+    /**
+     * Which values are "no such row" answers, for {@link #negativeFreshness}; used only if that is
+     * set.
+     *
+     * @param absent true for a "no such row" value; replaces the default (an empty {@code
+     *     Optional}, collection or map); a throw is reported and fails that load
+     * @return this builder
+     */
     public Builder<K, V> absentWhen(Predicate<? super V> absent) {
       this.absentWhen = Objects.requireNonNull(absent, "absent");
       return this;
     }
 
-    /** The tags of an entry (e.g. the tables it was read from), for {@link #invalidateTag}. */
+    /**
+     * The tags of an entry (e.g. the tables it was read from), for {@link #invalidateTag}. Without
+     * a tagger, entries have no tags.
+     *
+     * @param tagger computes the tags of an entry when it is loaded or restored; the set is copied
+     *     and must not be or contain null (a null or a throw is reported and fails that load)
+     * @return this builder
+     */
     public Builder<K, V> tags(BiFunction<? super K, ? super V, Set<String>> tagger) {
       this.tagger = Objects.requireNonNull(tagger, "tagger");
       return this;
     }
 
-    /** At most this many entries (Caffeine's size eviction); default 10,000. */
+    /**
+     * At most this many entries (Caffeine's size eviction); default 10,000. Replaces a {@link
+     * #maximumWeight} given before.
+     *
+     * @param entries at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if it is below 1
+     */
     public Builder<K, V> maximumSize(long entries) {
       if (entries < 1) {
         throw new IllegalArgumentException("maximumSize must be at least 1, was " + entries);
@@ -752,7 +836,16 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** At most this much weight (Caffeine's weight eviction), instead of a number of entries. */
+    /**
+     * At most this much weight (Caffeine's weight eviction), instead of a number of entries; a
+     * later {@link #maximumSize} replaces it.
+     *
+     * @param weight the greatest total weight, in the weigher's unit (e.g. approximate bytes); at
+     *     least 1
+     * @param weigher weighs each entry when it is stored
+     * @return this builder
+     * @throws IllegalArgumentException if the weight is below 1
+     */
     public Builder<K, V> maximumWeight(long weight, Weigher<? super K, ? super V> weigher) {
       if (weight < 1) {
         throw new IllegalArgumentException("maximumWeight must be at least 1, was " + weight);
@@ -766,6 +859,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * How many loads may run at once (on the cache's own threads, or on the {@link #executor}
      * given); 1-256, default 8. A load abandoned at its time limit keeps its slot until its thread
      * returns, so this also bounds the threads a frozen database can hold.
+     *
+     * @param loads the most loads running at once
+     * @return this builder
+     * @throws IllegalArgumentException if it is not in [1, 256]
      */
     public Builder<K, V> loadConcurrency(int loads) {
       if (loads < 1 || loads > 256) {
@@ -775,7 +872,14 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** How many loads may wait for a thread; beyond that loads are refused. 1-1,000,000. */
+    /**
+     * How many loads may wait for a thread; beyond that loads are refused (a caller is served a
+     * servable stale value if there is one, else {@link NoUsableValueException}). Default 1,024.
+     *
+     * @param loads the most loads waiting at once
+     * @return this builder
+     * @throws IllegalArgumentException if it is not in [1, 1,000,000]
+     */
     public Builder<K, V> loadQueue(int loads) {
       if (loads < 1 || loads > 1_000_000) {
         throw new IllegalArgumentException("loadQueue must be in [1, 1000000], was " + loads);
@@ -789,6 +893,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * before it is served the stale one; default 100 ms. A healthy database answers in time; a
      * frozen one costs each caller no more than this, and after a few timeouts the guard's breaker
      * opens and the wait goes.
+     *
+     * @param wait not negative; zero serves the stale value without waiting
+     * @return this builder
+     * @throws IllegalArgumentException if it is negative
      */
     public Builder<K, V> maxStaleWait(Duration wait) {
       Objects.requireNonNull(wait, "wait");
@@ -802,6 +910,12 @@ public final class QueryCache<K, V> implements AutoCloseable {
     /**
      * After a failed load, how long the key waits before the next attempt (doubling, with jitter,
      * up to the maximum); defaults 1 s and 1 min.
+     *
+     * @param initial the wait after the first failure; positive
+     * @param maximum the longest wait; at least {@code initial}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code initial} is not positive or {@code maximum} is
+     *     below it
      */
     public Builder<K, V> failureBackoff(Duration initial, Duration maximum) {
       Objects.requireNonNull(initial, "initial");
@@ -837,6 +951,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
      *     shared with other users or programs
      * @param keys how keys are written
      * @param values how values are written
+     * @return this builder
      */
     public Builder<K, V> snapshot(Path file, Codec<K> keys, Codec<V> values) {
       this.snapshotPath = Objects.requireNonNull(file, "file");
@@ -853,6 +968,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
      *
      * @param key at least 32 random bytes (256 bits, the size of HMAC-SHA256's output); make one
      *     with {@code openssl rand -base64 32} and pass it decoded
+     * @return this builder
      * @throws IllegalArgumentException if it is shorter
      */
     public Builder<K, V> snapshotKey(byte[] key) {
@@ -869,7 +985,13 @@ public final class QueryCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** How often the snapshot is written; default 30 s. */
+    /**
+     * How often the snapshot is written, if something changed; default 30 s.
+     *
+     * @param interval at least 100 ms
+     * @return this builder
+     * @throws IllegalArgumentException if it is shorter than 100 ms
+     */
     public Builder<K, V> snapshotInterval(Duration interval) {
       Objects.requireNonNull(interval, "interval");
       if (interval.toMillis() < 100) {
@@ -883,6 +1005,9 @@ public final class QueryCache<K, V> implements AutoCloseable {
     /**
      * The wall clock: it dates answers ({@link Answer#loadedAt()}) and carries ages across a
      * restart in the snapshot; nothing else is measured with it. Default the system's UTC clock.
+     *
+     * @param clock the wall clock
+     * @return this builder
      */
     public Builder<K, V> clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
@@ -894,6 +1019,9 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * pause after the guard refuses a load. Default {@link Ticker#system()}; tests give their own
      * to move time without sleeping. (Blocking waits, such as a caller waiting for a load, and the
      * load time limit are real time on the JVM's monotonic clock.)
+     *
+     * @param ticker the monotonic time source
+     * @return this builder
      */
     public Builder<K, V> ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -907,6 +1035,10 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * timeout: the default, the guard's call timeout plus 5 s, leaves a driver's timeout (the
      * {@code JdbcLoader} sets it to the call timeout) and its cancel time to end a load first.
      * Callers never wait this long: they stop waiting after the call timeout.
+     *
+     * @param limit positive
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
      */
     public Builder<K, V> loadTimeout(Duration limit) {
       Objects.requireNonNull(limit, "limit");
@@ -922,6 +1054,9 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * several caches). The cache still runs at most {@link #loadConcurrency} at once and queues at
      * most {@link #loadQueue}; it does not shut the executor down on close. An executor that runs
      * tasks on the calling thread makes callers wait for their loads.
+     *
+     * @param executor runs the loads; owned by the caller
+     * @return this builder
      */
     public Builder<K, V> executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
@@ -933,6 +1068,9 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * limits) on this scheduler instead of threads of its own; the cache cancels its tasks on close
      * and does not shut the scheduler down. Give it two threads or more if a snapshot is large: a
      * write holds its thread while it runs.
+     *
+     * @param scheduler runs the periodic tasks; owned by the caller
+     * @return this builder
      */
     public Builder<K, V> scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -947,6 +1085,8 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * thread that wakes 1,000 times a second while any such cache is open, and hits that may take a
      * value for up to about a millisecond younger than it is.
      *
+     * @param coarse true to read the shared coarse tick on fresh hits
+     * @return this builder
      * @throws IllegalArgumentException at {@link #build} if a ticker other than the system's was
      *     given: the tick follows the system's
      */
@@ -960,6 +1100,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
      * may build again.
      *
      * @param loader the query; runs on the cache's load threads
+     * @return the cache, open; close it to stop its threads and write a last snapshot
      * @throws IllegalStateException if no guard was given
      * @throws IllegalArgumentException if settings contradict each other, or the snapshot's
      *     directory cannot be created, or is refused (a symbolic link, another user's, or writable

@@ -8,6 +8,7 @@ package dev.outlast.core;
 public final class DependencyCallException extends DependencyException {
   private static final long serialVersionUID = 1L;
 
+  /** Whether the classifier counted the failure against the dependency. */
   private final boolean infrastructure;
 
   DependencyCallException(String dependency, Exception cause, boolean infrastructure) {
@@ -24,8 +25,9 @@ public final class DependencyCallException extends DependencyException {
   }
 
   /**
-   * Whether the guard's classifier counted the failure against the dependency's health (connection
-   * refused, timeout, ...), as opposed to an error of the request itself.
+   * {@return whether the guard's classifier counted the failure against the dependency's health}
+   * True for connection refused, a timeout and the like; false for an error of the request itself,
+   * and for a caller interrupted while waiting.
    */
   public boolean isInfrastructureFailure() {
     return infrastructure;

@@ -9,6 +9,7 @@ import org.jspecify.annotations.Nullable;
 public abstract class DependencyException extends OutlastException {
   private static final long serialVersionUID = 1L;
 
+  /** The dependency's name. */
   private final String dependency;
 
   DependencyException(
@@ -17,7 +18,7 @@ public abstract class DependencyException extends OutlastException {
     this.dependency = dependency;
   }
 
-  /** The name of the dependency, as given to its {@link Guard}: "mysql", "pulsar", ... */
+  /** {@return the name of the dependency, as given to its {@link Guard}: "mysql", "pulsar", ...} */
   public String dependency() {
     return dependency;
   }

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeoutException;
 public final class DependencyTimeoutException extends DependencyException {
   private static final long serialVersionUID = 1L;
 
+  /** The call timeout that ran out. */
   private final Duration timeout;
 
   DependencyTimeoutException(String dependency, Duration timeout, int attempts) {
@@ -28,7 +29,7 @@ public final class DependencyTimeoutException extends DependencyException {
     this.timeout = timeout;
   }
 
-  /** The call timeout that ran out. */
+  /** {@return the call timeout that ran out, {@link GuardConfig#callTimeout()}} */
   public Duration timeout() {
     return timeout;
   }

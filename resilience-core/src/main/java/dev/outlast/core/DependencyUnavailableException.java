@@ -21,7 +21,9 @@ public final class DependencyUnavailableException extends DependencyException {
     BULKHEAD_FULL
   }
 
+  /** Why the call was not made. */
   private final Reason reason;
+
   // The message is built when asked for: on the hot path most of these are caught and never read.
   private final transient java.util.function.Supplier<String> detail;
   private transient volatile @org.jspecify.annotations.Nullable String message;
@@ -54,7 +56,7 @@ public final class DependencyUnavailableException extends DependencyException {
     };
   }
 
-  /** Why the call was not made. */
+  /** {@return why the call was not made} */
   public Reason reason() {
     return reason;
   }

@@ -24,6 +24,8 @@ public interface FailureClassifier {
    * Whether this failure means the dependency is unreachable, overloaded or broken.
    *
    * @param failure what the call threw; never null
+   * @return true if the failure counts against the dependency, false if it is an error of the
+   *     request
    */
   boolean isInfrastructureFailure(Throwable failure);
 
@@ -42,13 +44,20 @@ public interface FailureClassifier {
    * </ul>
    *
    * Everything else, e.g. SQLState {@code 23} (constraint violation) or {@code 42} (syntax), is an
-   * error of the request.
+   * error of the request. The cause chain is followed at most 32 levels deep.
+   *
+   * @return the built-in classifier, the default of every {@link GuardConfig}
    */
   static FailureClassifier infrastructure() {
     return FailureClassifier::isInfrastructureByDefault;
   }
 
-  /** This classifier, widened: also counts failures the predicate accepts. */
+  /**
+   * {@return this classifier, widened: it also counts the failures the predicate accepts}
+   *
+   * @param also tested only on failures this classifier does not count; it sees the failure as
+   *     thrown, not its causes
+   */
   default FailureClassifier or(Predicate<? super Throwable> also) {
     Objects.requireNonNull(also, "also");
     return failure -> isInfrastructureFailure(failure) || also.test(failure);

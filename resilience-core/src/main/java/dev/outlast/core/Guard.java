@@ -189,6 +189,7 @@ public final class Guard {
    *
    * @param dependency a short name that appears in logs, exceptions and health: "mysql"
    * @param config the policy
+   * @return a new guard, its breaker closed
    * @throws IllegalArgumentException if the name is blank
    */
   public static Guard of(String dependency, GuardConfig config) {
@@ -206,6 +207,8 @@ public final class Guard {
    * }</pre>
    *
    * @param dependency a short name that appears in logs, exceptions and health: "mysql"
+   * @return a builder with the {@link GuardConfig#database()} policy, the shared threads and no
+   *     recovery probe
    * @throws IllegalArgumentException if the name is blank
    */
   public static Builder builder(String dependency) {
@@ -216,17 +219,24 @@ public final class Guard {
     return new Builder(dependency);
   }
 
-  /** Creates a guard with the {@link GuardConfig#database()} policy. */
+  /**
+   * Creates a guard with the {@link GuardConfig#database()} policy, without a recovery probe, on
+   * the shared threads.
+   *
+   * @param dependency a short name that appears in logs, exceptions and health: "mysql"
+   * @return a new guard, its breaker closed
+   * @throws IllegalArgumentException if the name is blank
+   */
   public static Guard ofDefaults(String dependency) {
     return of(dependency, GuardConfig.database());
   }
 
-  /** The dependency's name. */
+  /** {@return the dependency's name, as given to the builder} */
   public String dependency() {
     return dependency;
   }
 
-  /** The policy. */
+  /** {@return the policy the guard was built with} */
   public GuardConfig config() {
     return config;
   }
@@ -237,6 +247,9 @@ public final class Guard {
    * infrastructure failures, with backoff and jitter, up to {@link GuardConfig#maxAttempts()} while
    * the call timeout allows.
    *
+   * @param <T> what the call returns
+   * @param call the call; it runs on the guard's executor, once per attempt, and must not return
+   *     null
    * @return what the call returned
    * @throws DependencyUnavailableException if no call was made (breaker open, bulkhead full, the
    *     executor saturated), also before a retry
@@ -452,7 +465,12 @@ public final class Guard {
     return permit;
   }
 
-  /** The exception for a call that was not made, with the current reason. */
+  /**
+   * {@return a new exception for a call that was not made, with the reason read now} For code that
+   * got no permit from {@link #tryEnter()} and wants to fail as {@link #call} would: the reason is
+   * {@link DependencyUnavailableException.Reason#BULKHEAD_FULL} if the breaker is closed and the
+   * guard has a concurrency limit, else {@link DependencyUnavailableException.Reason#BREAKER_OPEN}.
+   */
   public DependencyUnavailableException unavailable() {
     State s = state();
     if (s != State.CLOSED || bulkhead == null) {
@@ -481,6 +499,9 @@ public final class Guard {
    * infrastructure failure, anywhere in the cause chain. A {@link DependencyCallException} is not
    * an outage by itself: the guard wraps every checked exception in one, errors of the call
    * included.
+   *
+   * @param failure what a call (or this or another guard) threw
+   * @return true if the failure says the dependency is out, false if it is an error of the call
    */
   public boolean isOutage(Throwable failure) {
     return failure instanceof DependencyUnavailableException
@@ -491,6 +512,9 @@ public final class Guard {
   /**
    * Whether the configured classifier counts this failure against the dependency. A classifier that
    * throws is contained: the built-in {@link FailureClassifier#infrastructure()} decides instead.
+   *
+   * @param failure what a call threw
+   * @return true if the failure counts against the dependency
    */
   public boolean isInfrastructureFailure(Throwable failure) {
     FailureClassifier classifier = config.classifier();
@@ -503,7 +527,7 @@ public final class Guard {
     }
   }
 
-  /** The breaker's state now. */
+  /** {@return the breaker's state now} */
   public State state() {
     return map(breaker.getState());
   }
@@ -533,7 +557,9 @@ public final class Guard {
     }
   }
 
-  /** Whether the guard has a recovery probe. */
+  /**
+   * {@return whether the guard was built with a recovery probe, so that {@link #probeNow()} works}
+   */
   public boolean hasRecoveryProbe() {
     return recovery != null;
   }
@@ -553,17 +579,26 @@ public final class Guard {
     log.debug("{}: the recovery probe {} failed", dependency, by, Redaction.forLog(failure));
   }
 
-  /** Registers a listener for breaker state changes. */
+  /**
+   * Registers a listener for breaker state changes.
+   *
+   * @param listener told on the thread whose call, report or probe moved the breaker, so it must
+   *     not block; one that throws is logged and counted, and the other listeners are still told
+   */
   public void addListener(Listener listener) {
     listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
-  /** Removes a listener (one that its owner's close no longer needs); no-op if not registered. */
+  /**
+   * Removes a listener (one that its owner's close no longer needs); no-op if not registered.
+   *
+   * @param listener the listener given to {@link #addListener}
+   */
   public void removeListener(Listener listener) {
     listeners.remove(Objects.requireNonNull(listener, "listener"));
   }
 
-  /** An immutable picture of the guard now, for health reports and metrics. */
+  /** {@return an immutable picture of the guard now, for health reports and metrics} */
   public Snapshot snapshot() {
     CircuitBreaker.Metrics m = breaker.getMetrics();
     return new Snapshot(
@@ -585,10 +620,10 @@ public final class Guard {
   }
 
   /**
-   * The calls made under this guard since it was created, by outcome, with their total time: what a
-   * metrics binder turns into call counters and timers. Cheap: it sums a few counters and holds no
-   * lock; the counts are read one after another, so a call reported meanwhile may show in one and
-   * not yet in another.
+   * {@return the calls made under this guard since it was created, by outcome, with their total
+   * time} This is what a metrics binder turns into call counters and timers. Cheap: it sums a few
+   * counters and holds no lock; the counts are read one after another, so a call reported meanwhile
+   * may show in one and not yet in another.
    */
   public Calls calls() {
     return new Calls(
@@ -872,7 +907,12 @@ public final class Guard {
       this.dependency = dependency;
     }
 
-    /** The policy; {@link GuardConfig#database()} if not set. */
+    /**
+     * The policy; {@link GuardConfig#database()} if not set.
+     *
+     * @param config the policy
+     * @return this builder
+     */
     public Builder config(GuardConfig config) {
       this.config = Objects.requireNonNull(config, "config");
       return this;
@@ -882,6 +922,9 @@ public final class Guard {
      * The check that tells an open breaker the dependency is back, run every {@link
      * GuardConfig#probeInterval()} while the breaker is not closed. Without one, the breaker closes
      * only through calls (its half-open probes).
+     *
+     * @param probe the check, run on the guard's executor and bounded by the call timeout
+     * @return this builder
      */
     public Builder recoveryProbe(RecoveryProbe probe) {
       this.probe = Objects.requireNonNull(probe, "probe");
@@ -894,6 +937,9 @@ public final class Guard {
      * (calls are then refused as saturated). {@code Runnable::run} runs calls on the caller's
      * thread: no thread hop, and no enforced timeout. Default: a pool shared by all guards of the
      * JVM.
+     *
+     * @param executor the threads; the guard never shuts it down
+     * @return this builder
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
@@ -902,14 +948,21 @@ public final class Guard {
 
     /**
      * The scheduler of the recovery probe; the guard never shuts it down. Default: one daemon
-     * thread shared by all guards of the JVM.
+     * thread shared by all guards of the JVM. Used only with a {@link #recoveryProbe}.
+     *
+     * @param scheduler the scheduler; the guard never shuts it down
+     * @return this builder
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 
-    /** Builds the guard. */
+    /**
+     * Builds the guard. Each call builds a new one, with a breaker and counters of its own.
+     *
+     * @return the guard, its breaker closed
+     */
     public Guard build() {
       return new Guard(this);
     }

@@ -61,6 +61,8 @@ public final class GuardConfig {
    * s at first and up to 60 s when probes keep failing, then lets 3 probes through; one retry after
    * 100 ms (with jitter) within the same 2 s; at most 32 calls at once. A guard with a {@link
    * RecoveryProbe} checks an open breaker's dependency every 500 ms.
+   *
+   * @return the database defaults
    */
   public static GuardConfig database() {
     return new Builder().build();
@@ -71,6 +73,8 @@ public final class GuardConfig {
    * #database()}, but calls may take 10 s, the breaker waits 5 s before its first probes, and
    * nothing is retried by the guard (a spill queue retries on its own schedule); a recovery probe
    * runs every second.
+   *
+   * @return the broker defaults
    */
   public static GuardConfig broker() {
     return new Builder()
@@ -81,19 +85,24 @@ public final class GuardConfig {
         .build();
   }
 
-  /** A builder with the {@link #database()} defaults. */
+  /** {@return a new builder with the {@link #database()} defaults} */
   public static Builder custom() {
     return new Builder();
   }
 
-  /** A builder that starts from the given configuration. */
+  /**
+   * {@return a new builder that starts from every setting of {@code base}}
+   *
+   * @param base the configuration to copy; it is not changed
+   */
   public static Builder from(GuardConfig base) {
     return new Builder(base);
   }
 
   /**
-   * How long a call through {@link Guard#call} may take, retries included: at this point the caller
-   * gets a {@link DependencyTimeoutException} and the call counts as failed. A permit taken with
+   * {@return how long a call through {@link Guard#call} may take, retries included} At this point
+   * the caller gets a {@link DependencyTimeoutException} and the call counts as failed. A call that
+   * takes as long as this counts as slow for the breaker even when it succeeds. A permit taken with
    * {@link Guard#tryEnter()} that has reported nothing by then is counted as failed too, so that a
    * hung call cannot hold a bulkhead slot or a half-open probe for good.
    */
@@ -101,105 +110,139 @@ public final class GuardConfig {
     return callTimeout;
   }
 
-  /** The percentage of failed or slow calls in the window at which the breaker opens. */
+  /**
+   * {@return the percentage, above 0 and up to 100, at which the breaker opens} The failure rate
+   * and the slow-call rate of the window are each compared with it: either one reaching it opens
+   * the breaker.
+   */
   public float failureRateThreshold() {
     return failureRateThreshold;
   }
 
-  /** How many of the latest calls the breaker's failure rate is computed over. */
+  /** {@return how many of the latest calls (1 to 10,000) the breaker's rates are computed over} */
   public int slidingWindowSize() {
     return slidingWindowSize;
   }
 
-  /** How many calls the window must hold before the breaker may open. */
+  /**
+   * {@return how many calls the window must hold before the breaker may open, from 1 up to {@link
+   * #slidingWindowSize()}}
+   */
   public int minimumNumberOfCalls() {
     return minimumNumberOfCalls;
   }
 
-  /** How long the breaker stays open the first time, before probes go out. */
+  /**
+   * {@return how long the breaker stays open the first time, before probes go out} The wait is
+   * spread by {@link #jitter()}.
+   */
   public Duration openWait() {
     return openWait;
   }
 
   /**
-   * The longest the breaker stays open after repeated failed probes (the wait doubles up to it).
+   * {@return the longest the breaker stays open after repeated failed probes} The wait doubles from
+   * {@link #openWait()} up to this, then is spread by {@link #jitter()}, so one wait may exceed it
+   * by up to that fraction.
    */
   public Duration maxOpenWait() {
     return maxOpenWait;
   }
 
-  /** How many probe calls a half-open breaker lets through to test the dependency. */
+  /**
+   * {@return how many probe calls (1 to 1,000) a half-open breaker lets through to test the
+   * dependency} Their failure and slow-call rates decide whether it closes or opens again.
+   */
   public int probes() {
     return probes;
   }
 
-  /** How many times a call is tried in all (1 means no retry). */
+  /**
+   * {@return how many times a call is tried in all, 1 to 10 (1 means no retry)} Only infrastructure
+   * failures are retried, and only while {@link #callTimeout()} leaves room for the backoff.
+   */
   public int maxAttempts() {
     return maxAttempts;
   }
 
-  /** The wait before the first retry; it doubles for each further one. */
+  /**
+   * {@return the wait before the first retry} It doubles for each further retry up to {@link
+   * #maxRetryBackoff()}, is spread by {@link #jitter()}, and is counted in whole milliseconds, at
+   * least one.
+   */
   public Duration retryBackoff() {
     return retryBackoff;
   }
 
-  /** The longest wait between two attempts. */
+  /**
+   * {@return the cap on the doubling wait between two attempts} It is applied before {@link
+   * #jitter()}, so one wait may exceed it by up to that fraction.
+   */
   public Duration maxRetryBackoff() {
     return maxRetryBackoff;
   }
 
   /**
-   * How much each wait (retry backoff, open breaker) is spread at random: 0.5 means from 50% to
-   * 150% of the nominal wait, so that many pods do not retry in lockstep.
+   * {@return how much each wait (retry backoff, open breaker) is spread at random, from 0 to 1} 0.5
+   * means from 50% to 150% of the nominal wait, so that many pods do not retry in lockstep; 0 means
+   * every wait is the nominal one.
    */
   public double jitter() {
     return jitter;
   }
 
-  /** How many calls may be in flight at once; 0 for no limit. */
+  /**
+   * {@return how many calls may be in flight at once, 0 for no limit} A call beyond the limit does
+   * not wait for a slot: it is rejected at once with a {@link DependencyUnavailableException}.
+   */
   public int maxConcurrentCalls() {
     return maxConcurrentCalls;
   }
 
-  /** Which failures count against the dependency. */
+  /**
+   * {@return which failures count against the dependency} By default {@link
+   * FailureClassifier#infrastructure()}.
+   */
   public FailureClassifier classifier() {
     return classifier;
   }
 
   /**
-   * The wall clock, for timestamps people read (when the breaker entered its state, when the last
-   * failure happened). No wait is measured with it.
+   * {@return the wall clock, for timestamps people read} It dates when the breaker entered its
+   * state and when the last failure happened; no wait is measured with it.
    */
   public Clock clock() {
     return clock;
   }
 
   /**
-   * The monotonic time source of every wait: the call timeout, the retry deadline, the breaker's
-   * open wait, the probe schedule. Stepping the wall clock changes none of them.
+   * {@return the monotonic time source of every wait} It measures the call timeout, the retry
+   * deadline, the breaker's open wait and the probe schedule; stepping the wall clock changes none
+   * of them.
    */
   public Ticker ticker() {
     return ticker;
   }
 
   /**
-   * Whether a call that outlives {@link #callTimeout()} is interrupted (true, the default: JDBC
-   * drivers, the JDK's HTTP client and most blocking I/O give up on an interrupt) or left to finish
-   * on its own, its result dropped (for code that an interrupt would leave in a bad state).
+   * {@return whether a call that outlives {@link #callTimeout()} is interrupted} True, the default,
+   * suits JDBC drivers, the JDK's HTTP client and most blocking I/O, which give up on an interrupt;
+   * false leaves the call to finish on its own, its result dropped, for code that an interrupt
+   * would leave in a bad state. Either way the caller is released at the timeout.
    */
   public boolean interruptOnTimeout() {
     return interruptOnTimeout;
   }
 
   /**
-   * How often a guard with a {@link RecoveryProbe} checks its dependency while the breaker is not
-   * closed. A probe that answers closes the breaker, with or without traffic.
+   * {@return how often a guard with a {@link RecoveryProbe} checks its dependency while the breaker
+   * is not closed} A probe that answers closes the breaker, with or without traffic.
    */
   public Duration probeInterval() {
     return probeInterval;
   }
 
-  /** How the guard waits between retries. */
+  /** {@return how the guard waits between retries; {@link Sleeper#threadSleep()} by default} */
   public Sleeper sleeper() {
     return sleeper;
   }
@@ -237,13 +280,23 @@ public final class GuardConfig {
         + "}";
   }
 
-  /** Waits between retries; tests substitute one that does not sleep. */
+  /**
+   * Waits between retries; tests substitute one that does not sleep. Called on the thread of the
+   * caller of {@link Guard#call}, so implementations must be threadsafe.
+   */
   @FunctionalInterface
   public interface Sleeper {
-    /** Waits this long; throws if interrupted. */
+    /**
+     * Waits for the backoff before a retry.
+     *
+     * @param duration how long to wait; positive, at least a millisecond
+     * @throws InterruptedException if the thread was interrupted while waiting; the guard then
+     *     makes no further attempt, sets the interrupt flag again and throws what the last attempt
+     *     failed with, as {@link Guard#call} documents, with this exception suppressed on it
+     */
     void sleep(Duration duration) throws InterruptedException;
 
-    /** {@link Thread#sleep(long)}. */
+    /** {@return a sleeper that calls {@link Thread#sleep(long)}, in whole milliseconds} */
     static Sleeper threadSleep() {
       return d -> Thread.sleep(d.toMillis());
     }
@@ -294,15 +347,25 @@ public final class GuardConfig {
     }
 
     /**
-     * How long a call may take, retries included; positive. The guard releases the caller then;
-     * drivers are told to give up after it too.
+     * How long a call may take, retries included; 2 s by default. The guard releases the caller
+     * then; drivers are told to give up after it too.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException if the timeout is zero or negative
      */
     public Builder callTimeout(Duration timeout) {
       this.callTimeout = positive("callTimeout", timeout);
       return this;
     }
 
-    /** The failure percentage (1-100) at which the breaker opens. */
+    /**
+     * The failure (and slow-call) percentage at which the breaker opens; 50 by default.
+     *
+     * @param percent above 0, up to 100
+     * @return this builder
+     * @throws IllegalArgumentException if the percentage is out of range (or NaN)
+     */
     public Builder failureRateThreshold(float percent) {
       if (!(percent > 0 && percent <= 100)) {
         throw new IllegalArgumentException(
@@ -312,55 +375,112 @@ public final class GuardConfig {
       return this;
     }
 
-    /** The number of latest calls the failure rate is computed over (1-10,000). */
+    /**
+     * The number of latest calls the failure rate is computed over; 20 by default.
+     *
+     * @param calls 1 to 10,000, and at least {@link #minimumNumberOfCalls} (checked by {@link
+     *     #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder slidingWindowSize(int calls) {
       this.slidingWindowSize = inRange("slidingWindowSize", calls, 1, 10_000);
       return this;
     }
 
-    /** The number of calls needed before the breaker may open (1-10,000). */
+    /**
+     * The number of calls needed before the breaker may open; 5 by default.
+     *
+     * @param calls 1 to 10,000, and at most {@link #slidingWindowSize} (checked by {@link
+     *     #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder minimumNumberOfCalls(int calls) {
       this.minimumNumberOfCalls = inRange("minimumNumberOfCalls", calls, 1, 10_000);
       return this;
     }
 
-    /** How long the breaker stays open the first time; positive. */
+    /**
+     * How long the breaker stays open the first time; 2 s by default.
+     *
+     * @param wait positive, and at most {@link #maxOpenWait} (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if the wait is zero or negative
+     */
     public Builder openWait(Duration wait) {
       this.openWait = positive("openWait", wait);
       return this;
     }
 
-    /** The longest the breaker stays open after repeated failed probes; positive. */
+    /**
+     * The longest the breaker stays open after repeated failed probes; 60 s by default.
+     *
+     * @param wait positive, and at least {@link #openWait} (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if the wait is zero or negative
+     */
     public Builder maxOpenWait(Duration wait) {
       this.maxOpenWait = positive("maxOpenWait", wait);
       return this;
     }
 
-    /** How many probes a half-open breaker lets through (1-1,000). */
+    /**
+     * How many probes a half-open breaker lets through; 3 by default.
+     *
+     * @param calls 1 to 1,000
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder probes(int calls) {
       this.probes = inRange("probes", calls, 1, 1_000);
       return this;
     }
 
-    /** How many times a call is tried in all, 1-10 (1 means no retry). */
+    /**
+     * How many times a call is tried in all; 2 by default (one retry).
+     *
+     * @param attempts 1 to 10; 1 means no retry
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder maxAttempts(int attempts) {
       this.maxAttempts = inRange("maxAttempts", attempts, 1, 10);
       return this;
     }
 
-    /** The wait before the first retry; positive. */
+    /**
+     * The wait before the first retry; 100 ms by default.
+     *
+     * @param wait positive (counted in whole milliseconds, at least one), and at most {@link
+     *     #maxRetryBackoff} (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if the wait is zero or negative
+     */
     public Builder retryBackoff(Duration wait) {
       this.retryBackoff = positive("retryBackoff", wait);
       return this;
     }
 
-    /** The longest wait between two attempts; positive. */
+    /**
+     * The cap on the doubling wait between two attempts, before jitter; 2 s by default.
+     *
+     * @param wait positive, and at least {@link #retryBackoff} (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if the wait is zero or negative
+     */
     public Builder maxRetryBackoff(Duration wait) {
       this.maxRetryBackoff = positive("maxRetryBackoff", wait);
       return this;
     }
 
-    /** The random spread of every wait, 0 (none) to 1 (0% to 200% of the nominal wait). */
+    /**
+     * The random spread of every wait (retry backoff, open breaker); 0.5 by default.
+     *
+     * @param spread 0 (none) to 1 (0% to 200% of the nominal wait)
+     * @return this builder
+     * @throws IllegalArgumentException if the spread is out of range (or NaN)
+     */
     public Builder jitter(double spread) {
       if (!(spread >= 0 && spread <= 1)) {
         throw new IllegalArgumentException("jitter must be in [0, 1], was " + spread);
@@ -369,7 +489,13 @@ public final class GuardConfig {
       return this;
     }
 
-    /** How many calls may be in flight at once (0 for no limit, up to 100,000). */
+    /**
+     * How many calls may be in flight at once; 32 by default. Calls beyond it are rejected at once.
+     *
+     * @param calls 0 for no limit, or up to 100,000
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder maxConcurrentCalls(int calls) {
       this.maxConcurrentCalls = inRange("maxConcurrentCalls", calls, 0, 100_000);
       return this;
@@ -378,19 +504,33 @@ public final class GuardConfig {
     /**
      * Which failures count against the dependency; the default is {@link
      * FailureClassifier#infrastructure()}.
+     *
+     * @param classifier called on every failed call, so it must be fast and threadsafe; if it
+     *     throws, the default classification decides instead
+     * @return this builder
      */
     public Builder classifier(FailureClassifier classifier) {
       this.classifier = Objects.requireNonNull(classifier, "classifier");
       return this;
     }
 
-    /** The wall clock of the timestamps in snapshots and messages; for tests. */
+    /**
+     * The wall clock of the timestamps in snapshots and messages; UTC system time by default.
+     *
+     * @param clock a clock a test controls; no wait is measured with it
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
-    /** The monotonic time source of every wait; for tests. */
+    /**
+     * The monotonic time source of every wait; {@link Ticker#system()} by default.
+     *
+     * @param ticker a ticker a test moves instead of sleeping
+     * @return this builder
+     */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
@@ -399,13 +539,24 @@ public final class GuardConfig {
     /**
      * Whether a call past its timeout is interrupted (the default) or left to finish with its
      * result dropped.
+     *
+     * @param interrupt true to interrupt the call's thread at the timeout, false to leave it
+     *     running
+     * @return this builder
      */
     public Builder interruptOnTimeout(boolean interrupt) {
       this.interruptOnTimeout = interrupt;
       return this;
     }
 
-    /** How often the recovery probe runs while the breaker is not closed; 10 ms to 1 hour. */
+    /**
+     * How often the recovery probe runs while the breaker is not closed; 500 ms by default. Used
+     * only by a guard built with a {@link RecoveryProbe}.
+     *
+     * @param interval 10 ms to 1 hour
+     * @return this builder
+     * @throws IllegalArgumentException if the interval is out of range
+     */
     public Builder probeInterval(Duration interval) {
       positive("probeInterval", interval);
       if (interval.compareTo(Duration.ofMillis(10)) < 0
@@ -417,16 +568,25 @@ public final class GuardConfig {
       return this;
     }
 
-    /** How the guard waits between retries; for tests. */
+    /**
+     * How the guard waits between retries; {@link Sleeper#threadSleep()} by default.
+     *
+     * @param sleeper a sleeper a test controls, so that retries need no real waiting
+     * @return this builder
+     */
     public Builder sleeper(Sleeper sleeper) {
       this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
       return this;
     }
 
     /**
-     * Checks the settings against each other and builds the configuration.
+     * Checks the settings against each other and builds the configuration. The builder may be used
+     * again afterwards; the configuration does not change with it.
      *
-     * @throws IllegalArgumentException if they contradict each other
+     * @return the configuration
+     * @throws IllegalArgumentException if they contradict each other: a minimum number of calls
+     *     above the window size, a maximum open wait below the open wait, or a maximum retry
+     *     backoff below the retry backoff
      */
     public GuardConfig build() {
       if (minimumNumberOfCalls > slidingWindowSize) {

@@ -32,7 +32,10 @@ public interface RecoveryProbe {
    * drivers answer with a ping or a trivial query).
    *
    * @param dataSource the data source, usually the service's pool
-   * @param timeout how long the validity check may take (whole seconds, JDBC's unit, at least 1)
+   * @param timeout how long the validity check may take; rounded up to whole seconds (JDBC's unit),
+   *     at least 1. Borrowing the connection is bounded by the pool, not by this.
+   * @return a probe that borrows, checks and returns one connection per check
+   * @throws IllegalArgumentException if the timeout is zero or negative
    */
   static RecoveryProbe jdbc(DataSource dataSource, Duration timeout) {
     Objects.requireNonNull(dataSource, "dataSource");

@@ -11,10 +11,13 @@ package dev.outlast.core;
 @FunctionalInterface
 public interface Ticker {
 
-  /** Nanoseconds since an arbitrary origin; only differences between two readings mean anything. */
+  /**
+   * {@return nanoseconds since an arbitrary origin, which may be negative} Only differences between
+   * two readings mean anything.
+   */
   long read();
 
-  /** {@link System#nanoTime()}. */
+  /** {@return the system's monotonic clock, {@link System#nanoTime()}; one shared instance} */
   static Ticker system() {
     return SystemTicker.INSTANCE;
   }

@@ -67,6 +67,7 @@ public final class GuardMetrics implements MeterBinder {
   /**
    * The meters of a guard.
    *
+   * @param guard the guard to measure; its dependency's name is the {@code name} tag
    * @throws NullPointerException if the guard is null
    */
   public GuardMetrics(Guard guard) {
@@ -77,6 +78,8 @@ public final class GuardMetrics implements MeterBinder {
    * The meters of a guard, with extra tags on each (e.g. the application's); a {@code name} tag
    * among them is replaced by the dependency's name.
    *
+   * @param guard the guard to measure; its dependency's name is the {@code name} tag
+   * @param extraTags tags added to every meter; may be empty
    * @throws NullPointerException if an argument is null
    */
   public GuardMetrics(Guard guard, Iterable<Tag> extraTags) {

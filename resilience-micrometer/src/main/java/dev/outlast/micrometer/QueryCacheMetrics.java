@@ -67,6 +67,7 @@ public final class QueryCacheMetrics implements MeterBinder {
   /**
    * The meters of a cache.
    *
+   * @param cache the cache to measure; its name is the {@code cache} and {@code name} tags
    * @throws NullPointerException if the cache is null
    */
   public QueryCacheMetrics(QueryCache<?, ?> cache) {
@@ -77,6 +78,8 @@ public final class QueryCacheMetrics implements MeterBinder {
    * The meters of a cache, with extra tags on each; {@code name} and {@code cache} tags among them
    * are replaced by the cache's name.
    *
+   * @param cache the cache to measure; its name is the {@code cache} and {@code name} tags
+   * @param extraTags tags added to every meter; may be empty
    * @throws NullPointerException if an argument is null
    */
   public QueryCacheMetrics(QueryCache<?, ?> cache, Iterable<Tag> extraTags) {

@@ -91,6 +91,8 @@ public final class SpillQueueMetrics implements MeterBinder, AutoCloseable {
   /**
    * The meters of a queue and its sink.
    *
+   * @param queue the queue to measure; its name and its sink's name are the {@code name} and {@code
+   *     sink} tags
    * @throws NullPointerException if the queue is null
    */
   public SpillQueueMetrics(SpillQueue<?> queue) {
@@ -99,8 +101,11 @@ public final class SpillQueueMetrics implements MeterBinder, AutoCloseable {
 
   /**
    * The meters of a queue and its sink, with extra tags on each; {@code name} and {@code sink} tags
-   * among them are replaced.
+   * among them are replaced by the queue's name and its sink's name.
    *
+   * @param queue the queue to measure; its name and its sink's name are the {@code name} and {@code
+   *     sink} tags
+   * @param extraTags tags added to every meter; may be empty
    * @throws NullPointerException if an argument is null
    */
   public SpillQueueMetrics(SpillQueue<?> queue, Iterable<Tag> extraTags) {

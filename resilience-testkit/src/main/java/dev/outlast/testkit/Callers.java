@@ -43,12 +43,18 @@ public final class Callers {
    * @param failure what it threw, or null if it returned
    */
   public record Timing(int thread, long startNanos, long nanos, @Nullable Throwable failure) {
-    /** How long it took. */
+    /** {@return how long the call took} */
     public Duration duration() {
       return Duration.ofNanos(nanos);
     }
 
-    /** Whether the call was running at this moment ({@link System#nanoTime()}). */
+    /**
+     * Whether the call was running at a moment: for "which calls were in flight when the server
+     * froze".
+     *
+     * @param nanoTime the moment, a {@link System#nanoTime()} reading of this JVM
+     * @return whether the call had started and not yet ended then (both ends included)
+     */
     public boolean spans(long nanoTime) {
       return startNanos <= nanoTime && nanoTime <= startNanos + nanos;
     }
@@ -84,7 +90,8 @@ public final class Callers {
    *
    * @param name the threads' name prefix
    * @param count how many callers, at least 1
-   * @param call what each of them calls
+   * @param call what each of them calls, again and again, about 5 ms apart
+   * @return the running crowd; {@link #stop} it
    * @throws IllegalArgumentException if count is below 1
    */
   public static Callers start(String name, int count, Call call) {
@@ -118,6 +125,7 @@ public final class Callers {
   /**
    * Waits until every caller has had a call succeed: the crowd is warm.
    *
+   * @param within how long to wait at most
    * @throws AssertionError if one has not within the time, with the last failures
    * @throws InterruptedException if interrupted
    */
@@ -147,6 +155,7 @@ public final class Callers {
   /**
    * Lets each caller finish its call and stop, and waits for them.
    *
+   * @param within how long to wait for all of them together
    * @return every call made, in the order they ended
    * @throws AssertionError if a caller is still in a call after {@code within}
    * @throws InterruptedException if interrupted
@@ -167,7 +176,13 @@ public final class Callers {
     return List.copyOf(timings);
   }
 
-  /** The slowest of these calls. */
+  /**
+   * The slowest of these calls: how long the worst-held caller was held.
+   *
+   * @param timings calls, as {@link #stop} returned them or a part of them
+   * @return the call that took longest
+   * @throws AssertionError if there are none
+   */
   public static Timing slowest(List<Timing> timings) {
     return timings.stream()
         .max(Comparator.comparingLong(Timing::nanos))

@@ -88,7 +88,15 @@ public final class FaultProxy implements AutoCloseable {
     acceptor.start();
   }
 
-  /** Starts a proxy in {@link Mode#PASS} that forwards to the given address. */
+  /**
+   * Starts a proxy in {@link Mode#PASS} that forwards to the given address.
+   *
+   * @param host the server's host name or address
+   * @param port the server's port, 1-65535
+   * @return the running proxy, listening on a random loopback port; close it
+   * @throws IllegalArgumentException if the port is out of range
+   * @throws java.io.UncheckedIOException if the proxy cannot listen
+   */
   public static FaultProxy to(String host, int port) {
     Objects.requireNonNull(host, "host");
     if (port < 1 || port > 65535) {
@@ -97,42 +105,67 @@ public final class FaultProxy implements AutoCloseable {
     return new FaultProxy(host, port);
   }
 
-  /** Starts a proxy in {@link Mode#PASS} that forwards to a test server's main port. */
+  /**
+   * Starts a proxy in {@link Mode#PASS} that forwards to a test server's main port.
+   *
+   * @param server the server; its port stays the same across restarts, so the proxy outlives them
+   * @return the running proxy, listening on a random loopback port; close it
+   */
   public static FaultProxy to(TestServer server) {
     return to(server.host(), server.port());
   }
 
-  /** Where clients connect: always {@code 127.0.0.1}. */
+  /** {@return where clients connect: always {@code 127.0.0.1}} */
   public String host() {
     return TestServer.LOOPBACK;
   }
 
-  /** The port clients connect to; it stays the same whatever the mode. */
+  /** {@return the port clients connect to; it stays the same whatever the mode} */
   public int port() {
     return port;
   }
 
-  /** The current mode. */
+  /** {@return the current mode} */
   public Mode mode() {
     return mode;
   }
 
-  /** Forwards again; bytes held by a blackhole are delivered. */
+  /**
+   * Forwards again; bytes held by a blackhole are delivered.
+   *
+   * @throws IllegalStateException if the proxy is closed
+   * @throws java.io.UncheckedIOException if, after {@link #refuse()}, the port cannot be listened
+   *     on again
+   */
   public void pass() {
     setMode(Mode.PASS);
   }
 
-  /** Stops listening: new connections are refused at once. Open connections are left alone. */
+  /**
+   * Stops listening: new connections are refused at once. Open connections are left alone.
+   *
+   * @throws IllegalStateException if the proxy is closed
+   */
   public void refuse() {
     setMode(Mode.REFUSE);
   }
 
-  /** Accepts connections but forwards nothing in either direction until {@link #pass()}. */
+  /**
+   * Accepts connections but forwards nothing in either direction until {@link #pass()}.
+   *
+   * @throws IllegalStateException if the proxy is closed
+   * @throws java.io.UncheckedIOException if, after {@link #refuse()}, the port cannot be listened
+   *     on again
+   */
   public void blackhole() {
     setMode(Mode.BLACKHOLE);
   }
 
-  /** Resets every open connection (both sides see a TCP RST). The mode is unchanged. */
+  /**
+   * Resets every open connection (both sides see a TCP RST). The mode is unchanged.
+   *
+   * @throws IllegalStateException if the proxy is closed
+   */
   public void cutConnections() {
     requireOpen();
     int cut = 0;
@@ -143,7 +176,14 @@ public final class FaultProxy implements AutoCloseable {
     log.info("proxy {} -> {}:{} cut {} connection(s)", port, targetHost, targetPort, cut);
   }
 
-  /** Delays every chunk of bytes, in both directions, by this much; zero for none. */
+  /**
+   * Delays every chunk of bytes, in both directions, by this much; zero for none.
+   *
+   * @param perChunk the delay before each chunk read from one side is written to the other; not
+   *     negative
+   * @throws IllegalArgumentException if it is negative
+   * @throws IllegalStateException if the proxy is closed
+   */
   public void latency(Duration perChunk) {
     Objects.requireNonNull(perChunk, "perChunk");
     if (perChunk.isNegative()) {
@@ -153,17 +193,17 @@ public final class FaultProxy implements AutoCloseable {
     latencyNanos = perChunk.toNanos();
   }
 
-  /** The delay added to every chunk. */
+  /** {@return the delay added to every chunk; zero for none} */
   public Duration latency() {
     return Duration.ofNanos(latencyNanos);
   }
 
-  /** How many connections the proxy has accepted since it started. */
+  /** {@return how many connections the proxy has accepted since it started} */
   public long acceptedConnections() {
     return accepted.get();
   }
 
-  /** How many connections are open through the proxy now. */
+  /** {@return how many connections are open through the proxy now} */
   public int openConnections() {
     return links.size();
   }

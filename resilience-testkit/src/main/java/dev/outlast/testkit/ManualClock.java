@@ -26,7 +26,11 @@ public final class ManualClock extends Clock {
     this(Instant.parse("2026-11-21T12:00:00Z"));
   }
 
-  /** A clock at the given instant. */
+  /**
+   * A clock at the given instant.
+   *
+   * @param start the wall clock's first reading; the monotonic reading starts at 1 s
+   */
   public ManualClock(Instant start) {
     this.now = Objects.requireNonNull(start, "start");
   }
@@ -34,6 +38,8 @@ public final class ManualClock extends Clock {
   /**
    * Lets time pass: moves the wall clock and the monotonic reading forward. A negative duration
    * moves the wall clock back and leaves the monotonic reading where it is (it never goes back).
+   *
+   * @param d how much time passes
    */
   public void advance(Duration d) {
     Objects.requireNonNull(d, "d");
@@ -45,7 +51,11 @@ public final class ManualClock extends Clock {
     }
   }
 
-  /** Steps the wall clock only (forward or back), as setting the system time does. */
+  /**
+   * Steps the wall clock only (forward or back), as setting the system time does.
+   *
+   * @param d how far to step; negative steps back
+   */
   public void step(Duration d) {
     Objects.requireNonNull(d, "d");
     synchronized (this) {
@@ -53,12 +63,17 @@ public final class ManualClock extends Clock {
     }
   }
 
-  /** The monotonic reading, in nanoseconds: moved only by {@link #advance}, never back. */
+  /** {@return the monotonic reading, in nanoseconds: moved only by {@link #advance}, never back} */
   public long nanos() {
     return nanos;
   }
 
-  /** Sets the clock to an instant. */
+  /**
+   * Sets the wall clock to an instant, as setting the system time does; the monotonic reading does
+   * not move.
+   *
+   * @param instant the wall clock's new reading
+   */
   public void set(Instant instant) {
     now = Objects.requireNonNull(instant, "instant");
   }

@@ -45,38 +45,41 @@ public final class MariaDbServer extends TestServer {
   /**
    * Starts a server with the defaults: database {@code test}.
    *
+   * @return the running server; close it
    * @throws TestServerException if it does not come up; nothing is left behind
    */
   public static MariaDbServer launch() {
     return builder().start();
   }
 
-  /** A builder for a server with other settings. */
+  /** {@return a builder for a server with other settings} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** The database created at the first start. */
+  /** {@return the database created at the first start} */
   public String database() {
     return database;
   }
 
-  /** {@code jdbc:mariadb://127.0.0.1:<port>/<database>}, for the MariaDB or MySQL driver. */
+  /**
+   * {@return {@code jdbc:mariadb://127.0.0.1:<port>/<database>}, for the MariaDB or MySQL driver}
+   */
   public String jdbcUrl() {
     return "jdbc:mariadb://" + host() + ":" + port() + "/" + database;
   }
 
-  /** {@code jdbc:mysql://...}, for MySQL Connector/J. */
+  /** {@return {@code jdbc:mysql://127.0.0.1:<port>/<database>}, for MySQL Connector/J} */
   public String mysqlJdbcUrl() {
     return "jdbc:mysql://" + host() + ":" + port() + "/" + database;
   }
 
-  /** The user to connect as: {@code root}. */
+  /** {@return the user to connect as: {@code root}} */
   public String user() {
     return "root";
   }
 
-  /** The password: empty. */
+  /** {@return the password: empty} */
   public String password() {
     return "";
   }
@@ -186,7 +189,13 @@ public final class MariaDbServer extends TestServer {
 
     private Builder() {}
 
-    /** The database created at the first start; letters, digits and underscores. */
+    /**
+     * The database created at the first start.
+     *
+     * @param name 1-64 letters, digits and underscores
+     * @return this builder
+     * @throws IllegalArgumentException if the name is not of that form
+     */
     public Builder database(String name) {
       Objects.requireNonNull(name, "database");
       if (!name.matches("[A-Za-z0-9_]{1,64}")) {
@@ -197,7 +206,14 @@ public final class MariaDbServer extends TestServer {
       return this;
     }
 
-    /** How long a start may take before it fails; 90 seconds by default. */
+    /**
+     * How long a start may take before it fails; 90 seconds by default. Applies to every start,
+     * restarts included.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     */
     public Builder startupTimeout(Duration timeout) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("startupTimeout must be positive, was " + timeout);
@@ -209,13 +225,23 @@ public final class MariaDbServer extends TestServer {
     /**
      * Whether the server offers TLS (with the self-signed certificate MariaDB generates at each
      * start, which costs seconds per start); off by default, as the drivers' defaults do not ask.
+     *
+     * @param enabled true to offer TLS
+     * @return this builder
      */
     public Builder tls(boolean enabled) {
       this.tls = enabled;
       return this;
     }
 
-    /** An extra {@code mariadbd} option, e.g. {@code --wait-timeout=5}. */
+    /**
+     * An extra {@code mariadbd} option, e.g. {@code --wait-timeout=5}; may be called several times,
+     * the options are given in order.
+     *
+     * @param option one option, starting with {@code --}
+     * @return this builder
+     * @throws IllegalArgumentException if it does not start with {@code --}
+     */
     public Builder serverOption(String option) {
       if (!option.startsWith("--")) {
         throw new IllegalArgumentException("server options start with --, was '" + option + "'");
@@ -227,6 +253,7 @@ public final class MariaDbServer extends TestServer {
     /**
      * Creates the server and starts it.
      *
+     * @return the running server; close it
      * @throws TestServerException if it does not come up; nothing is left behind
      */
     public MariaDbServer start() {

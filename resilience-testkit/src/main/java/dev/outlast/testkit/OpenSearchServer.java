@@ -28,18 +28,19 @@ public final class OpenSearchServer extends TestServer {
   /**
    * Starts a node with the defaults.
    *
+   * @return the running node; close it
    * @throws TestServerException if it does not come up; nothing is left behind
    */
   public static OpenSearchServer launch() {
     return builder().start();
   }
 
-  /** A builder for a node with other settings. */
+  /** {@return a builder for a node with other settings} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** {@code http://127.0.0.1:<port>}: the REST API. */
+  /** {@return {@code http://127.0.0.1:<port>}: the REST API, for a sink or a REST client} */
   public String httpUrl() {
     return "http://" + host() + ":" + port();
   }
@@ -84,7 +85,14 @@ public final class OpenSearchServer extends TestServer {
 
     private Builder() {}
 
-    /** How long a start may take before it fails; 120 seconds by default. */
+    /**
+     * How long a start may take before it fails; 120 seconds by default. Applies to every start,
+     * restarts included.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     */
     public Builder startupTimeout(Duration timeout) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("startupTimeout must be positive, was " + timeout);
@@ -93,7 +101,13 @@ public final class OpenSearchServer extends TestServer {
       return this;
     }
 
-    /** The child JVM's maximum heap, as for {@code -Xmx}; 512m by default. */
+    /**
+     * The child JVM's maximum heap, as for {@code -Xmx}; 512m by default.
+     *
+     * @param size digits and a unit, {@code k}, {@code m} or {@code g}: {@code 1g}
+     * @return this builder
+     * @throws IllegalArgumentException if it is not of that form
+     */
     public Builder heap(String size) {
       if (!size.matches("[0-9]+[kmgKMG]")) {
         throw new IllegalArgumentException("heap must look like 512m or 1g, was '" + size + "'");
@@ -105,6 +119,7 @@ public final class OpenSearchServer extends TestServer {
     /**
      * Creates the node and starts it.
      *
+     * @return the running node; close it
      * @throws TestServerException if it does not come up; nothing is left behind
      */
     public OpenSearchServer start() {

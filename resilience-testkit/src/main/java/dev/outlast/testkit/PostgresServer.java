@@ -29,33 +29,34 @@ public final class PostgresServer extends TestServer {
   /**
    * Starts a server with the defaults: database {@code postgres}.
    *
+   * @return the running server; close it
    * @throws TestServerException if it does not come up; nothing is left behind
    */
   public static PostgresServer launch() {
     return builder().start();
   }
 
-  /** A builder for a server with other settings. */
+  /** {@return a builder for a server with other settings} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** The database created at the first start. */
+  /** {@return the database created at the first start} */
   public String database() {
     return database;
   }
 
-  /** {@code jdbc:postgresql://127.0.0.1:<port>/<database>}. */
+  /** {@return {@code jdbc:postgresql://127.0.0.1:<port>/<database>}} */
   public String jdbcUrl() {
     return "jdbc:postgresql://" + host() + ":" + port() + "/" + database;
   }
 
-  /** The user to connect as: {@code postgres}. */
+  /** {@return the user to connect as: {@code postgres}} */
   public String user() {
     return "postgres";
   }
 
-  /** The password: empty (trust authentication on loopback). */
+  /** {@return the password: empty (trust authentication on loopback)} */
   public String password() {
     return "";
   }
@@ -174,7 +175,13 @@ public final class PostgresServer extends TestServer {
 
     private Builder() {}
 
-    /** The database created at the first start; letters, digits and underscores. */
+    /**
+     * The database created at the first start.
+     *
+     * @param name 1-63 letters, digits and underscores
+     * @return this builder
+     * @throws IllegalArgumentException if the name is not of that form
+     */
     public Builder database(String name) {
       Objects.requireNonNull(name, "database");
       if (!name.matches("[A-Za-z0-9_]{1,63}")) {
@@ -185,7 +192,14 @@ public final class PostgresServer extends TestServer {
       return this;
     }
 
-    /** How long a start may take before it fails; 90 seconds by default. */
+    /**
+     * How long a start may take before it fails; 90 seconds by default. Applies to every start,
+     * restarts included.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     */
     public Builder startupTimeout(Duration timeout) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("startupTimeout must be positive, was " + timeout);
@@ -197,6 +211,7 @@ public final class PostgresServer extends TestServer {
     /**
      * Creates the server and starts it.
      *
+     * @return the running server; close it
      * @throws TestServerException if it does not come up; nothing is left behind
      */
     public PostgresServer start() {

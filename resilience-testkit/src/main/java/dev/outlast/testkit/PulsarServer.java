@@ -38,23 +38,24 @@ public final class PulsarServer extends TestServer {
   /**
    * Starts a broker with the defaults: deduplication on.
    *
+   * @return the running broker; close it
    * @throws TestServerException if it does not come up; nothing is left behind
    */
   public static PulsarServer launch() {
     return builder().start();
   }
 
-  /** A builder for a broker with other settings. */
+  /** {@return a builder for a broker with other settings} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** {@code pulsar://127.0.0.1:<port>}, for the Pulsar client. */
+  /** {@return {@code pulsar://127.0.0.1:<port>}, for the Pulsar client} */
   public String serviceUrl() {
     return "pulsar://" + host() + ":" + port();
   }
 
-  /** {@code http://127.0.0.1:<web port>}, for the admin REST API. */
+  /** {@return {@code http://127.0.0.1:<web port>}, for the admin REST API} */
   public String httpUrl() {
     return "http://" + host() + ":" + webPort;
   }
@@ -65,6 +66,7 @@ public final class PulsarServer extends TestServer {
    * topic: a plain proxy in front of the service URL would only carry the lookups, as the broker
    * answers them with its own address.
    *
+   * @return the proxy; it is closed with the broker
    * @throws IllegalStateException if the broker was not built with {@link Builder#proxied()}
    */
   public FaultProxy proxy() {
@@ -82,7 +84,7 @@ public final class PulsarServer extends TestServer {
     }
   }
 
-  /** Whether the broker drops messages whose producer sequence id it has already seen. */
+  /** {@return whether the broker drops messages whose producer sequence id it has already seen} */
   public boolean deduplication() {
     return deduplication;
   }
@@ -132,7 +134,12 @@ public final class PulsarServer extends TestServer {
 
     private Builder() {}
 
-    /** Broker-side deduplication by producer name and sequence id; on by default. */
+    /**
+     * Broker-side deduplication by producer name and sequence id; on by default.
+     *
+     * @param enabled false for a broker that stores every message it is sent
+     * @return this builder
+     */
     public Builder deduplication(boolean enabled) {
       this.deduplication = enabled;
       return this;
@@ -141,13 +148,22 @@ public final class PulsarServer extends TestServer {
     /**
      * Puts a {@link FaultProxy} in front of the broker and advertises it as a second listener,
      * {@link #PROXIED_LISTENER}; see {@link PulsarServer#proxy()}.
+     *
+     * @return this builder
      */
     public Builder proxied() {
       this.proxied = true;
       return this;
     }
 
-    /** How long a start may take before it fails; 120 seconds by default. */
+    /**
+     * How long a start may take before it fails; 120 seconds by default. Applies to every start,
+     * restarts included.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     */
     public Builder startupTimeout(Duration timeout) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("startupTimeout must be positive, was " + timeout);
@@ -156,7 +172,13 @@ public final class PulsarServer extends TestServer {
       return this;
     }
 
-    /** The child JVM's maximum heap, as for {@code -Xmx}; 384m by default. */
+    /**
+     * The child JVM's maximum heap, as for {@code -Xmx}; 384m by default.
+     *
+     * @param size digits and a unit, {@code k}, {@code m} or {@code g}: {@code 1g}
+     * @return this builder
+     * @throws IllegalArgumentException if it is not of that form
+     */
     public Builder heap(String size) {
       if (!size.matches("[0-9]+[kmgKMG]")) {
         throw new IllegalArgumentException("heap must look like 384m or 1g, was '" + size + "'");
@@ -168,6 +190,7 @@ public final class PulsarServer extends TestServer {
     /**
      * Creates the broker and starts it.
      *
+     * @return the running broker; close it
      * @throws TestServerException if it does not come up; nothing is left behind
      */
     public PulsarServer start() {

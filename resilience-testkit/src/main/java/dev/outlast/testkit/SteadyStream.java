@@ -11,9 +11,12 @@ import java.util.function.LongFunction;
 
 /**
  * A steady stream of calls on a thread of its own, for tests that break a server under load: call n
- * (from 0) is {@code send.apply(n)}, one every {@code pace} whatever the server does, until {@link
- * #finish} is called and at least the asked number were made. Records each call's result, each
- * failure, and the slowest call.
+ * (from 0) is {@code send.apply(n)}, with a pause of {@code pace} after each call (so a slow call
+ * delays the next), until {@link #finish} is called and at least the asked number were made.
+ * Records each call's result, each failure, and the slowest call.
+ *
+ * <p>{@link #failures()} and {@link #slowest()} may be read from any thread while it runs; the
+ * results only come with {@link #finish}.
  *
  * @param <T> what a call returns
  */
@@ -32,7 +35,16 @@ public final class SteadyStream<T> {
     this.thread = new Thread(this::run, name);
   }
 
-  /** Starts a stream. */
+  /**
+   * Starts a stream.
+   *
+   * @param name the stream's thread's name
+   * @param send makes call n, from 0; what it returns is kept, a {@link RuntimeException} it throws
+   *     is recorded as a failure
+   * @param pace the pause after each call
+   * @param <T> what a call returns
+   * @return the running stream; {@link #finish} it
+   */
   public static <T> SteadyStream<T> start(String name, LongFunction<T> send, Duration pace) {
     SteadyStream<T> s = new SteadyStream<>(name, send, pace);
     s.thread.start();
@@ -55,7 +67,9 @@ public final class SteadyStream<T> {
   /**
    * Lets the stream end once it has made at least this many calls, and waits for it.
    *
+   * @param calls the fewest calls to make in all; more may have been made already
    * @return what the calls that succeeded returned, in order
+   * @throws InterruptedException if interrupted while waiting; the stream goes on
    */
   public List<T> finish(long calls) throws InterruptedException {
     atLeast = calls;
@@ -63,12 +77,12 @@ public final class SteadyStream<T> {
     return List.copyOf(results);
   }
 
-  /** The calls that threw, so far. */
+  /** {@return what the calls that threw so far threw, in order} */
   public List<Throwable> failures() {
     return List.copyOf(failures);
   }
 
-  /** The slowest call so far. */
+  /** {@return how long the slowest call so far took; zero before the first ends} */
   public Duration slowest() {
     return Duration.ofNanos(slowestNanos.get());
   }

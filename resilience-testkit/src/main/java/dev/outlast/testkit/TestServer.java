@@ -111,22 +111,24 @@ public abstract sealed class TestServer implements AutoCloseable
    */
   void afterExit(long pid) {}
 
-  /** A short name: "mariadb", "postgres", "pulsar" or "opensearch". */
+  /** {@return a short name: "mariadb", "postgres", "pulsar" or "opensearch"} */
   public final String name() {
     return name;
   }
 
-  /** The loopback address the server listens on: always {@code 127.0.0.1}. */
+  /** {@return the loopback address the server listens on: always {@code 127.0.0.1}} */
   public final String host() {
     return LOOPBACK;
   }
 
-  /** The server's main port, chosen at random when it was created and kept across restarts. */
+  /**
+   * {@return the server's main port, chosen at random when it was created and kept across restarts}
+   */
   public final int port() {
     return port;
   }
 
-  /** The directory that holds the server's data and log; deleted by {@link #close()}. */
+  /** {@return the directory that holds the server's data and log; deleted by {@link #close()}} */
   public final Path directory() {
     return directory;
   }
@@ -149,14 +151,20 @@ public abstract sealed class TestServer implements AutoCloseable
     return builder;
   }
 
-  /** The file the server's process writes its output to. */
+  /**
+   * {@return the file the server's process writes its output to, in {@link #directory()}}
+   *
+   * <p>Each start appends to it, after a line that marks the start.
+   */
   public final Path logFile() {
     return logFile;
   }
 
   /**
-   * The current state. A server that died on its own is reported {@link State#STOPPED} as soon as
-   * its process is gone.
+   * {@return the current state}
+   *
+   * <p>A server that died on its own is reported {@link State#STOPPED} as soon as its process is
+   * gone.
    */
   public final State state() {
     State s = state;
@@ -167,7 +175,9 @@ public abstract sealed class TestServer implements AutoCloseable
     return s;
   }
 
-  /** The operating-system id of the server's root process, or -1 when it is not running. */
+  /**
+   * {@return the operating-system id of the server's root process, or -1 when it is not running}
+   */
   public final long pid() {
     Process p = process;
     return p != null && p.isAlive() ? p.pid() : -1;
@@ -288,7 +298,13 @@ public abstract sealed class TestServer implements AutoCloseable
     start();
   }
 
-  /** The last lines of the server's log, for failure messages. */
+  /**
+   * The last lines of the server's log, for failure messages.
+   *
+   * @param lines how many lines at most
+   * @return the lines under a header that names the file; a note instead if there is no log or it
+   *     cannot be read (never throws)
+   */
   public final String logTail(int lines) {
     return Os.tail(logFile, lines);
   }

@@ -12,6 +12,10 @@ public final class Unreachable {
   /**
    * An instance of the interface whose every method throws {@link AssertionError}.
    *
+   * @param type the interface
+   * @param <T> the interface's type
+   * @return a proxy whose every method, {@code equals}, {@code hashCode} and {@code toString}
+   *     included, throws an {@link AssertionError} naming the method
    * @throws IllegalArgumentException if {@code type} is not an interface
    */
   public static <T> T implementation(Class<T> type) {

@@ -11,7 +11,13 @@ import java.util.Objects;
  * @param sequence the event's sequence number, from 1
  */
 public record EventId(String producerId, long sequence) {
-  /** Validates the parts. */
+  /**
+   * Validates the parts.
+   *
+   * @param producerId the queue's producer id; not null
+   * @param sequence the event's sequence number; positive
+   * @throws IllegalArgumentException if the sequence is below 1
+   */
   public EventId {
     Objects.requireNonNull(producerId, "producerId");
     if (sequence < 1) {

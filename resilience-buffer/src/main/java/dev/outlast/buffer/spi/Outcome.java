@@ -30,27 +30,40 @@ public final class Outcome {
     this.reason = reason;
   }
 
-  /** The event landed. */
+  /** {@return the outcome of an event that landed; the queue forgets it} */
   public static Outcome ok() {
     return OK;
   }
 
-  /** The event should be delivered again; the reason is logged. */
+  /**
+   * The event did not land this time and should be delivered again, in order, before anything
+   * newer.
+   *
+   * @param reason why, for the log: "broker unavailable", "429 Too Many Requests"
+   * @return the outcome
+   */
   public static Outcome retry(String reason) {
     return new Outcome(Kind.RETRY, Objects.requireNonNull(reason, "reason"));
   }
 
-  /** The event can never land; the reason is kept with it in the dead-letter journal. */
+  /**
+   * The event can never land: the queue moves it to the dead-letter journal and goes on with the
+   * events behind it.
+   *
+   * @param reason why, kept with the event in the dead-letter journal (credentials masked; sealed
+   *     with it if the queue is encrypted)
+   * @return the outcome
+   */
   public static Outcome reject(String reason) {
     return new Outcome(Kind.REJECT, Objects.requireNonNull(reason, "reason"));
   }
 
-  /** What happened. */
+  /** {@return what happened to the event} */
   public Kind kind() {
     return kind;
   }
 
-  /** Why, for retry and reject; empty for ok. */
+  /** {@return why, for retry and reject; empty for ok} */
   public String reason() {
     return reason;
   }

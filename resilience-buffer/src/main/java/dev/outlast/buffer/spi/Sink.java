@@ -35,7 +35,10 @@ public interface Sink<E> {
    */
   CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch);
 
-  /** A name for logs and metrics: "pulsar", "elasticsearch". */
+  /**
+   * {@return a name for logs and metrics: "pulsar", "elasticsearch"; by default the class's simple
+   * name}
+   */
   default String name() {
     return getClass().getSimpleName();
   }

@@ -59,6 +59,13 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
   /**
    * A loader whose value is every row, in the order the query returns them. Logs a warning for each
    * setting of the data source that can hold a load past the guard's call timeout.
+   *
+   * @param dataSource where connections come from; a pool, usually, whose timeouts are checked here
+   * @param guard the guard of the database's dependency (the same the cache uses): its call timeout
+   *     bounds each load in the driver
+   * @param mapper maps each row; must not return null (a null fails the load)
+   * @param <R> the row type
+   * @return the loader; its values are unmodifiable lists, empty when the query returns no row
    */
   public static <R> JdbcLoader<List<R>> list(
       DataSource dataSource, Guard guard, RowMapper<R> mapper) {
@@ -70,6 +77,14 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
    * A loader whose value is the one row, or empty for "no such row" (cacheable with negative
    * freshness). More than one row is an error of the query. Logs a warning for each setting of the
    * data source that can hold a load past the guard's call timeout.
+   *
+   * @param dataSource where connections come from; a pool, usually, whose timeouts are checked here
+   * @param guard the guard of the database's dependency (the same the cache uses): its call timeout
+   *     bounds each load in the driver
+   * @param mapper maps each row; must not return null (a null fails the load)
+   * @param <R> the row type
+   * @return the loader; a load fails with an {@link SQLException} (SQLState 21000) if the query
+   *     returns more than one row
    */
   public static <R> JdbcLoader<Optional<R>> optional(
       DataSource dataSource, Guard guard, RowMapper<R> mapper) {
@@ -89,7 +104,10 @@ public final class JdbcLoader<V> implements Loader<SqlQuery, V> {
         });
   }
 
-  /** How long each load may take, from the request for a connection: the guard's call timeout. */
+  /**
+   * {@return how long each load may take, from the request for a connection: the guard's call
+   * timeout when the loader was made}
+   */
   public Duration timeout() {
     return timeout;
   }

@@ -13,7 +13,9 @@ public interface RowMapper<R> {
   /**
    * Maps the current row.
    *
-   * @return never null
+   * @param row the result set, on the row to map; read its columns, do not move its cursor
+   * @return the row's value; never null
+   * @throws SQLException if a column cannot be read; it fails the load
    */
   R map(ResultSet row) throws SQLException;
 }

@@ -53,6 +53,11 @@ public final class SqlQuery {
   /**
    * A query with {@code ?} parameters.
    *
+   * @param sql the SQL text, at most 65,536 characters; each {@code ?} outside quotes and comments
+   *     is a parameter
+   * @param params one value per {@code ?}, in order, of a supported type; null for SQL {@code
+   *     NULL}. Copied ({@code byte[]} too), so later changes to them do not change the key
+   * @return the query
    * @throws IllegalArgumentException if the SQL is blank or too long, the number of {@code ?} does
    *     not match the parameters, or a parameter has an unsupported type
    */
@@ -90,12 +95,14 @@ public final class SqlQuery {
     return new SqlQuery(sql, Collections.unmodifiableList(copy));
   }
 
-  /** The SQL text. */
+  /** {@return the SQL text} */
   public String sql() {
     return sql;
   }
 
-  /** The parameters, in order; unmodifiable (a {@code byte[]} in it must not be changed). */
+  /**
+   * {@return the parameters, in order; unmodifiable (a {@code byte[]} in it must not be changed)}
+   */
   public List<@Nullable Object> params() {
     return params;
   }
@@ -184,7 +191,13 @@ public final class SqlQuery {
         || p instanceof byte[];
   }
 
-  /** The codec for query keys in a cache snapshot. */
+  /**
+   * {@return the codec for query keys in a cache snapshot}
+   *
+   * <p>A versioned binary format: a format byte, the SQL as UTF-8, then each parameter tagged with
+   * its type. Decoding checks the format, the lengths and the parameters as {@link #of} does, and
+   * throws {@link IllegalArgumentException} for bytes it cannot read.
+   */
   public static Codec<SqlQuery> codec() {
     return QueryCodec.INSTANCE;
   }

@@ -27,29 +27,37 @@ import java.lang.annotation.Target;
 @Target(ElementType.METHOD)
 public @interface CachedQuery {
   /**
-   * The cache's name, for properties, logs and {@link Outlast#component}; by default {@code
-   * <Interface>.<method>}.
+   * {@return the cache's name, for properties, logs and {@link Outlast#component}} Empty (the
+   * default) means {@code <Interface>.<method>}; a name is 1 to 64 letters, digits, '.', '_' or
+   * '-', and two methods cannot share one.
    */
   String name() default "";
 
-  /** How long a loaded answer is served without asking the database. */
+  /** {@return how long a loaded answer is served without asking the database; positive} */
   String freshFor() default "30s";
 
   /**
-   * After {@link #freshFor}, how long the old answer is still served at once while a reload runs in
-   * the background.
+   * {@return how long after {@link #freshFor} the old answer is still served at once while a reload
+   * runs in the background} 0 (the default) means a caller past {@code freshFor} waits for a fresh
+   * answer, and gets the old one only if the database fails.
    */
   String staleWhileRevalidate() default "0s";
 
-  /** How old an answer may be and still be served while the database is out. */
+  /**
+   * {@return how old an answer may be and still be served while the database is out} At least
+   * {@link #freshFor} plus {@link #staleWhileRevalidate}.
+   */
   String serveStaleFor() default "1h";
 
-  /** At most this many argument lists are cached; the least useful are evicted first. */
+  /**
+   * {@return how many argument lists are cached at most, at least 1} The least useful are evicted
+   * first.
+   */
   long maximumSize() default 10_000;
 
   /**
-   * Tags put on every answer, for {@code QueryCache.invalidateTag}. {@code {0}}, {@code {1}}, ...
-   * stand for the arguments: {@code "product:{0}"}.
+   * {@return the tags put on every answer, for {@code QueryCache.invalidateTag}} {@code {0}},
+   * {@code {1}}, ... stand for the arguments: {@code "product:{0}"}.
    */
   String[] tags() default {};
 }

@@ -17,6 +17,6 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.METHOD)
 public @interface Guarded {
-  /** The dependency's name, as given to its guard: "mysql", "ledger". */
+  /** {@return the dependency's name, as given to its guard: "mysql", "ledger"} */
   String value();
 }

@@ -111,7 +111,10 @@ public final class Outlast implements AutoCloseable {
     this.settings = Settings.of(b.properties, kinds);
   }
 
-  /** Starts building; the annotation handlers on the class path are found then. */
+  /**
+   * {@return a new builder with no guards, resources or properties} The annotation handlers on the
+   * class path are found when {@link Builder#build()} runs.
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -119,6 +122,7 @@ public final class Outlast implements AutoCloseable {
   /**
    * Wraps an implementation of an interface in a proxy that makes the interface's annotations work.
    *
+   * @param <T> the interface's type
    * @param type the interface; its annotated methods are wired, others pass through
    * @param target the real implementation
    * @return the proxy; {@code equals} is true for proxies of the same interface around equal
@@ -173,6 +177,7 @@ public final class Outlast implements AutoCloseable {
    * target}. One handler serves one proxy: a default method of an interface runs on the first proxy
    * the handler is invoked with, so that its calls to other methods are wired too.
    *
+   * @param <T> the type whose methods are wired
    * @param type the interface or class whose annotated methods are wired
    * @param target what the calls go to: an instance of {@code type}
    * @return the handler; threadsafe
@@ -244,8 +249,8 @@ public final class Outlast implements AutoCloseable {
   }
 
   /**
-   * What the wiring built so far, by name: the {@code QueryCache} of each {@code @CachedQuery}, in
-   * the order they were built. A copy: later wiring does not change it.
+   * {@return what the wiring built so far, by name: the {@code QueryCache} of each
+   * {@code @CachedQuery}, in the order they were built} A copy: later wiring does not change it.
    */
   public synchronized Map<String, Object> components() {
     return Collections.unmodifiableMap(new LinkedHashMap<>(components));
@@ -277,6 +282,11 @@ public final class Outlast implements AutoCloseable {
    * Something the wiring built, by name: the {@code QueryCache} of a {@code @CachedQuery} is {@code
    * component("products", QueryCache.class)}, for its stats, health and invalidation.
    *
+   * @param <T> the component's type
+   * @param name the name it was built under: for a {@code @CachedQuery}, its name, or {@code
+   *     <Interface>.<method>} if it has none
+   * @param type the type the component is used as
+   * @return the component
    * @throws IllegalArgumentException naming the components there are, if there is none by that name
    *     or it is of another type
    */
@@ -465,6 +475,10 @@ public final class Outlast implements AutoCloseable {
      * The threads the components' loads run on (the caches of {@code @CachedQuery}), instead of a
      * pool this object makes; {@link Outlast#close} does not shut it down. Each cache still runs at
      * most its own number of loads at once on it.
+     *
+     * @param pool the threads, shared by every component this object builds; a pool of few fixed
+     *     threads lets a cache whose database hangs hold the threads another cache needs
+     * @return this builder
      */
     public Builder loaderPool(Executor pool) {
       this.loaderPool = Objects.requireNonNull(pool, "pool");
@@ -474,6 +488,9 @@ public final class Outlast implements AutoCloseable {
     /**
      * The scheduler of the components' maintenance, instead of one this object makes; {@link
      * Outlast#close} does not shut it down.
+     *
+     * @param scheduler the scheduler, shared by every component this object builds
+     * @return this builder
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -483,6 +500,8 @@ public final class Outlast implements AutoCloseable {
     /**
      * Registers the guard of a dependency, under {@link Guard#dependency()}, for {@code @Guarded}.
      *
+     * @param guard the guard; it stays the caller's, and {@link Outlast#close} does not touch it
+     * @return this builder
      * @throws IllegalArgumentException if a guard of that dependency is registered already
      */
     public Builder guard(Guard guard) {
@@ -498,7 +517,11 @@ public final class Outlast implements AutoCloseable {
      * Registers something annotations refer to by name: a spill queue for {@code @SpillOnFailure},
      * another implementation of an interface for {@code @ReadFallback(source = ...)}.
      *
-     * @throws IllegalArgumentException if the name is blank or taken
+     * @param name the name annotations use; names starting with {@code outlast:} are Outlast's own
+     * @param resource the object; it stays the caller's, and {@link Outlast#close} does not close
+     *     it
+     * @return this builder
+     * @throws IllegalArgumentException if the name is blank, taken, or starts with {@code outlast:}
      */
     public Builder resource(String name, Object resource) {
       Objects.requireNonNull(name, "name");
@@ -524,6 +547,10 @@ public final class Outlast implements AutoCloseable {
      * Where a name that no {@link #resource} registered is looked up, at wiring time: a framework's
      * registry of named objects (the Spring Boot starter looks up beans by name). The lookup
      * returns null for a name it does not know; its {@code toString} names it in messages.
+     *
+     * @param lookup takes a name and returns the object, or null; never asked for a name starting
+     *     with {@code outlast:}
+     * @return this builder
      */
     public Builder resourceLookup(Function<String, @Nullable Object> lookup) {
       this.resourceLookup = Objects.requireNonNull(lookup, "lookup");
@@ -533,6 +560,10 @@ public final class Outlast implements AutoCloseable {
     /**
      * Adds settings that replace annotation attributes: the {@code outlast.*} entries are used,
      * others ignored. Later calls win over earlier ones for the same key.
+     *
+     * @param properties read now (with their defaults; entries whose key or value is not a string
+     *     are skipped); later changes to them are not seen
+     * @return this builder
      */
     public Builder properties(Properties properties) {
       Objects.requireNonNull(properties, "properties");
@@ -542,7 +573,12 @@ public final class Outlast implements AutoCloseable {
       return this;
     }
 
-    /** As {@link #properties(Properties)}, from a map. */
+    /**
+     * As {@link #properties(Properties)}, from a map.
+     *
+     * @param properties read now; later changes to the map are not seen
+     * @return this builder
+     */
     public Builder properties(Map<String, String> properties) {
       Objects.requireNonNull(properties, "properties");
       properties.forEach(
@@ -556,7 +592,9 @@ public final class Outlast implements AutoCloseable {
     /**
      * Builds it, with the annotation handlers {@link ServiceLoader} finds.
      *
-     * @throws WiringException if an {@code outlast.*} property has an unknown kind or attribute
+     * @return a new {@code Outlast}; it makes no threads until a component needs them
+     * @throws WiringException if an {@code outlast.*} property has an unknown kind or attribute, or
+     *     two different handlers claim one annotation
      */
     public Outlast build() {
       Map<Class<? extends Annotation>, AnnotationHandler> found = new HashMap<>();

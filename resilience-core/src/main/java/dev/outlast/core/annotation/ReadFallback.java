@@ -28,18 +28,22 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.METHOD)
 public @interface ReadFallback {
-  /** The name of the method that answers instead: same parameters, compatible return type. */
+  /**
+   * {@return the name of the method that answers instead: same parameters, compatible return type}
+   * Empty (the default) when {@link #source} is given.
+   */
   String method() default "";
 
   /**
-   * The name of another implementation of the interface, registered with {@link
-   * Outlast.Builder#resource}: the same method is called on it.
+   * {@return the name of another implementation of the interface, registered with {@link
+   * Outlast.Builder#resource}} The same method is called on it. Empty (the default) when {@link
+   * #method} is given.
    */
   String source() default "";
 
   /**
-   * The dependency of {@link #source}, whose guard its calls go through; empty to call it
-   * unguarded. Not used with {@link #method}: annotate that method instead.
+   * {@return the dependency of {@link #source}, whose guard its calls go through; empty to call it
+   * unguarded} Not used with {@link #method}: annotate that method instead.
    */
   String dependency() default "";
 }

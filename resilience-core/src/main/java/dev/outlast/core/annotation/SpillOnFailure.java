@@ -29,6 +29,6 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.METHOD)
 public @interface SpillOnFailure {
-  /** The name the queue was registered under with {@link Outlast.Builder#resource}. */
+  /** {@return the name the queue was registered under with {@link Outlast.Builder#resource}} */
   String queue();
 }

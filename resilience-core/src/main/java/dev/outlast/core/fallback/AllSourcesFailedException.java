@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 public final class AllSourcesFailedException extends OutlastException {
   private static final long serialVersionUID = 1L;
 
+  /** Each source's failure, in chain order. */
   @SuppressWarnings("serial") // never serialised: Outlast uses no Java serialization
   private final List<SourceFailure> failures;
 
@@ -27,7 +28,7 @@ public final class AllSourcesFailedException extends OutlastException {
     }
   }
 
-  /** Each source's failure, in chain order. */
+  /** {@return each source's failure, in chain order; unmodifiable} */
   public List<SourceFailure> failures() {
     return failures;
   }

@@ -68,8 +68,11 @@ public final class DirectoryArchive implements EventSource {
   }
 
   /**
-   * An archive in this directory: created, 0700, when the first file is written; checked at every
-   * read and write (see the class comment).
+   * {@return an archive in this directory} Nothing is created or checked now: the directory is
+   * created, 0700, when the first file is written, and checked at every read and write (see the
+   * class comment).
+   *
+   * @param directory the archive's directory; it need not exist yet
    */
   public static DirectoryArchive in(Path directory) {
     return new DirectoryArchive(Objects.requireNonNull(directory, "directory"));
@@ -77,7 +80,10 @@ public final class DirectoryArchive implements EventSource {
 
   /**
    * Writes a contiguous range of one stream's events as one file, durably (see the class comment).
+   * A file of the same range is replaced. Ranges that overlap other files are not refused: a read
+   * takes each event from the file that starts first.
    *
+   * @param events one stream's events, in sequence order, without gaps
    * @throws IllegalArgumentException if the events are empty, of several streams, or not
    *     contiguous, or the stream's name is not valid Unicode
    * @throws IOException if the archive's directory or the stream's folder is refused (a link,

@@ -46,18 +46,27 @@ public final class FallbackChain<S> {
   /**
    * A builder for a chain.
    *
+   * @param <S> the type of the sources
    * @param name what the chain reads, for messages: "order history"
+   * @return a builder with no sources yet
    */
   public static <S> Builder<S> builder(String name) {
     return new Builder<>(name);
   }
 
-  /** A call to one source. */
+  /**
+   * A call to one source. The same call is made to each source in turn, so it must not depend on
+   * which one it gets.
+   *
+   * @param <S> the type of the sources
+   * @param <T> what the call returns
+   */
   @FunctionalInterface
   public interface SourceCall<S, T> {
     /**
      * Asks the source.
      *
+     * @param source the source to ask, through its guard
      * @return the answer; never null
      * @throws Exception whatever the source's client throws
      */
@@ -67,27 +76,39 @@ public final class FallbackChain<S> {
   /**
    * An answer and where it came from.
    *
+   * @param <T> the type of the answer
    * @param value the answer
    * @param source the name of the source that gave it
-   * @param skipped the sources before it that failed or were skipped, and why
+   * @param skipped the sources before it that failed or were skipped, and why, in chain order;
+   *     empty if the first source answered
    */
   public record Answer<T>(T value, String source, List<SourceFailure> skipped) {
-    /** Validates the parts. */
+    /**
+     * Validates the parts and copies the list.
+     *
+     * @param value the answer
+     * @param source the name of the source that gave it
+     * @param skipped the sources before it that failed or were skipped, and why
+     */
     public Answer {
       Objects.requireNonNull(value, "value");
       Objects.requireNonNull(source, "source");
       skipped = List.copyOf(skipped);
     }
 
-    /** Whether a source other than the first answered. */
+    /** {@return whether a source other than the first answered} */
     public boolean fellBack() {
       return !skipped.isEmpty();
     }
   }
 
   /**
-   * Asks the sources in order until one answers.
+   * Asks the sources in order until one answers. Each source is called through its own guard, with
+   * that guard's timeout and retries; one whose breaker is open is skipped at once.
    *
+   * @param <T> what the call returns
+   * @param call what to ask each source
+   * @return the first answer, with the name of the source that gave it and the failures before it
    * @throws AllSourcesFailedException if none could, with each one's failure
    * @throws RuntimeException a non-infrastructure failure of a source, unchanged (or wrapped in
    *     {@link dev.outlast.core.DependencyCallException} if checked)
@@ -125,7 +146,7 @@ public final class FallbackChain<S> {
     return links;
   }
 
-  /** What the chain reads. */
+  /** {@return what the chain reads, for messages: "order history"} */
   public String name() {
     return name;
   }
@@ -155,6 +176,13 @@ public final class FallbackChain<S> {
     /**
      * Adds the next source. Give each source a guard of its own: a shared one would open for all of
      * them when the first fails.
+     *
+     * @param sourceName the source's name, for answers and messages: "ledger"
+     * @param source the source
+     * @param guard the source's own guard
+     * @return this builder
+     * @throws IllegalArgumentException if the chain has a source of that name already, or one with
+     *     the same guard
      */
     public Builder<S> source(String sourceName, S source, Guard guard) {
       Objects.requireNonNull(sourceName, "sourceName");
@@ -179,8 +207,9 @@ public final class FallbackChain<S> {
     }
 
     /**
-     * The chain.
+     * Builds the chain.
      *
+     * @return the chain, with the sources added so far, in the order they were added
      * @throws IllegalStateException if it has no source
      */
     public FallbackChain<S> build() {

@@ -12,13 +12,20 @@ import java.util.List;
 public final class IncompleteReadException extends OutlastException {
   private static final long serialVersionUID = 1L;
 
+  /** The stream read. */
   private final String stream;
+
+  /** The first missing sequence number. */
   private final long missingFrom;
+
+  /** The last sequence number known to be missing, or {@link Long#MAX_VALUE} if unknown. */
   private final long missingTo;
 
+  /** The events read before the missing range. */
   @SuppressWarnings("serial") // never serialised: Outlast uses no Java serialization
   private final List<StreamEvent> before;
 
+  /** The sources that failed during the read. */
   @SuppressWarnings("serial")
   private final List<SourceFailure> failures;
 
@@ -40,30 +47,37 @@ public final class IncompleteReadException extends OutlastException {
     }
   }
 
-  /** The stream read. */
+  /** {@return the name of the stream read} */
   public String stream() {
     return stream;
   }
 
-  /** The first missing sequence number. */
+  /** {@return the first missing sequence number} */
   public long missingFrom() {
     return missingFrom;
   }
 
   /**
-   * The last sequence number known to be missing: the highest any source reported, within the
-   * read's range ({@link Long#MAX_VALUE} when the sources that would know failed).
+   * {@return the last sequence number known to be missing} It is the highest any source reported,
+   * within the read's range, or {@link Long#MAX_VALUE} when the sources that would know failed.
    */
   public long missingTo() {
     return missingTo;
   }
 
-  /** The events read before the missing range, in order, without gaps. */
+  /**
+   * {@return the events read before the missing range, in order, without gaps; unmodifiable} They
+   * run from the read's first sequence number up to {@link #missingFrom()} - 1; empty if the very
+   * first was missing.
+   */
   public List<StreamEvent> eventsBefore() {
     return before;
   }
 
-  /** The sources that failed during the read. */
+  /**
+   * {@return the sources that failed during the read, in chain order; unmodifiable, empty if none
+   * failed (the events were missing from every source that answered)}
+   */
   public List<SourceFailure> failures() {
     return failures;
   }

@@ -43,7 +43,14 @@ public final class Rebuilder {
     this.batchSize = b.batchSize;
   }
 
-  /** A builder that fills this store, through its guard. */
+  /**
+   * {@return a builder that fills this store, through its guard} Batches of 1,000 events unless
+   * {@link Builder#batchSize} says otherwise; the sources must be given with {@link Builder#from}.
+   *
+   * @param store the store to fill
+   * @param storeGuard the store's own guard, through which its high-water mark is read and each
+   *     batch appended
+   */
   public static Builder into(EventStore store, Guard storeGuard) {
     return new Builder(store, storeGuard);
   }
@@ -65,8 +72,10 @@ public final class Rebuilder {
       Map<String, Long> fromEachSource) {}
 
   /**
-   * Rebuilds a stream up to the end the sources know.
+   * Rebuilds a stream up to the end the sources know, batch after batch on the calling thread.
    *
+   * @param stream the stream's name
+   * @return what the rebuild did; nothing was appended if the store was already up to date
    * @throws IncompleteReadException if the sources have a gap; what was stored before it stays
    * @throws RuntimeException a failure of the store or the sources, through their guards; what was
    *     stored stays, and the next rebuild goes on from there
@@ -113,13 +122,24 @@ public final class Rebuilder {
       this.storeGuard = Objects.requireNonNull(storeGuard, "storeGuard");
     }
 
-    /** Where the events come from: archive first, ledger last. */
+    /**
+     * Where the events come from: archive first, ledger last. Required.
+     *
+     * @param sources a reader over the sources, not including the store being filled
+     * @return this builder
+     */
     public Builder from(StitchedReader sources) {
       this.from = Objects.requireNonNull(sources, "sources");
       return this;
     }
 
-    /** Events per appended batch (one transaction each); 1,000 by default. */
+    /**
+     * Events per appended batch (one transaction each); 1,000 by default.
+     *
+     * @param events 1 to 100,000
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder batchSize(int events) {
       if (events < 1 || events > 100_000) {
         throw new IllegalArgumentException("batchSize must be in [1, 100000], was " + events);
@@ -129,8 +149,9 @@ public final class Rebuilder {
     }
 
     /**
-     * The rebuilder.
+     * Builds the rebuilder.
      *
+     * @return the rebuilder
      * @throws IllegalStateException if no source was given
      */
     public Rebuilder build() {

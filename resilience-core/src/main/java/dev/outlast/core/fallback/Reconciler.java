@@ -48,7 +48,10 @@ public final class Reconciler {
     this.verified = new ConcurrentHashMap<>(b.resume);
   }
 
-  /** A builder; both sides must be given. */
+  /**
+   * {@return a new builder} Both sides must be given; ranges are 1,000 events unless {@link
+   * Builder#rangeSize} says otherwise.
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -72,12 +75,15 @@ public final class Reconciler {
       long leftMark,
       long rightMark,
       int rangesCompared) {
-    /** Whether a divergence was found. */
+    /** {@return whether a divergence was found} */
     public boolean diverged() {
       return firstDivergence > 0;
     }
 
-    /** How many events the behind source lacks (lag, not divergence). */
+    /**
+     * {@return how many events the behind source lacks: the difference of the high-water marks}
+     * This is lag, not divergence.
+     */
     public long lag() {
       return Math.abs(leftMark - rightMark);
     }
@@ -85,8 +91,10 @@ public final class Reconciler {
 
   /**
    * Compares a stream from where the last compare verified up to, through everything both sources
-   * hold.
+   * hold. Stops at the first divergence, and remembers the point verified before it.
    *
+   * @param stream the stream's name
+   * @return up to where the sources agree, and the first divergence if one was found
    * @throws RuntimeException what a source's guard or call threw; nothing verified is lost
    */
   public Report compare(String stream) {
@@ -116,7 +124,12 @@ public final class Reconciler {
     return new Report(stream, done, 0, "", leftMark, rightMark, ranges);
   }
 
-  /** Up to where the sources were found to agree for a stream; 0 if never compared. */
+  /**
+   * {@return up to where the sources were found to agree for a stream; 0 if never compared} Keep it
+   * (with {@link Builder#resumeFrom}) to go on from there after a restart.
+   *
+   * @param stream the stream's name
+   */
   public long verifiedUpTo(String stream) {
     return verified.getOrDefault(stream, 0L);
   }
@@ -183,7 +196,14 @@ public final class Reconciler {
 
     private Builder() {}
 
-    /** One side, for example the event store, with its guard. */
+    /**
+     * One side, for example the event store, with its guard. Required.
+     *
+     * @param name the side's name in reports: "missing in event-store"
+     * @param source the source
+     * @param guard the source's own guard, through which every read goes
+     * @return this builder
+     */
     public Builder left(String name, EventSource source, Guard guard) {
       this.leftName = Objects.requireNonNull(name, "name");
       this.left = Objects.requireNonNull(source, "source");
@@ -191,7 +211,14 @@ public final class Reconciler {
       return this;
     }
 
-    /** The other side, for example the ledger, with its guard. */
+    /**
+     * The other side, for example the ledger, with its guard. Required.
+     *
+     * @param name the side's name in reports: "missing in ledger"; not the left side's name
+     * @param source the source
+     * @param guard the source's own guard, through which every read goes
+     * @return this builder
+     */
     public Builder right(String name, EventSource source, Guard guard) {
       this.rightName = Objects.requireNonNull(name, "name");
       this.right = Objects.requireNonNull(source, "source");
@@ -199,7 +226,14 @@ public final class Reconciler {
       return this;
     }
 
-    /** Events per compared range; 1,000 by default. */
+    /**
+     * Events per compared range; 1,000 by default. A compare holds one range of each side in memory
+     * at a time.
+     *
+     * @param events 1 to 1,000,000
+     * @return this builder
+     * @throws IllegalArgumentException if the number is out of range
+     */
     public Builder rangeSize(int events) {
       if (events < 1 || events > 1_000_000) {
         throw new IllegalArgumentException("rangeSize must be in [1, 1000000], was " + events);
@@ -208,16 +242,24 @@ public final class Reconciler {
       return this;
     }
 
-    /** Points already verified per stream (from {@link #verifiedUpTo}), to go on from there. */
+    /**
+     * Points already verified per stream (from {@link Reconciler#verifiedUpTo}), to go on from
+     * there.
+     *
+     * @param verifiedUpTo the verified sequence number by stream name; copied
+     * @return this builder
+     */
     public Builder resumeFrom(Map<String, Long> verifiedUpTo) {
       this.resume = Map.copyOf(verifiedUpTo);
       return this;
     }
 
     /**
-     * The reconciler.
+     * Builds the reconciler.
      *
+     * @return the reconciler
      * @throws IllegalStateException if a side is missing
+     * @throws IllegalArgumentException if both sides have the same name
      */
     public Reconciler build() {
       if (left == null || right == null) {

@@ -10,7 +10,12 @@ import java.util.Objects;
  * @param failure what its guard or its call threw
  */
 public record SourceFailure(String source, Throwable failure) {
-  /** Validates the parts. */
+  /**
+   * Validates the parts.
+   *
+   * @param source the source's name
+   * @param failure what its guard or its call threw
+   */
   public SourceFailure {
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(failure, "failure");

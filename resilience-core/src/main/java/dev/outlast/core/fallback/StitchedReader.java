@@ -32,7 +32,12 @@ public final class StitchedReader {
     this.chain = chain;
   }
 
-  /** A reader over a chain of sources, the most complete one last. */
+  /**
+   * {@return a reader over a chain of sources}
+   *
+   * @param chain the sources, each with its own guard: the one that lags (the event store, an
+   *     archive) first, the most complete one (the ledger) last
+   */
   public static StitchedReader over(FallbackChain<EventSource> chain) {
     return new StitchedReader(Objects.requireNonNull(chain, "chain"));
   }
@@ -54,7 +59,13 @@ public final class StitchedReader {
    * @param failures sources that failed or were skipped (their ranges came from later sources)
    */
   public record Result(List<StreamEvent> events, List<Part> parts, List<SourceFailure> failures) {
-    /** Copies the lists. */
+    /**
+     * Copies the lists.
+     *
+     * @param events the events, in sequence order, without gaps or repeats
+     * @param parts which source gave which range, in order
+     * @param failures sources that failed or were skipped
+     */
     public Result {
       events = List.copyOf(events);
       parts = List.copyOf(parts);
@@ -63,8 +74,15 @@ public final class StitchedReader {
   }
 
   /**
-   * Reads up to {@code limit} events of a stream from {@code fromSequence} on.
+   * Reads up to {@code limit} events of a stream from {@code fromSequence} on. Each source is
+   * asked, through its guard, for its high-water mark, then for its events if it holds any still
+   * wanted.
    *
+   * @param stream the stream's name
+   * @param fromSequence the first sequence number wanted, at least 1
+   * @param limit the most events to return, at least 1
+   * @return the events from {@code fromSequence} on, contiguous: {@code limit} of them, or fewer if
+   *     the stream ends sooner (none if it ends before {@code fromSequence})
    * @throws IncompleteReadException if events that exist could not be read from any source
    * @throws AllSourcesFailedException if no source answered at all
    * @throws IllegalArgumentException for a sequence below 1 or a limit below 1

@@ -34,7 +34,20 @@ public record ComponentHealth(
     String reason,
     boolean processFailure,
     Map<String, Object> details) {
-  /** Validates the parts and copies the details, keeping their order. */
+  /**
+   * Validates the parts and copies the details, keeping their order.
+   *
+   * @param component the component's name ("product cache", "orders queue", "mysql")
+   * @param kind what it is: "guard", "cache", "queue"
+   * @param dependency the dependency it watches, as its guard names it
+   * @param status the state
+   * @param importance how much the service depends on it
+   * @param reason why, in words; may be empty
+   * @param processFailure whether something failed inside this process, which a restart could fix
+   * @param details the figures behind the status, by name; iterated once, in its order, and copied
+   * @throws IllegalArgumentException if a detail's value is not a String, Long, Integer, Double or
+   *     Boolean
+   */
   public ComponentHealth {
     Objects.requireNonNull(component, "component");
     Objects.requireNonNull(kind, "kind");
@@ -64,7 +77,16 @@ public record ComponentHealth(
     details = Collections.unmodifiableMap(copy);
   }
 
-  /** A component with no figures and no failure inside the process. */
+  /**
+   * A component with no figures and no failure inside the process.
+   *
+   * @param component the component's name ("product cache", "orders queue", "mysql")
+   * @param kind what it is: "guard", "cache", "queue"
+   * @param dependency the dependency it watches, as its guard names it
+   * @param status the state
+   * @param importance how much the service depends on it
+   * @param reason why, in words; may be empty
+   */
   public ComponentHealth(
       String component,
       String kind,
@@ -76,11 +98,11 @@ public record ComponentHealth(
   }
 
   /**
-   * What this component does to the service's status: DOWN only if it is down and the service
-   * cannot work without it ({@link Importance#CORE}); DEGRADED if it is down but the service does
-   * without it for a while, or if it is degraded; else UP. For aggregators that see statuses only,
-   * such as Spring Boot Actuator's: a search cluster that is out must not make the whole service
-   * report DOWN while it answers.
+   * {@return what this component does to the service's status} DOWN only if it is down and the
+   * service cannot work without it ({@link Importance#CORE}); DEGRADED if it is down but the
+   * service does without it for a while, or if it is degraded; else UP. For aggregators that see
+   * statuses only, such as Spring Boot Actuator's: a search cluster that is out must not make the
+   * whole service report DOWN while it answers.
    */
   public HealthStatus effectOnService() {
     if (status == HealthStatus.DOWN) {

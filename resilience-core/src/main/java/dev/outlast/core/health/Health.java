@@ -52,14 +52,19 @@ public final class Health {
     this.redactor = b.redactor;
   }
 
-  /** A builder with no components. */
+  /** {@return a new builder with no components} */
   public static Builder builder() {
     return new Builder();
   }
 
   /**
    * A guard's health: breaker closed is UP; half-open (probing after an outage) is DEGRADED; open
-   * is DOWN, with since when and the last failure.
+   * is DOWN, with since when and the last failure. The component is named after the guard's
+   * dependency, of kind "guard".
+   *
+   * @param guard the guard, read afresh at each check
+   * @param importance how much the service depends on the guard's dependency
+   * @return a check that reads the guard's snapshot
    */
   public static HealthCheck of(Guard guard, Importance importance) {
     Objects.requireNonNull(guard, "guard");
@@ -72,8 +77,13 @@ public final class Health {
    * {@link #of}, then what the component itself sees. A component working around a problem is at
    * least DEGRADED, whatever the guard says; an open breaker makes it DOWN.
    *
+   * @param name the component's name: "product cache"
+   * @param kind what it is: "cache", "queue"
+   * @param guard the guard of its dependency, whose snapshot is read now
+   * @param importance how much the service depends on the component
    * @param workingAround whether the component is working around a problem now
    * @param detail what the component sees, appended to the guard's reason; may be empty
+   * @return the component's health, with the guard's figures as details
    */
   public static ComponentHealth component(
       String name,
@@ -99,11 +109,19 @@ public final class Health {
    *   <li>breaker closed: {@code own}.
    * </ul>
    *
+   * @param name the component's name: "orders queue"
+   * @param kind what it is: "cache", "queue"
+   * @param guard the guard of its dependency, whose snapshot is read now
+   * @param importance how much the service depends on the component
    * @param own the component's own view: UP, DEGRADED (working around a problem) or DOWN
    * @param processFailure whether something failed inside the process (see {@link
    *     ComponentHealth#processFailure()})
    * @param detail what the component sees, in words, appended to the guard's reason; may be empty
-   * @param details the component's figures, after the guard's ({@code state}, {@code since}, ...)
+   * @param details the component's figures, after the guard's ({@code state}, {@code since}, ...);
+   *     one of the same name replaces the guard's
+   * @return the component's health
+   * @throws IllegalArgumentException if a detail's value is not a String, Long, Integer, Double or
+   *     Boolean
    */
   public static ComponentHealth component(
       String name,
@@ -186,7 +204,11 @@ public final class Health {
         details);
   }
 
-  /** Every component's health now, and the service's status from them. */
+  /**
+   * {@return every component's health now, and the service's status from them} A check that throws
+   * or returns null shows as a DOWN component of kind "check" and importance DEPENDENT, named by
+   * the check's {@code toString}; the other checks are still asked.
+   */
   public HealthReport snapshot() {
     List<ComponentHealth> all = new ArrayList<>(checks.size());
     HealthStatus overall = HealthStatus.UP;
@@ -269,13 +291,24 @@ public final class Health {
 
     private Builder() {}
 
-    /** Adds a guard. */
+    /**
+     * Adds a guard, as {@link Health#of(Guard, Importance)} reports it.
+     *
+     * @param guard the guard
+     * @param importance how much the service depends on the guard's dependency
+     * @return this builder
+     */
     public Builder guard(Guard guard, Importance importance) {
       checks.add(of(guard, importance));
       return this;
     }
 
-    /** Adds a component's check: a cache's or a queue's {@code health(importance)}. */
+    /**
+     * Adds a component's check: a cache's or a queue's {@code health(importance)}.
+     *
+     * @param check asked at every snapshot, in the order the checks were added
+     * @return this builder
+     */
     public Builder check(HealthCheck check) {
       checks.add(Objects.requireNonNull(check, "check"));
       return this;
@@ -289,19 +322,25 @@ public final class Health {
      * failure is logged, without its message.
      *
      * @param redactor takes a text and returns what may be shown
+     * @return this builder
      */
     public Builder redactWith(UnaryOperator<String> redactor) {
       this.redactor = Objects.requireNonNull(redactor, "redactor");
       return this;
     }
 
-    /** The clock of the reports' times. For tests. */
+    /**
+     * The clock of the reports' times; UTC system time by default.
+     *
+     * @param clock a clock a test controls
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
-    /** The health registry. */
+    /** {@return the health registry, with the checks added so far} */
     public Health build() {
       return new Health(this);
     }

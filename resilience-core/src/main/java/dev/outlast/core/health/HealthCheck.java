@@ -7,6 +7,10 @@ package dev.outlast.core.health;
  */
 @FunctionalInterface
 public interface HealthCheck {
-  /** The component's health now. */
+  /**
+   * {@return the component's health now} Should not throw: {@link Health#snapshot()} reports a
+   * check that throws (or returns null) as a DOWN component of kind "check", and goes on with the
+   * others.
+   */
   ComponentHealth check();
 }

@@ -27,14 +27,20 @@ import java.util.Set;
  * @param components each component, in registration order
  */
 public record HealthReport(Instant at, HealthStatus status, List<ComponentHealth> components) {
-  /** Validates and copies the parts. */
+  /**
+   * Validates and copies the parts. The status is taken as given, not computed from the components.
+   *
+   * @param at when it was taken
+   * @param status the service's status
+   * @param components each component, in registration order
+   */
   public HealthReport {
     Objects.requireNonNull(at, "at");
     Objects.requireNonNull(status, "status");
     components = List.copyOf(components);
   }
 
-  /** UP, or DOWN if a core component is down: see the class comment. */
+  /** {@return whether the service should get traffic: UP, or DOWN if a core component is down} */
   public HealthStatus readiness() {
     for (ComponentHealth c : components) {
       if (c.status() == HealthStatus.DOWN && c.importance() == Importance.CORE) {
@@ -44,7 +50,10 @@ public record HealthReport(Instant at, HealthStatus status, List<ComponentHealth
     return HealthStatus.UP;
   }
 
-  /** UP, or DOWN if a component reports a failure inside the process: see the class comment. */
+  /**
+   * {@return whether the process should keep running: UP, or DOWN if a component reports a failure
+   * inside the process}
+   */
   public HealthStatus liveness() {
     for (ComponentHealth c : components) {
       if (c.processFailure()) {
@@ -61,6 +70,8 @@ public record HealthReport(Instant at, HealthStatus status, List<ComponentHealth
    * components are keyed by name, in registration order; a name used twice gets its kind appended
    * ({@code "orders (queue)"}), then a number. {@code processFailure} appears only when true. A
    * decimal that is not a number is written as {@code null}.
+   *
+   * @return the JSON text, on one line
    */
   public String toJson() {
     StringBuilder s = new StringBuilder(64 + components.size() * 400);

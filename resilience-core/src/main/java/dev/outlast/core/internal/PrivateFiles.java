@@ -82,7 +82,12 @@ public final class PrivateFiles {
    */
   @FunctionalInterface
   public interface Body {
-    /** Writes the whole content; throwing anything leaves the target as it was. */
+    /**
+     * Writes the whole content; throwing anything leaves the target as it was.
+     *
+     * @param out the temporary file's stream; unbuffered, so wrap it for many small writes
+     * @throws IOException if the content cannot be written; the temporary file is deleted
+     */
     void writeTo(OutputStream out) throws IOException;
   }
 
@@ -111,6 +116,7 @@ public final class PrivateFiles {
    * 0700 if the umask took bits away), then checks the directory as {@link #checkDirectory} does.
    * Directories that exist already are not changed: an existing one must pass the check as it is.
    *
+   * @param dir the directory; relative to the working directory if not absolute
    * @throws NotPrivateException if the directory is refused
    * @throws IOException if it cannot be created
    */
@@ -141,6 +147,7 @@ public final class PrivateFiles {
    * to one, owned by the user the process runs as, writable by that user and by no one else (its
    * group and others may read and enter it).
    *
+   * @param dir the directory; relative to the working directory if not absolute
    * @throws NotPrivateException if it is refused; the message says how to fix it
    * @throws java.nio.file.NoSuchFileException if it does not exist
    * @throws IOException if its attributes cannot be read
@@ -188,6 +195,7 @@ public final class PrivateFiles {
    * something only in a directory that passes {@link #checkDirectory}: in any other, the file could
    * be swapped after it.
    *
+   * @param file the file; relative to the working directory if not absolute
    * @throws NotPrivateException if it is refused; the message says how to fix it
    * @throws java.nio.file.NoSuchFileException if it does not exist
    * @throws IOException if its attributes cannot be read
@@ -224,6 +232,7 @@ public final class PrivateFiles {
    * Creates an empty file, 0600 from its creation (and set to exactly 0600 if the umask took bits
    * away). Never opens or follows what is there already. The directory is the caller's to check.
    *
+   * @param file the file to create; its directory must exist
    * @throws FileAlreadyExistsException if something (a file, a link) is there already
    * @throws IOException if it cannot be created
    */
@@ -242,6 +251,7 @@ public final class PrivateFiles {
    * POSIX permissions. The directory it is in is the caller's to check first: in one that others
    * can write, it could be swapped between the check and the change.
    *
+   * @param path the directory or file
    * @throws NotPrivateException if it is a symbolic link, neither a directory nor a regular file,
    *     or owned by another user
    * @throws IOException if its mode cannot be changed
@@ -273,6 +283,8 @@ public final class PrivateFiles {
    * <p>The directory must exist (see {@link #createPrivateDirectory}) and is checked first, as
    * {@link #checkDirectory} does.
    *
+   * @param file the target; it need not exist yet
+   * @param body writes the content; called once, on the calling thread
    * @throws NotPrivateException if the directory is refused
    * @throws IOException if the write fails, or the file system cannot rename atomically
    */
@@ -323,8 +335,10 @@ public final class PrivateFiles {
 
   /**
    * Deletes the temporary files that writes of this target left when the process died during them.
-   * Call it only when no write of the target can be running (at start, before the first).
+   * Call it only when no write of the target can be running (at start, before the first). Does
+   * nothing if the target's directory does not exist.
    *
+   * @param file the target whose temporary files are deleted; other files are left alone
    * @throws IOException if the directory cannot be listed or a file cannot be deleted
    */
   public static void deleteTemporaries(Path file) throws IOException {

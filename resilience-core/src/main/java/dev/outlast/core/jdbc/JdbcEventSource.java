@@ -82,7 +82,10 @@ public final class JdbcEventSource implements EventStore {
   }
 
   /**
-   * A builder over a data source; table and column names default to event(stream, seq, payload).
+   * {@return a builder over a data source} Table and column names default to {@code event(stream,
+   * seq, payload)}, the timeout to 2 seconds.
+   *
+   * @param dataSource where connections come from, usually the service's pool
    */
   public static Builder builder(DataSource dataSource) {
     return new Builder(dataSource);
@@ -172,25 +175,51 @@ public final class JdbcEventSource implements EventStore {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     }
 
-    /** The table, optionally schema-qualified; {@code event} by default. */
+    /**
+     * The table, optionally schema-qualified; {@code event} by default.
+     *
+     * @param name a plain SQL identifier, or {@code schema.table}; not quoted, so the database's
+     *     case rules apply
+     * @return this builder
+     * @throws IllegalArgumentException if the name is not a plain identifier (letters, digits, '_')
+     */
     public Builder table(String name) {
       this.table = identifier(name, "table");
       return this;
     }
 
-    /** The column of the stream's name (text); {@code stream} by default. */
+    /**
+     * The column of the stream's name (text); {@code stream} by default.
+     *
+     * @param name a plain SQL identifier
+     * @return this builder
+     * @throws IllegalArgumentException if the name is not a plain identifier (letters, digits, '_')
+     */
     public Builder streamColumn(String name) {
       this.stream = identifier(name, "streamColumn");
       return this;
     }
 
-    /** The column of the sequence number (integer); {@code seq} by default. */
+    /**
+     * The column of the sequence number (integer); {@code seq} by default.
+     *
+     * @param name a plain SQL identifier
+     * @return this builder
+     * @throws IllegalArgumentException if the name is not a plain identifier (letters, digits, '_')
+     */
     public Builder sequenceColumn(String name) {
       this.sequence = identifier(name, "sequenceColumn");
       return this;
     }
 
-    /** The column of the event's bytes (bytea, blob, varbinary); {@code payload} by default. */
+    /**
+     * The column of the event's bytes (bytea, blob, varbinary); {@code payload} by default. A SQL
+     * NULL there is read as an empty payload.
+     *
+     * @param name a plain SQL identifier
+     * @return this builder
+     * @throws IllegalArgumentException if the name is not a plain identifier (letters, digits, '_')
+     */
     public Builder payloadColumn(String name) {
       this.payload = identifier(name, "payloadColumn");
       return this;
@@ -199,6 +228,10 @@ public final class JdbcEventSource implements EventStore {
     /**
      * How long one call may take, from asking for a connection; 2 seconds by default. Keep it at or
      * below the source guard's call timeout.
+     *
+     * @param t positive
+     * @return this builder
+     * @throws IllegalArgumentException if the timeout is zero or negative
      */
     public Builder timeout(Duration t) {
       Objects.requireNonNull(t, "timeout");
@@ -224,7 +257,9 @@ public final class JdbcEventSource implements EventStore {
 
     /**
      * The source. Logs a warning for each setting of the data source that can hold a caller past
-     * the timeout ({@link JdbcTimeouts#check}).
+     * the timeout ({@link JdbcTimeouts#check}). Opens no connection: the database may be down.
+     *
+     * @return the source
      */
     public JdbcEventSource build() {
       return new JdbcEventSource(this);

@@ -87,6 +87,7 @@ public final class JdbcTimeouts {
    *
    * @param timeout how long one call may take: the guard's call timeout
    * @param what what is queried, for messages: "JdbcLoader[products]"
+   * @return the timeouts, to {@link #open} calls with
    * @throws IllegalArgumentException if the timeout is zero or negative
    */
   public static JdbcTimeouts of(Duration timeout, String what) {
@@ -98,7 +99,7 @@ public final class JdbcTimeouts {
     return new JdbcTimeouts(timeout, what);
   }
 
-  /** How long one call may take. */
+  /** {@return how long one call may take, counted from the request for a connection} */
   public Duration timeout() {
     return timeout;
   }
@@ -107,6 +108,7 @@ public final class JdbcTimeouts {
    * Takes a connection from the data source and bounds it for one call; closing the call puts the
    * connection back as it was and closes it (returns it to its pool).
    *
+   * @param dataSource where the connection comes from
    * @return the call, which owns the connection
    * @throws SQLTimeoutException if getting the connection took the whole timeout; the query is not
    *     sent
@@ -248,14 +250,20 @@ public final class JdbcTimeouts {
       }
     }
 
-    /** The connection, for what the call does besides statements (transactions). */
+    /**
+     * {@return the connection, for what the call does besides statements (transactions)} Close the
+     * call, not the connection: {@link #close()} puts the connection back as it was first.
+     */
     public Connection connection() {
       return connection;
     }
 
     /**
-     * Prepares a statement bounded by what is left of the call's time.
+     * Prepares a statement bounded by what is left of the call's time. The statement is the
+     * caller's to close.
      *
+     * @param sql the statement's SQL, with {@code ?} for parameters
+     * @return the statement, its query timeout set where the driver needs one
      * @throws SQLException if the driver fails
      * @throws IllegalStateException if the call is closed
      */
@@ -356,7 +364,15 @@ public final class JdbcTimeouts {
   public record Finding(
       String what, String setting, String value, String recommended, String reason) {
 
-    /** Checks that nothing is null. */
+    /**
+     * Checks that nothing is null.
+     *
+     * @param what who uses the data source: "JdbcLoader[products]"
+     * @param setting the setting, named as the pool or driver names it
+     * @param value its value now, with its unit
+     * @param recommended the value to use, with its unit
+     * @param reason what the value does to a caller
+     */
     public Finding {
       Objects.requireNonNull(what, "what");
       Objects.requireNonNull(setting, "setting");
@@ -365,7 +381,9 @@ public final class JdbcTimeouts {
       Objects.requireNonNull(reason, "reason");
     }
 
-    /** One sentence for a log: who, which setting, its value, why it matters, what to set. */
+    /**
+     * {@return two sentences for a log: who, which setting, its value, why it matters, what to set}
+     */
     public String message() {
       return what
           + ": "

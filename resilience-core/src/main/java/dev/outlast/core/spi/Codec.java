@@ -46,7 +46,10 @@ public interface Codec<T> {
    */
   T decode(byte[] bytes);
 
-  /** Strings as UTF-8; decoding rejects bytes that are not valid UTF-8. */
+  /**
+   * {@return a codec of strings as UTF-8} Decoding rejects bytes that are not valid UTF-8 with an
+   * {@link IllegalArgumentException}; encoding replaces a lone surrogate with '?'.
+   */
   static Codec<String> utf8() {
     return new Codec<>() {
       @Override
@@ -75,7 +78,10 @@ public interface Codec<T> {
     };
   }
 
-  /** Byte arrays as they are (copied both ways, so that callers cannot change stored bytes). */
+  /**
+   * {@return a codec of byte arrays as they are} They are copied both ways, so that callers cannot
+   * change stored bytes.
+   */
   static Codec<byte[]> bytes() {
     return new Codec<>() {
       @Override
@@ -95,7 +101,10 @@ public interface Codec<T> {
     };
   }
 
-  /** Longs as 8 big-endian bytes. */
+  /**
+   * {@return a codec of longs as 8 big-endian bytes} Decoding rejects any other length with an
+   * {@link IllegalArgumentException}.
+   */
   static Codec<Long> int64() {
     return new Codec<>() {
       @Override
@@ -118,7 +127,15 @@ public interface Codec<T> {
     };
   }
 
-  /** Lists of elements, each written with the element codec; decoded lists are unmodifiable. */
+  /**
+   * {@return a codec of lists, each element written with the element codec} The format is the
+   * element count, then each element's length and bytes (big-endian ints). Decoded lists are
+   * unmodifiable; bytes that do not parse, or that are left over, are rejected with an {@link
+   * IllegalArgumentException}.
+   *
+   * @param <E> the type of the elements
+   * @param element the codec of one element
+   */
   static <E> Codec<List<E>> listOf(Codec<E> element) {
     Objects.requireNonNull(element, "element");
     return new Codec<>() {
@@ -171,7 +188,12 @@ public interface Codec<T> {
     };
   }
 
-  /** Optionals: one byte for presence, then the element. */
+  /**
+   * {@return a codec of optionals: one byte for presence (0 or 1), then the element's bytes}
+   *
+   * @param <E> the type of the element
+   * @param element the codec of the element, when present
+   */
   static <E> Codec<Optional<E>> optionalOf(Codec<E> element) {
     Objects.requireNonNull(element, "element");
     return new Codec<>() {

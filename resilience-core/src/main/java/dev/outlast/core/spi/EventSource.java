@@ -14,6 +14,7 @@ public interface EventSource {
   /**
    * Events of a stream from a sequence number on, in ascending order.
    *
+   * @param stream the stream's name
    * @param fromSequence the first sequence number wanted, at least 1
    * @param limit the most events to return, at least 1
    * @return at most {@code limit} events with sequence ≥ {@code fromSequence}, ascending; fewer (or
@@ -25,7 +26,8 @@ public interface EventSource {
   /**
    * The highest sequence number this source holds for a stream: how far it has caught up.
    *
-   * @return 0 if it holds none
+   * @param stream the stream's name
+   * @return the highest sequence number; 0 if it holds none
    * @throws Exception if the source cannot answer
    */
   long highWaterMark(String stream) throws Exception;

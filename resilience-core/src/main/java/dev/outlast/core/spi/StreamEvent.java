@@ -15,6 +15,11 @@ public final class StreamEvent {
   private final byte[] payload;
 
   /**
+   * Creates an event.
+   *
+   * @param stream the stream's name
+   * @param sequence the event's position in the stream, from 1
+   * @param payload the event's bytes; copied, may be empty
    * @throws IllegalArgumentException if the sequence is below 1
    */
   public StreamEvent(String stream, long sequence, byte[] payload) {
@@ -26,17 +31,17 @@ public final class StreamEvent {
     this.payload = Objects.requireNonNull(payload, "payload").clone();
   }
 
-  /** The stream it belongs to. */
+  /** {@return the name of the stream it belongs to} */
   public String stream() {
     return stream;
   }
 
-  /** Its position in the stream, from 1. */
+  /** {@return its position in the stream, from 1} */
   public long sequence() {
     return sequence;
   }
 
-  /** A copy of its bytes. */
+  /** {@return a copy of its bytes} */
   public byte[] payload() {
     return payload.clone();
   }

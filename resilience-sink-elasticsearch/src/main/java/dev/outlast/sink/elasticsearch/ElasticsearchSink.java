@@ -47,10 +47,12 @@ import org.slf4j.LoggerFactory;
  * <p>Results, per event, from the bulk response's items: 2xx is {@link Outcome#ok()}; 429 (the node
  * is overloaded) and 5xx are {@link Outcome#retry}; any other status (a mapping error, a document
  * that does not parse) is {@link Outcome#reject}, which sends the event to the queue's dead-letter
- * journal. A whole request answered 429, 5xx, 401 or 403, a timeout or a lost connection fails the
- * stage: the queue counts it against the sink's guard and sends the batch again. Wrong credentials
- * are retried, not rejected, so that fixing them delivers every event instead of dead-lettering the
- * stream.
+ * journal. A whole request answered 408, 429, 5xx, 401 or 403, a timeout or a lost connection fails
+ * the stage: the queue counts it against the sink's guard and sends the batch again. Wrong
+ * credentials are retried, not rejected, so that fixing them delivers every event instead of
+ * dead-lettering the stream. A whole request answered 413 (larger than the cluster's {@code
+ * http.max_content_length}) is split in halves and sent again, down to one document, which is then
+ * rejected; any other status for the whole request is {@link Outcome#retry} for its events.
  *
  * <p>Credentials: {@link Builder#basicAuth}, {@link Builder#apiKey}, or a user and password in the
  * address ({@code https://user:password@search:9200}), which are taken as basic authentication (the
@@ -128,6 +130,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
    *
    * @param baseUri the cluster's address, for example {@code https://search:9200}
    * @param index the index the documents go to (created by the cluster on first write if it allows)
+   * @param <E> the event type
+   * @return a builder with the defaults
+   * @throws IllegalArgumentException if the address is not {@code http} or {@code https} with a
+   *     host, has a query or fragment, or a user without a password; or the index name breaks
+   *     Elasticsearch's rules (lowercase, at most 255 bytes, not starting with {@code _ - +}, none
+   *     of {@code \ / * ? " < > | , # :} or a space)
    */
   public static <E> Builder<E> builder(URI baseUri, String index) {
     return new Builder<>(baseUri, index);
@@ -465,6 +473,11 @@ public final class ElasticsearchSink<E> implements Sink<E> {
 
     /**
      * Turns each event into the object Jackson writes as its document; by default the event itself.
+     * Replaces a {@link #rawJson} function given before.
+     *
+     * @param toDocument the object to write for an event; an event it throws on, or that Jackson
+     *     cannot write, is rejected into the queue's dead-letter journal
+     * @return this builder
      */
     public Builder<E> documents(Function<? super E, ?> toDocument) {
       this.documents = Objects.requireNonNull(toDocument, "toDocument");
@@ -475,6 +488,11 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     /**
      * Takes each event's document as JSON text already made (UTF-8), instead of Jackson. Text that
      * is not a JSON object is rejected by the cluster, per event, into the dead-letter journal.
+     * Takes precedence over {@link #documents} until that is called again.
+     *
+     * @param toJson the document of an event, as one JSON object; an event it throws on or returns
+     *     null for is rejected into the dead-letter journal
+     * @return this builder
      */
     public Builder<E> rawJson(Function<? super E, String> toJson) {
       Objects.requireNonNull(toJson, "toJson");
@@ -489,13 +507,21 @@ public final class ElasticsearchSink<E> implements Sink<E> {
      * from the queue, overwrites itself instead of making a second document. The function must give
      * the same id for the same event every time (1 to 512 bytes); an event it throws on, or returns
      * null or an unusable id for, is rejected into the dead-letter journal.
+     *
+     * @param id the document id of an event
+     * @return this builder
      */
     public Builder<E> documentId(Function<? super E, String> id) {
       this.documentId = Objects.requireNonNull(id, "id");
       return this;
     }
 
-    /** The Jackson mapper for documents and for reading responses; a default one otherwise. */
+    /**
+     * The Jackson mapper for documents and for reading responses; a default one otherwise.
+     *
+     * @param mapper used as configured, except that documents are always written on one line
+     * @return this builder
+     */
     public Builder<E> objectMapper(ObjectMapper mapper) {
       this.json = Objects.requireNonNull(mapper, "mapper");
       return this;
@@ -503,7 +529,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
 
     /**
      * HTTP basic authentication. Needs an {@code https://} address, or {@link
-     * #allowCredentialsOverHttp()}.
+     * #allowCredentialsOverHttp()}. Replaces an {@link #apiKey} given before.
+     *
+     * @param user the user name; without ':'
+     * @param password the password
+     * @return this builder
+     * @throws IllegalArgumentException if the user name contains ':'
      */
     public Builder<E> basicAuth(String user, String password) {
       Objects.requireNonNull(user, "user");
@@ -517,10 +548,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
 
     /**
      * Elasticsearch API-key authentication. Needs an {@code https://} address, or {@link
-     * #allowCredentialsOverHttp()}.
+     * #allowCredentialsOverHttp()}. Replaces {@link #basicAuth} given before.
      *
      * @param encoded the key as Elasticsearch returns it in {@code encoded} (base64 of {@code
-     *     id:api_key})
+     *     id:api_key}); surrounding white space is dropped
+     * @return this builder
+     * @throws IllegalArgumentException if it is blank
      */
     public Builder<E> apiKey(String encoded) {
       Objects.requireNonNull(encoded, "encoded");
@@ -536,6 +569,8 @@ public final class ElasticsearchSink<E> implements Sink<E> {
      * path can read them: for a cluster reached over a network the application trusts (a sidecar on
      * localhost, a test). Without it {@link #build()} refuses credentials with an {@code http://}
      * address. The sink logs a warning once when it is built with it.
+     *
+     * @return this builder
      */
     public Builder<E> allowCredentialsOverHttp() {
       this.credentialsOverHttp = true;
@@ -545,6 +580,10 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     /**
      * The TLS settings (trust store, client certificate) for an https cluster: give one whose trust
      * store holds a private certificate authority; by default the JDK's trusted authorities.
+     *
+     * @param context the TLS context of the sink's own HTTP client; ignored with {@link
+     *     #httpClient}
+     * @return this builder
      */
     public Builder<E> sslContext(SSLContext context) {
       this.ssl = Objects.requireNonNull(context, "context");
@@ -554,13 +593,22 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     /**
      * An HTTP client of the application's own (proxy, executor, TLS); {@link #sslContext} and
      * {@link #connectTimeout} then do not apply.
+     *
+     * @param client the client to send bulk requests with; the sink never closes it
+     * @return this builder
      */
     public Builder<E> httpClient(HttpClient client) {
       this.http = Objects.requireNonNull(client, "client");
       return this;
     }
 
-    /** How long a connection may take; 2 seconds by default. */
+    /**
+     * How long a connection may take; 2 seconds by default.
+     *
+     * @param timeout positive; ignored with {@link #httpClient}
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     */
     public Builder<E> connectTimeout(Duration timeout) {
       this.connectTimeout = positive(timeout, "connectTimeout");
       return this;
@@ -569,6 +617,10 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     /**
      * How long one bulk request may take before it is given up (and its events retried); 5 seconds
      * by default. Keep it below the sink guard's call timeout, which bounds the whole batch.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
      */
     public Builder<E> requestTimeout(Duration timeout) {
       this.requestTimeout = positive(timeout, "requestTimeout");
@@ -577,7 +629,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
 
     /**
      * The largest bulk request body; a batch larger than this goes as several requests, one after
-     * another. 5 MiB by default (Elasticsearch's guidance for bulk sizes).
+     * another. 5 MiB by default (Elasticsearch's guidance for bulk sizes). A single document larger
+     * than this still goes, alone in its request.
+     *
+     * @param bytes at least 1024
+     * @return this builder
+     * @throws IllegalArgumentException if it is below 1024
      */
     public Builder<E> maxBulkBytes(int bytes) {
       if (bytes < 1024) {
@@ -596,8 +653,9 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
 
     /**
-     * The sink.
+     * Builds the sink. Logs a warning if it sends credentials over plain {@code http://}.
      *
+     * @return the sink
      * @throws IllegalStateException if credentials are given both in the address and by {@link
      *     #basicAuth} or {@link #apiKey}, or with an {@code http://} address without {@link
      *     #allowCredentialsOverHttp()}

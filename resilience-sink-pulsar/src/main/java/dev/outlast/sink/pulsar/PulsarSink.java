@@ -93,6 +93,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
    * @param client the application's client
    * @param topic the topic, for example {@code persistent://tenant/namespace/name}
    * @param schema how events become message payloads, for example {@code Schema.JSON(Order.class)}
+   * @param <E> the event type
+   * @return a builder with the defaults
+   * @throws IllegalArgumentException if the topic is blank
    */
   public static <E> Builder<E> builder(PulsarClient client, String topic, Schema<E> schema) {
     return new Builder<>(client, topic, schema);
@@ -336,6 +339,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
 
     /**
      * The message key of each event (for key-shared subscriptions and compaction); none by default.
+     *
+     * @param keyOf the key of an event; an event it throws on is rejected into the queue's
+     *     dead-letter journal
+     * @return this builder
      */
     public Builder<E> key(Function<? super E, String> keyOf) {
       this.key = Objects.requireNonNull(keyOf, "keyOf");
@@ -345,6 +352,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     /**
      * What goes before the queue's producer id in the producer name; {@code outlast-} by default.
      * The name must stay the same across restarts: the broker deduplicates per name.
+     *
+     * @param prefix letters, digits, '.', '_' and '-'; may be empty
+     * @return this builder
+     * @throws IllegalArgumentException if it holds any other character
      */
     public Builder<E> producerNamePrefix(String prefix) {
       Objects.requireNonNull(prefix, "prefix");
@@ -359,6 +370,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     /**
      * How long a send may wait for the broker before it fails (and the sink starts again from what
      * the broker stored); 5 seconds by default. Keep it below the sink guard's call timeout.
+     *
+     * @param timeout positive, whole milliseconds, at most {@link Integer#MAX_VALUE} of them
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive or too long
      */
     public Builder<E> sendTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
@@ -369,7 +384,14 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       return this;
     }
 
-    /** The most events sent and not yet answered; 1,000 by default. */
+    /**
+     * The most events sent and not yet answered; 1,000 by default. Also the producer's limit of
+     * pending messages.
+     *
+     * @param events in [1, 100,000]
+     * @return this builder
+     * @throws IllegalArgumentException if it is out of range
+     */
     public Builder<E> maxInFlight(int events) {
       if (events < 1 || events > 100_000) {
         throw new IllegalArgumentException("maxInFlight must be in [1, 100000], was " + events);
@@ -378,13 +400,17 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       return this;
     }
 
-    /** Turns the client's message batching off (on by default: much faster catch-up). */
+    /**
+     * Turns the client's message batching off (on by default: much faster catch-up).
+     *
+     * @return this builder
+     */
     public Builder<E> withoutBatching() {
       this.batching = false;
       return this;
     }
 
-    /** The sink. */
+    /** {@return the sink; its producer is created on the first delivery, not here} */
     public PulsarSink<E> build() {
       return new PulsarSink<>(this);
     }

@@ -12,19 +12,31 @@ import java.util.Set;
  * <p>Implementations must be threadsafe and stateless: one instance serves every {@code Outlast}.
  */
 public interface AnnotationHandler {
-  /** The annotation this handler makes work. */
+  /**
+   * {@return the annotation this handler makes work} Two handlers of different classes for one
+   * annotation fail {@code Outlast.Builder.build()}.
+   */
   Class<? extends Annotation> annotation();
 
-  /** The second part of its property keys: "cache" for {@code outlast.cache.<name>.fresh-for}. */
+  /**
+   * {@return the second part of its property keys: "cache" for {@code
+   * outlast.cache.<name>.fresh-for}}
+   */
   String kind();
 
-  /** The attributes its properties may set: "fresh-for", ... Any other is a wiring error. */
+  /**
+   * {@return the attributes its properties may set: "fresh-for", ...} A property with any other is
+   * a wiring error.
+   */
   Set<String> attributes();
 
   /**
    * Wires one method: checks what the annotation asks for against the method, and returns the call
    * that replaces it.
    *
+   * @param site the method and what the handler may use for it; valid only during this call
+   * @return the call that replaces the method; it runs on the callers' threads, so it must be
+   *     threadsafe
    * @throws dev.outlast.core.annotation.WiringException if the method cannot work as annotated;
    *     from {@link WiringSite#problem}
    */
