@@ -1,5 +1,6 @@
 package dev.outlast.testkit;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -7,8 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * Builds the command for a server that runs in a child JVM: the same {@code java}, the same class
@@ -28,6 +32,21 @@ final class JavaChild {
       Class<?> mainClass,
       List<String> jvmFlags,
       List<String> args) {
+    return command(server, heap, mainClass, jvmFlags, args, entry -> true);
+  }
+
+  /**
+   * As above, with only the test class path's entries that {@code keep} accepts: a server whose own
+   * jars clash with a library the test uses (Pulsar's shaded client beside the broker's unshaded
+   * one) runs without it.
+   */
+  static ProcessBuilder command(
+      TestServer server,
+      String heap,
+      Class<?> mainClass,
+      List<String> jvmFlags,
+      List<String> args,
+      Predicate<String> keep) {
     Path directory = server.directory();
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     List<String> command = new ArrayList<>();
@@ -42,7 +61,7 @@ final class JavaChild {
     command.add("-Dchronicle.analytics.disable=true");
     command.addAll(jvmFlags);
     // An argument file: a full class path can exceed the kernel's limit for one argument.
-    command.add("@" + writeClassPathFile(directory));
+    command.add("@" + writeClassPathFile(directory, keep));
     command.add(mainClass.getName());
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
@@ -74,8 +93,11 @@ final class JavaChild {
     return flags;
   }
 
-  private static Path writeClassPathFile(Path directory) {
-    String classPath = System.getProperty("java.class.path");
+  private static Path writeClassPathFile(Path directory, Predicate<String> keep) {
+    String classPath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(keep)
+            .collect(Collectors.joining(File.pathSeparator));
     Path file = directory.resolve("java-classpath.args");
     try {
       // Argument files treat backslashes and quotes specially; a quoted, escaped token is safe.

@@ -2,6 +2,7 @@ package dev.outlast.testkit;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -17,6 +18,9 @@ import org.jspecify.annotations.Nullable;
  */
 public final class PulsarServer extends TestServer {
   private static final String MAIN_CLASS = "org.apache.pulsar.PulsarStandalone";
+  // Maven's layout (.../pulsar-client/<v>/pulsar-client-<v>.jar), not pulsar-client-original.
+  private static final Pattern SHADED_CLIENT =
+      Pattern.compile("(^|[/\\\\])pulsar-client-\\d[^/\\\\]*\\.jar$");
 
   private final int webPort = Ports.free();
   private final int bookiePort = Ports.free();
@@ -114,7 +118,10 @@ public final class PulsarServer extends TestServer {
             Integer.toString(webPort),
             Integer.toString(bookiePort),
             Boolean.toString(deduplication),
-            Integer.toString(proxy == null ? 0 : proxy.port())));
+            Integer.toString(proxy == null ? 0 : proxy.port())),
+        // The broker runs on the unshaded client it depends on; the shaded one a Pulsar sink
+        // uses holds copies of the same classes, built against relocated libraries.
+        entry -> !SHADED_CLIENT.matcher(entry).find());
   }
 
   @Override
