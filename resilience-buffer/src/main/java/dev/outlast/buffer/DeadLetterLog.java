@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * The dead-letter journal: events the sink rejected for good, appended to one file with plain
  * positional writes (a full disk fails the write instead of crashing the JVM). Each record is
  * {@code [length i32][crc32c i32][body]}, the body holding the event's id, times, reason and
- * encoded bytes. A damaged tail (a crash mid-write) is ignored when read.
+ * encoded bytes. A damaged tail (a crash mid-write) is cut off when the journal opens. Damage
+ * anywhere else (a bad sector, a stray write) is skipped, not cut: reading looks for the next intact
+ * record, so the dead letters after it stay readable and the damaged bytes stay in the file.
  *
  * <p>When the queue is encrypted the reason and the bytes are sealed with its keys (format 2; the
  * id and times stay readable, and are bound to the seal): a sink's reason often quotes the event (a
@@ -38,12 +40,15 @@ final class DeadLetterLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DeadLetterLog.class);
   private static final int PLAIN = 1;
   private static final int SEALED = 2;
+  // format, producer id length, sequence, published, rejected: the least a record's body holds.
+  private static final int MIN_BODY = 1 + 2 + 8 + 8 + 8;
 
   private final Path file;
   private final FileChannel channel;
   private final boolean sync;
   private final @Nullable Sealer sealer;
   private long count;
+  private long damagedBytes;
 
   /**
    * Opens (or creates) the journal in {@code dir}; {@code keys}, if not null, seal what is appended
@@ -61,9 +66,17 @@ final class DeadLetterLog implements AutoCloseable {
     this.sync = sync;
     this.sealer = keys == null ? null : new Sealer(keys);
     long valid = scan(null);
+    if (damagedBytes > 0) {
+      log.warn(
+          "{}: {} damaged bytes between intact records are skipped; the {} intact dead letters"
+              + " are kept, and so are the damaged bytes, for whoever wants to look at them",
+          file,
+          damagedBytes,
+          count);
+    }
     if (valid < channel.size()) {
       log.warn(
-          "{}: {} bytes of a torn record at the end are ignored", file, channel.size() - valid);
+          "{}: {} bytes of a torn record at the end are cut off", file, channel.size() - valid);
       channel.truncate(valid);
     }
   }
@@ -159,38 +172,83 @@ final class DeadLetterLog implements AutoCloseable {
         EventId id, long published, long rejected, String reason, byte[] payload, boolean unopened);
   }
 
-  /** Reads records from the start; returns where the valid ones end. */
+  /**
+   * Reads records from the start; returns where the last intact one ends. Records are skipped over
+   * damage: a crash tears only the last record, but a bad sector or a stray write can hit any, and
+   * giving up at the first bad one would lose every dead letter written after it.
+   */
   private long scan(@Nullable Visitor visitor) throws IOException {
     long size = channel.size();
     long position = 0;
+    long end = 0;
     long n = 0;
-    ByteBuffer head = ByteBuffer.allocate(8);
+    long skipped = 0;
     while (position + 8 <= size) {
-      head.clear();
-      channel.read(head, position);
-      head.flip();
-      int length = head.getInt();
-      int stored = head.getInt();
-      if (length < 0 || position + 8 + length > size) {
-        break;
-      }
-      ByteBuffer body = ByteBuffer.allocate(length);
-      while (body.hasRemaining() && channel.read(body, position + 8 + body.position()) > 0) {
-        // keep reading
-      }
-      CRC32C crc = new CRC32C();
-      crc.update(body.array());
-      if ((int) crc.getValue() != stored) {
-        break;
+      byte[] body = recordAt(position, size);
+      if (body == null) {
+        long next = nextRecord(position + 1, size);
+        if (next < 0) {
+          break;
+        }
+        skipped += next - position;
+        position = next;
+        continue;
       }
       if (visitor != null) {
-        visit(body.array(), visitor);
+        visit(body, visitor);
       }
-      position += 8 + length;
+      position += 8 + body.length;
+      end = position;
       n++;
     }
     count = n;
-    return position;
+    damagedBytes = skipped;
+    return end;
+  }
+
+  /** The body of the intact record at {@code position}, or null if there is none there. */
+  private byte @Nullable [] recordAt(long position, long size) throws IOException {
+    ByteBuffer head = ByteBuffer.allocate(8);
+    while (head.hasRemaining() && channel.read(head, position + head.position()) > 0) {
+      // keep reading
+    }
+    if (head.hasRemaining()) {
+      return null;
+    }
+    head.flip();
+    int length = head.getInt();
+    int stored = head.getInt();
+    if (length < MIN_BODY || position + 8 + length > size) {
+      return null;
+    }
+    ByteBuffer body = ByteBuffer.allocate(length);
+    while (body.hasRemaining() && channel.read(body, position + 8 + body.position()) > 0) {
+      // keep reading
+    }
+    if (body.hasRemaining()) {
+      return null;
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(body.array());
+    int format = body.get(0);
+    if ((int) crc.getValue() != stored || (format != PLAIN && format != SEALED)) {
+      return null;
+    }
+    return body.array();
+  }
+
+  /**
+   * Where the next intact record starts, at or after {@code from}; -1 if none does. A byte at a
+   * time: slow over a large damaged stretch, which is rare, and a checksum over the whole body
+   * makes a false start practically impossible.
+   */
+  private long nextRecord(long from, long size) throws IOException {
+    for (long p = from; p + 8 + MIN_BODY <= size; p++) {
+      if (recordAt(p, size) != null) {
+        return p;
+      }
+    }
+    return -1;
   }
 
   private void visit(byte[] body, Visitor visitor) {

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -123,7 +124,9 @@ public final class DirectoryArchive implements EventSource {
     b.putInt((int) crc.getValue());
     Path dir = Objects.requireNonNull(folderOf(stream, true));
     long last = first + events.size() - 1;
-    Path target = dir.resolve(String.format("%012d-%012d.events", first, last));
+    // Locale.ROOT: some locales format digits in their own script, which FILE (ASCII \d) would
+    // not match, and the archive would not see its own files.
+    Path target = dir.resolve(String.format(Locale.ROOT, "%012d-%012d.events", first, last));
     PrivateFiles.writeAtomically(target, out -> out.write(b.array()));
   }
 

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +59,22 @@ class DirectoryArchiveTest {
         .as("a plain name keeps the folder it always had, so existing archives stay readable")
         .isDirectory();
     assertThat(dir.resolve("archive/x-612062")).as("still the folder of 'a b'").isDirectory();
+  }
+
+  @Test
+  void aLocaleWithItsOwnDigits_stillFindsTheFilesItWrote() throws IOException {
+    Locale before = Locale.getDefault();
+    try {
+      for (String tag : List.of("ar-EG", "fa-IR", "th-TH-u-nu-thai")) {
+        Locale.setDefault(Locale.forLanguageTag(tag));
+        DirectoryArchive archive = DirectoryArchive.in(dir.resolve(tag));
+        archive.write(events("orders", 1, 3));
+        assertThat(archive.read("orders", 1, 10)).as(tag).hasSize(3);
+        assertThat(archive.highWaterMark("orders")).as(tag).isEqualTo(3);
+      }
+    } finally {
+      Locale.setDefault(before);
+    }
   }
 
   @Test
