@@ -47,14 +47,26 @@ public interface Codec<T> {
   T decode(byte[] bytes);
 
   /**
-   * {@return a codec of strings as UTF-8} Decoding rejects bytes that are not valid UTF-8 with an
-   * {@link IllegalArgumentException}; encoding replaces a lone surrogate with '?'.
+   * {@return a codec of strings as UTF-8} Both ways reject what UTF-8 cannot carry with an {@link
+   * IllegalArgumentException}: bytes that are not UTF-8, and a string with a lone surrogate (the
+   * JDK would write it as '?', and the event read back would not be the one published).
    */
   static Codec<String> utf8() {
     return new Codec<>() {
       @Override
       public byte[] encode(String value) {
-        return value.getBytes(StandardCharsets.UTF_8);
+        byte[] plain = value.getBytes(StandardCharsets.UTF_8);
+        // A lone surrogate is the only thing getBytes replaces (with '?').
+        int at = loneSurrogateAt(value);
+        if (at < 0) {
+          return plain;
+        }
+        throw new IllegalArgumentException(
+            "not valid Unicode: a lone surrogate at index "
+                + at
+                + " of a "
+                + value.length()
+                + "-char string; UTF-8 cannot carry it");
       }
 
       @Override
@@ -227,5 +239,20 @@ public interface Codec<T> {
         return "Codec.optionalOf(" + element + ")";
       }
     };
+  }
+
+  /** Where the first surrogate without its pair is, or -1. */
+  private static int loneSurrogateAt(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return i;
+      }
+    }
+    return -1;
   }
 }

@@ -47,12 +47,13 @@ import org.slf4j.LoggerFactory;
  * <p>Results, per event, from the bulk response's items: 2xx is {@link Outcome#ok()}; 429 (the node
  * is overloaded) and 5xx are {@link Outcome#retry}; any other status (a mapping error, a document
  * that does not parse) is {@link Outcome#reject}, which sends the event to the queue's dead-letter
- * journal. A whole request answered 408, 429, 5xx, 401 or 403, a timeout or a lost connection fails
- * the stage: the queue counts it against the sink's guard and sends the batch again. Wrong
- * credentials are retried, not rejected, so that fixing them delivers every event instead of
- * dead-lettering the stream. A whole request answered 413 (larger than the cluster's {@code
- * http.max_content_length}) is split in halves and sent again, down to one document, which is then
- * rejected; any other status for the whole request is {@link Outcome#retry} for its events.
+ * journal. A whole request answered 413 (larger than the cluster's {@code http.max_content_length})
+ * is split in halves and sent again, down to one document, which is then rejected. Any other status
+ * that is not 2xx for the whole request (408, 429, 5xx; 401 or 403, wrong credentials; 404, a wrong
+ * address or a missing index the cluster may not create; 400), a timeout or a lost connection fails
+ * the stage: the queue counts it against the sink's guard, health shows the answer with what to
+ * check, and the batch is sent again. None of these is rejected, so that fixing the cause delivers
+ * every event instead of dead-lettering the stream.
  *
  * <p>Credentials: {@link Builder#basicAuth}, {@link Builder#apiKey}, or a user and password in the
  * address ({@code https://user:password@search:9200}), which are taken as basic authentication (the
@@ -248,30 +249,20 @@ public final class ElasticsearchSink<E> implements Sink<E> {
                             + " 413, http.max_content_length)"));
                 return CompletableFuture.completedFuture(null);
               }
-              if (status == 429
-                  || status >= 500
-                  || status == 401
-                  || status == 403
-                  || status == 408) {
+              if (status / 100 != 2) {
+                // A whole request refused is not about one event: keep the events and fail the
+                // call, so that the guard counts it and health shows the reason. Overload and
+                // outages pass; a wrong address, a missing index (auto-create off) or wrong
+                // credentials need someone, and retrying them quietly would hide that.
                 return CompletableFuture.failedFuture(
                     new IOException(
                         "bulk request to "
                             + bulkUri
                             + " answered HTTP "
                             + status
-                            + (status == 401 || status == 403
-                                ? " (check the sink's credentials)"
-                                : "")
+                            + hint(status)
                             + ": "
                             + snippet(response.body())));
-              }
-              if (status / 100 != 2) {
-                // A whole request refused is not about one event: keep the events and say why.
-                r.fill(
-                    outcomes,
-                    Outcome.retry(
-                        "bulk request answered HTTP " + status + ": " + snippet(response.body())));
-                return CompletableFuture.completedFuture(null);
               }
               try {
                 parse(response.body(), r, outcomes);
@@ -327,6 +318,17 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   }
 
   /** The start of a response body, for messages; redacted, since a server may echo a request. */
+  /** What to check, for the whole-request answers that need someone rather than time. */
+  private static String hint(int status) {
+    return switch (status) {
+      case 401, 403 -> " (check the sink's credentials)";
+      case 404 ->
+          " (check the address, and that the index exists or may be created on first write)";
+      case 400 -> " (the cluster refused the request itself; check the address and any proxy)";
+      default -> "";
+    };
+  }
+
   private static String snippet(byte[] body) {
     String s = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8);
     return String.valueOf(Redaction.redact(body.length > 300 ? s + "..." : s));

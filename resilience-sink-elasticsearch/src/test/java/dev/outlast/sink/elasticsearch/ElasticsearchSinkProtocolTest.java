@@ -155,6 +155,21 @@ class ElasticsearchSinkProtocolTest {
     assertThat(seen.get(0).authorization()).isEqualTo("ApiKey a2V5OnNlY3JldA==");
   }
 
+  /** A missing index or a wrong address is not an event's fault, and needs someone: say so. */
+  @Test
+  void wholeRequestNotFoundOrBadRequest_failsTheStage_withWhatToCheck() {
+    ElasticsearchSink<Map<String, Object>> sink = builder().build();
+    replies.add(new Reply(404, "{\"error\":{\"type\":\"index_not_found_exception\"}}"));
+    assertThatThrownBy(() -> deliver(sink, batch(2)))
+        .isInstanceOf(ExecutionException.class)
+        .hasMessageContaining("HTTP 404 (check the address, and that the index exists")
+        .hasMessageContaining("index_not_found_exception");
+    replies.add(new Reply(400, "{\"error\":\"bad\"}"));
+    assertThatThrownBy(() -> deliver(sink, batch(2)))
+        .isInstanceOf(ExecutionException.class)
+        .hasMessageContaining("HTTP 400 (the cluster refused the request itself");
+  }
+
   @Test
   void responseWithTheWrongNumberOfItems_failsTheStage() {
     replies.add(new Reply(200, "{\"errors\":false,\"items\":[" + item(201, "") + "]}"));
