@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * positional writes (a full disk fails the write instead of crashing the JVM). Each record is
  * {@code [length i32][crc32c i32][body]}, the body holding the event's id, times, reason and
  * encoded bytes. A damaged tail (a crash mid-write) is cut off when the journal opens. Damage
- * anywhere else (a bad sector, a stray write) is skipped, not cut: reading looks for the next intact
- * record, so the dead letters after it stay readable and the damaged bytes stay in the file.
+ * anywhere else (a bad sector, a stray write) is skipped, not cut: reading looks for the next
+ * intact record, so the dead letters after it stay readable and the damaged bytes stay in the file.
  *
  * <p>When the queue is encrypted the reason and the bytes are sealed with its keys (format 2; the
  * id and times stay readable, and are bound to the seal): a sink's reason often quotes the event (a
