@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -44,6 +45,9 @@ final class DeliveryLane<E> {
   private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
   private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
+  /** The most calls in flight whatever a sink declares: bounds the window to 19 batches. */
+  static final int MAX_CALLS = 16;
+
   private final SpillQueueConfig<E> config;
   private final String name;
   private final String producerId;
@@ -56,6 +60,8 @@ final class DeliveryLane<E> {
   private final Guard guard;
   private final Clock clock;
   private final Thread thread;
+  private final int maxCalls;
+  private final Runnable answered;
 
   private final ReentrantReadWriteLock spillState = new ReentrantReadWriteLock();
   private volatile boolean spilling;
@@ -71,6 +77,14 @@ final class DeliveryLane<E> {
 
   // The lane thread's own state.
   private final ArrayDeque<Pending> window = new ArrayDeque<>();
+  // The window's events not yet handed to the sink (nor done), in order: the next batches.
+  private final ArrayDeque<Pending> unsent = new ArrayDeque<>();
+  // Calls in flight, in the order they were made; they may be answered in any order.
+  private final ArrayDeque<Call<E>> calls = new ArrayDeque<>();
+  // A call failed (or answered retry): nothing new is sent until every call in flight is finished;
+  // then the lane sends again from the first event not done.
+  private boolean resending;
+  private boolean failedWithoutProgress;
   private Journal.@Nullable Reader reader;
   private int failuresInARow;
   private double tokens;
@@ -106,6 +120,9 @@ final class DeliveryLane<E> {
     }
   }
 
+  /** A call in flight and the window's events it carries, in the order of its deliveries. */
+  private record Call<E>(SinkCaller.InFlight<E> call, List<Pending> sent) {}
+
   DeliveryLane(
       SpillQueueConfig<E> config,
       String producerId,
@@ -129,6 +146,25 @@ final class DeliveryLane<E> {
     this.spilling = config.mode() == SpillQueue.Mode.WRITE_AHEAD || journal.backlogRecords() > 0;
     this.thread = new Thread(this::run, "outlast-spill-" + name + "-lane");
     thread.setDaemon(true);
+    this.maxCalls = batchesInFlight(config.sink());
+    // An answer on the sink's thread wakes the lane if it waits for one (a plain unpark: one per
+    // call, not per event).
+    this.answered = () -> LockSupport.unpark(thread);
+  }
+
+  /**
+   * How many batches the lane keeps in flight: what the sink declares, within [1, {@value
+   * #MAX_CALLS}]; 1 if asking throws.
+   */
+  static int batchesInFlight(dev.outlast.buffer.spi.Sink<?> sink) {
+    int declared;
+    try {
+      declared = sink.maxBatchesInFlight();
+    } catch (RuntimeException e) {
+      log.warn("sink {}: maxBatchesInFlight() threw; one batch at a time: {}", sink, clean(e));
+      return 1;
+    }
+    return Math.max(1, Math.min(MAX_CALLS, declared));
   }
 
   void start() {
@@ -290,6 +326,7 @@ final class DeliveryLane<E> {
         pause(backoff(++failuresInARow));
       }
     }
+    finishInFlight();
     try {
       // Nothing handed over is left unanswered: it goes to the journal, behind what is there.
       if (!handoffs.isEmpty()) {
@@ -451,61 +488,92 @@ final class DeliveryLane<E> {
 
   // ---- draining the journal ----
 
+  /**
+   * One journal step: finishes the calls the sink has answered (or whose time is up), moves the
+   * acknowledged position over what is done at the head, then starts as many calls as the sink
+   * takes in flight, and waits for an answer if it could do nothing else.
+   */
   private boolean drainStep() throws IOException {
     Journal.Reader r = reader;
     if (r == null) {
       r = journal.reader(format);
       reader = r;
     }
-    int notDone = 0;
-    for (Pending p : window) {
-      if (!p.done) {
-        notDone++;
-      }
-    }
-    int batchSize = config.batchSize();
-    while (notDone < batchSize && window.size() < 4 * batchSize) {
-      Journal.Entry e = r.next();
-      if (e == null) {
-        break;
-      }
-      window.addLast(new Pending(e));
-      notDone++;
-    }
-    if (notDone == 0) {
-      maybeStopSpilling();
-      return false;
-    }
-    List<Pending> batch = new ArrayList<>(Math.min(notDone, batchSize));
-    for (Pending p : window) {
-      if (!p.done) {
-        batch.add(p);
-        if (batch.size() == batchSize) {
-          break;
+    boolean worked = finishAnswered();
+    if (resending && calls.isEmpty()) {
+      // Every call sent before the failure is finished: send again from the first event not done.
+      resending = false;
+      unsent.clear();
+      for (Pending p : window) {
+        if (!p.done) {
+          unsent.addLast(p);
         }
       }
+      if (failedWithoutProgress) {
+        failedWithoutProgress = false;
+        pause(backoff(++failuresInARow));
+      }
+      worked = true;
     }
-    Pending head = window.peekFirst();
-    counters.oldestUndelivered = head == null ? 0 : head.publishedAt;
-    throttle(batch.size());
-    Guard.Permit permit = guard.tryEnter();
-    if (permit == null) {
-      // The sink's breaker is open: wait, then probe again with the same batch.
-      pause(backoff(++failuresInARow));
+    int batchSize = config.batchSize();
+    int windowLimit = (maxCalls + 3) * batchSize;
+    while (!resending && running && calls.size() < maxCalls) {
+      while (unsent.size() < batchSize && window.size() < windowLimit) {
+        Journal.Entry e = r.next();
+        if (e == null) {
+          break;
+        }
+        Pending p = new Pending(e);
+        window.addLast(p);
+        unsent.addLast(p);
+      }
+      if (unsent.isEmpty()) {
+        break;
+      }
+      Pending head = window.peekFirst();
+      counters.oldestUndelivered = head == null ? 0 : head.publishedAt;
+      Guard.Permit permit = guard.tryEnter();
+      if (permit == null) {
+        if (calls.isEmpty()) {
+          // The sink's breaker is open: wait, then probe again with the same events.
+          pause(backoff(++failuresInARow));
+          return true;
+        }
+        break; // a half-open breaker or a full bulkhead: the calls in flight answer first
+      }
+      throttle(Math.min(unsent.size(), batchSize));
+      List<Pending> batch = new ArrayList<>(Math.min(unsent.size(), batchSize));
+      while (batch.size() < batchSize && !unsent.isEmpty()) {
+        batch.add(unsent.pollFirst());
+      }
+      boolean progress = send(batch, permit);
+      if (progress) {
+        failuresInARow = 0;
+      }
+      worked = true;
+    }
+    if (calls.isEmpty()) {
+      acknowledgeDone();
+      if (!worked && unsent.isEmpty() && window.isEmpty()) {
+        maybeStopSpilling();
+        return false;
+      }
       return true;
     }
-    boolean progress = deliver(batch, permit);
     acknowledgeDone();
-    if (progress) {
-      failuresInARow = 0;
-    } else {
-      pause(backoff(++failuresInARow));
+    if (!worked) {
+      awaitAnswer();
     }
     return true;
   }
 
-  /** Sends a batch; marks what is done. Returns whether anything was done. */
-  private boolean deliver(List<Pending> batch, Guard.Permit permit) {
+  /**
+   * Decodes a batch and hands it to the sink, without waiting for the answer. Events the codec can
+   * no longer read go to the dead-letter journal here.
+   *
+   * @return whether anything was done (dead-lettered) before the call
+   */
+  private boolean send(List<Pending> batch, Guard.Permit permit) {
     List<Delivery<E>> deliveries = new ArrayList<>(batch.size());
     List<Pending> sent = new ArrayList<>(batch.size());
     boolean progress = false;
@@ -521,7 +589,12 @@ final class DeliveryLane<E> {
           // The journal's bytes are intact (their CRC matched) but the codec no longer reads them:
           // whatever it throws (a StackOverflowError of a recursive decoder too), the event would
           // fail the same way on every attempt and hold up every event behind it.
-          progress |= deadLetter(p, "the codec cannot decode the event: " + e);
+          if (!deadLetter(p, "the codec cannot decode the event: " + e)) {
+            // It stays in line and is tried again once the calls in flight are finished.
+            resending = true;
+            failedWithoutProgress = true;
+          }
+          progress |= p.done;
           continue;
         }
         p.attempts++;
@@ -531,20 +604,60 @@ final class DeliveryLane<E> {
       }
     } catch (Throwable t) {
       permit.release();
+      // Not sent: these go back in line, before anything not yet taken.
+      for (int i = batch.size() - 1; i >= 0; i--) {
+        unsent.addFirst(batch.get(i));
+      }
       throw t;
     }
     if (deliveries.isEmpty()) {
       permit.release();
       return progress;
     }
-    SinkCaller.Result result = caller.call(List.copyOf(deliveries), permit);
+    calls.addLast(new Call<>(caller.start(List.copyOf(deliveries), permit, answered), sent));
+    return progress;
+  }
+
+  /** Finishes every call the sink has answered and every call whose time is up, in any order. */
+  private boolean finishAnswered() {
+    if (calls.isEmpty()) {
+      return false;
+    }
+    boolean finished = false;
+    long now = System.nanoTime();
+    for (Iterator<Call<E>> it = calls.iterator(); it.hasNext(); ) {
+      Call<E> c = it.next();
+      if (c.call.answered() || c.call.overdue(now)) {
+        it.remove();
+        finished = true;
+        try {
+          finish(c);
+        } catch (Throwable t) {
+          // Its events not marked done are sent again once the other calls are finished.
+          resending = true;
+          failedWithoutProgress = true;
+          throw t;
+        }
+      }
+    }
+    return finished;
+  }
+
+  /** Reads one call's outcomes; any failure sends the lane into resending. */
+  private void finish(Call<E> c) {
+    SinkCaller.Result result = caller.finish(c.call);
     List<Outcome> outcomes = result.outcomes();
     if (outcomes == null) {
-      log.debug("{}: delivery of {} events failed: {}", name, sent.size(), clean(result.failure()));
-      return progress;
+      log.debug(
+          "{}: delivery of {} events failed: {}", name, c.sent.size(), clean(result.failure()));
+      resending = true;
+      failedWithoutProgress = true;
+      return;
     }
-    for (int i = 0; i < sent.size(); i++) {
-      Pending p = sent.get(i);
+    boolean progress = false;
+    boolean again = false;
+    for (int i = 0; i < c.sent.size(); i++) {
+      Pending p = c.sent.get(i);
       Outcome o = outcomes.get(i);
       switch (o.kind()) {
         case OK -> {
@@ -552,11 +665,69 @@ final class DeliveryLane<E> {
           counters.delivered.increment();
           progress = true;
         }
-        case REJECT -> progress |= deadLetter(p, o.reason());
-        case RETRY -> {}
+        case REJECT -> {
+          boolean written = deadLetter(p, o.reason());
+          progress |= written;
+          again |= !written;
+        }
+        case RETRY -> again = true;
       }
     }
-    return progress;
+    if (progress) {
+      failuresInARow = 0;
+    }
+    if (again) {
+      resending = true;
+      failedWithoutProgress |= !progress;
+    }
+  }
+
+  /**
+   * Parks until a call is answered or its time is up; new journal records wake it too, since a free
+   * slot may take them.
+   */
+  private void awaitAnswer() {
+    long until = Long.MAX_VALUE;
+    long now = System.nanoTime();
+    for (Call<E> c : calls) {
+      if (c.call.answered()) {
+        return;
+      }
+      until = Math.min(until, c.call.deadlineNanos - now);
+    }
+    long journaled = counters.journaled.get();
+    idle = true;
+    // Looked at again after the flag is up, as in run(): an answer or a record that came in between
+    // did not see it.
+    boolean answered = false;
+    for (Call<E> c : calls) {
+      answered |= c.call.answered();
+    }
+    if (!answered && counters.journaled.get() == journaled && until > 0) {
+      LockSupport.parkNanos(Math.min(until, IDLE_PARK_NANOS));
+    }
+    idle = false;
+  }
+
+  /** At close: the calls in flight are finished (each within its time limit) and acknowledged. */
+  private void finishInFlight() {
+    while (!calls.isEmpty()) {
+      if (!finishAnswered()) {
+        long until = Long.MAX_VALUE;
+        long now = System.nanoTime();
+        for (Call<E> c : calls) {
+          until = Math.min(until, c.call.deadlineNanos - now);
+        }
+        if (until > 0) {
+          LockSupport.parkNanos(Math.min(until, IDLE_PARK_NANOS));
+        }
+      }
+    }
+    try {
+      acknowledgeDone();
+    } catch (Throwable t) {
+      log.warn("{}: acknowledging the last calls at close: {}", name, clean(t));
+    }
   }
 
   private boolean deadLetter(Pending p, String reason) {

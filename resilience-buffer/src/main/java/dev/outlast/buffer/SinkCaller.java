@@ -22,8 +22,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A stage that does not complete in time is cancelled ({@code cancel(true)}), so that a sink
  * whose future aborts its request (the JDK's HTTP client, for one) stops sending; the batch is then
- * sent again only by a later call, never beside this one, because the lane makes one call at a
- * time.
+ * sent again only by a later call, never beside this one: after a failure the lane waits until
+ * every call it has in flight is finished before it sends anything again.
+ *
+ * <p>Two ways to call: {@link #call} waits for the answer (direct delivery, one call at a time);
+ * {@link #start} and {@link #finish} let the lane keep several calls in flight (draining the
+ * journal into a sink that takes several batches). Either way each call is reported once.
  *
  * <p>Threading: used by the delivery lane's thread only.
  */
@@ -61,20 +65,112 @@ final class SinkCaller<E> {
     }
   }
 
-  /** Delivers a batch under a permit, reporting the call's outcome on the permit. */
+  /**
+   * A call handed to the sink and not yet finished: its stage (or why there is none), when it
+   * began, and the permit it reports on. Touched by the lane's thread only; the stage completes on
+   * whatever thread the sink completes it.
+   */
+  static final class InFlight<E> {
+    final List<Delivery<E>> batch;
+    final Guard.Permit permit;
+    final long startNanos;
+    final long deadlineNanos;
+    private final @Nullable CompletableFuture<List<Outcome>> future;
+    private final @Nullable Throwable startFailure;
+    private boolean interrupted;
+
+    private InFlight(
+        List<Delivery<E>> batch,
+        Guard.Permit permit,
+        long startNanos,
+        long deadlineNanos,
+        @Nullable CompletableFuture<List<Outcome>> future,
+        @Nullable Throwable startFailure) {
+      this.batch = batch;
+      this.permit = permit;
+      this.startNanos = startNanos;
+      this.deadlineNanos = deadlineNanos;
+      this.future = future;
+      this.startFailure = startFailure;
+    }
+
+    /** Whether the sink has answered (or failed to start the call): finish it without waiting. */
+    boolean answered() {
+      CompletableFuture<List<Outcome>> f = future;
+      return f == null || f.isDone();
+    }
+
+    /** Whether its time is up: finishing it now cancels the stage. */
+    boolean overdue(long now) {
+      return now - deadlineNanos >= 0;
+    }
+  }
+
+  /**
+   * Delivers a batch under a permit and waits for it, reporting the call's outcome on the permit.
+   */
   Result call(List<Delivery<E>> batch, Guard.Permit permit) {
+    InFlight<E> c = start(batch, permit, null);
+    CompletableFuture<List<Outcome>> f = c.future;
+    if (f != null) {
+      try {
+        f.get(Math.max(0, c.deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        // Nobody interrupts the lane; if something did, the flag is cleared here so that the
+        // lane's next waits still wait, and the batch is sent again.
+        c.interrupted = true;
+      } catch (ExecutionException
+          | TimeoutException
+          | java.util.concurrent.CancellationException e) {
+        // finish() reads the stage again and says what became of it.
+      }
+    }
+    return finish(c);
+  }
+
+  /**
+   * Hands a batch to the sink without waiting for the answer. Whatever {@code deliver} throws or
+   * returns, the call is in flight afterwards, to be ended by {@link #finish} exactly once.
+   *
+   * @param answered run (on the sink's thread) when the stage completes; may be null
+   */
+  InFlight<E> start(List<Delivery<E>> batch, Guard.Permit permit, @Nullable Runnable answered) {
     long start = System.nanoTime();
+    CompletableFuture<List<Outcome>> future = null;
+    Throwable failure = null;
+    try {
+      CompletionStage<List<Outcome>> stage = sink.deliver(batch);
+      if (stage == null) {
+        throw new IllegalStateException("sink " + sinkName() + " returned no stage");
+      }
+      future = toFuture(stage);
+    } catch (Throwable t) {
+      failure = t;
+    }
+    if (future != null && answered != null) {
+      var unused = future.whenComplete((v, t) -> answered.run());
+    }
+    return new InFlight<>(batch, permit, start, start + timeoutNanos, future, failure);
+  }
+
+  /**
+   * Ends a call: reads the sink's answer if there is one, else (its time is up) cancels the stage;
+   * reports on the permit and to observers.
+   */
+  Result finish(InFlight<E> c) {
     List<Outcome> outcomes;
     try {
-      outcomes = invoke(batch);
+      outcomes = outcomes(c);
     } catch (Throwable t) {
       // Every failure of the call counts against the sink; a timeout is reported as one.
       long elapsed =
           report(
-              permit, start, t instanceof TimeoutException ? t : new IOException(t.toString(), t));
+              c.permit,
+              c.startNanos,
+              t instanceof TimeoutException ? t : new IOException(t.toString(), t));
       if (notifier.active()) {
         notifier.publish(
-            new DeliveryObserver.SinkCall(batch.size(), 0, 0, batch.size(), true, elapsed, -1));
+            new DeliveryObserver.SinkCall(c.batch.size(), 0, 0, c.batch.size(), true, elapsed, -1));
       }
       return new Result(null, t);
     }
@@ -88,13 +184,13 @@ final class SinkCaller<E> {
     }
     long elapsed =
         report(
-            permit,
-            start,
+            c.permit,
+            c.startNanos,
             retries == outcomes.size()
                 ? new IOException("sink asked to retry: " + DeliveryLane.clean(reason))
                 : null);
     if (notifier.active()) {
-      notifier.publish(summary(batch, outcomes, retries, elapsed));
+      notifier.publish(summary(c.batch, outcomes, retries, elapsed));
     }
     return new Result(outcomes, null);
   }
@@ -120,27 +216,27 @@ final class SinkCaller<E> {
         batch.size(), delivered, rejected, retries, false, elapsed, age);
   }
 
-  private List<Outcome> invoke(List<Delivery<E>> batch) throws Throwable {
-    CompletionStage<List<Outcome>> stage = sink.deliver(batch);
-    if (stage == null) {
-      throw new IllegalStateException("sink " + sinkName() + " returned no stage");
+  private List<Outcome> outcomes(InFlight<E> c) throws Throwable {
+    Throwable failed = c.startFailure;
+    if (failed != null) {
+      throw failed;
     }
-    CompletableFuture<List<Outcome>> future = toFuture(stage);
-    List<Outcome> outcomes;
-    try {
-      outcomes = future.get(timeoutNanos, TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
+    CompletableFuture<List<Outcome>> future = java.util.Objects.requireNonNull(c.future);
+    if (!future.isDone()) {
       future.cancel(true);
+      if (c.interrupted) {
+        throw new IOException("interrupted while waiting for sink " + sinkName());
+      }
       throw new TimeoutException(
           "sink " + sinkName() + " did not answer within " + timeout + "; the call was cancelled");
+    }
+    List<Outcome> outcomes;
+    try {
+      outcomes = future.get();
     } catch (ExecutionException e) {
       throw e.getCause() == null ? e : e.getCause();
-    } catch (InterruptedException e) {
-      // Nobody interrupts the lane; if something did, the flag is cleared here so that the lane's
-      // next waits still wait, and the batch is sent again.
-      future.cancel(true);
-      throw new IOException("interrupted while waiting for sink " + sinkName(), e);
     }
+    List<Delivery<E>> batch = c.batch;
     if (outcomes == null || outcomes.size() != batch.size()) {
       throw new IllegalStateException(
           "sink "

@@ -10,9 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Wraps a sink and records the most {@code deliver} calls ever in flight at once: from the call
- * until the stage it returned completes (a stage the queue cancels completes then). Holds no lock,
- * so it cannot hide two calls that overlap.
+ * Wraps a sink (declaring the batches in flight it declares) and records the most {@code deliver}
+ * calls ever in flight at once: from the call until the stage it returned completes (a stage the
+ * queue cancels completes then). Holds no lock, so it cannot hide two calls that overlap.
  *
  * <p>The queue gets a stage of the probe's own, completed only after the count went down: a
  * CompletableFuture wakes a thread waiting in {@code get} before it runs callbacks registered
@@ -64,6 +64,11 @@ final class InFlightProbe<E> implements Sink<E> {
               }
             });
     return seen;
+  }
+
+  @Override
+  public int maxBatchesInFlight() {
+    return delegate.maxBatchesInFlight();
   }
 
   @Override

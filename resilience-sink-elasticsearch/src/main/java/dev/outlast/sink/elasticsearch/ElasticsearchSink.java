@@ -84,6 +84,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   private final @Nullable String authorization;
   private final Duration requestTimeout;
   private final int maxBulkBytes;
+  private final int maxBatches;
 
   private ElasticsearchSink(Builder<E> b) {
     this.json = b.json;
@@ -98,6 +99,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     this.authorization = b.authorization != null ? b.authorization : b.addressAuthorization;
     this.requestTimeout = b.requestTimeout;
     this.maxBulkBytes = b.maxBulkBytes;
+    this.maxBatches = b.maxBatches > 0 ? b.maxBatches : b.documentId == null ? 2 : 1;
     this.documentId = b.documentId;
     Function<? super E, byte[]> raw = b.rawJson;
     Function<? super E, ?> documents = b.documents;
@@ -142,6 +144,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     return new Builder<>(baseUri, index);
   }
 
+  /** {@return how many of the queue's batches it takes in flight; see the builder} */
+  @Override
+  public int maxBatchesInFlight() {
+    return maxBatches;
+  }
+
   @Override
   public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
     Outcome[] outcomes = new Outcome[batch.size()];
@@ -172,7 +180,8 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     if (current.bytes.size() > 0) {
       requests.add(current);
     }
-    // One request at a time, in order: what is in flight stays bounded by maxBulkBytes.
+    // One request of the batch at a time, in order: what one batch has in flight stays bounded by
+    // maxBulkBytes (the queue may have maxBatchesInFlight batches in flight).
     CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
     for (Request r : requests) {
       chain = chain.thenCompose(ignored -> send(r, outcomes));
@@ -411,6 +420,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration requestTimeout = Duration.ofSeconds(5);
     private int maxBulkBytes = 5 << 20;
+    private int maxBatches; // 0: the default, which depends on whose document ids are used
 
     private Builder(URI baseUri, String index) {
       Objects.requireNonNull(baseUri, "baseUri");
@@ -643,6 +653,27 @@ public final class ElasticsearchSink<E> implements Sink<E> {
         throw new IllegalArgumentException("maxBulkBytes must be at least 1024, was " + bytes);
       }
       this.maxBulkBytes = bytes;
+      return this;
+    }
+
+    /**
+     * How many of the queue's batches the sink takes at once while the queue drains its backlog
+     * ({@link Sink#maxBatchesInFlight()}): that many bulk requests in flight, so that the cluster
+     * indexes one while the next is on its way. By default 2 when documents are identified by the
+     * event's id, whose repeats overwrite themselves whatever the order they land in; and 1 with
+     * {@link #documentId}, because two events of the same document in requests in flight at once
+     * could land in either order and leave the older one. Give more than 1 with your own ids only
+     * if no two events of one document are close together in the queue.
+     *
+     * @param batches in [1, 16]
+     * @return this builder
+     * @throws IllegalArgumentException if it is out of range
+     */
+    public Builder<E> maxBatchesInFlight(int batches) {
+      if (batches < 1 || batches > 16) {
+        throw new IllegalArgumentException("maxBatchesInFlight must be in [1, 16], was " + batches);
+      }
+      this.maxBatches = batches;
       return this;
     }
 

@@ -5,7 +5,9 @@ import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Redaction;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -71,10 +73,23 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   private final int maxInFlight;
   private final boolean batching;
 
+  private final int maxBatches;
+
   // Guarded by this: the producer in use (or being created), and the name it was created under.
   private @Nullable CompletableFuture<Producer<E>> producer;
   private @Nullable String producerName;
   private boolean closed;
+  // Guarded by this. Bumped whenever a producer is discarded: sends queued for an older one fail.
+  private long generation;
+  // Guarded by this: the first event of a failed send, until the queue sends it again (0: none).
+  // Batches that start after it are answered retry without sending.
+  private long resendFrom;
+  // Guarded by this: sends waiting for room under maxInFlight, in order; sends handed to the
+  // producer and not answered; whether a thread is pumping, and whether it must look again.
+  private final ArrayDeque<Item<E>> queued = new ArrayDeque<>();
+  private int sending;
+  private boolean pumping;
+  private boolean pumpAgain;
 
   private PulsarSink(Builder<E> b) {
     this.client = b.client;
@@ -85,6 +100,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     this.sendTimeout = b.sendTimeout;
     this.maxInFlight = b.maxInFlight;
     this.batching = b.batching;
+    this.maxBatches = b.maxBatches;
   }
 
   /**
@@ -101,67 +117,187 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     return new Builder<>(client, topic, schema);
   }
 
+  /** {@return how many of the queue's batches it takes in flight; see the builder} */
+  @Override
+  public int maxBatchesInFlight() {
+    return maxBatches;
+  }
+
   @Override
   public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
     if (batch.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
     String name = producerPrefix + batch.get(0).id().producerId();
-    return producer(name)
+    long first = batch.get(0).id().sequence();
+    Attempt<E> attempt;
+    synchronized (this) {
+      if (resendFrom > 0 && first > resendFrom) {
+        // A batch sent behind one that failed: nothing of it may reach the broker before the
+        // failed events do, or the broker would drop those as duplicates once they come.
+        Outcome[] outcomes = new Outcome[batch.size()];
+        Arrays.fill(
+            outcomes,
+            Outcome.retry("waiting to resend from event " + resendFrom + " after a failure"));
+        return CompletableFuture.completedFuture(List.of(outcomes));
+      }
+      resendFrom = 0;
+      attempt = producer(name);
+    }
+    return attempt
+        .producer()
         .thenCompose(
             p -> {
               Outcome[] outcomes = new Outcome[batch.size()];
               // What the broker already stored under this name (a send whose answer was lost).
               long stored = p.getLastSequenceId();
-              int first = 0;
-              while (first < batch.size() && batch.get(first).id().sequence() <= stored) {
-                outcomes[first++] = Outcome.ok();
+              int from = 0;
+              while (from < batch.size() && batch.get(from).id().sequence() <= stored) {
+                outcomes[from++] = Outcome.ok();
               }
-              return sendWindows(p, batch, first, outcomes)
-                  .thenApply(ignored -> List.<Outcome>of(outcomes));
+              List<CompletableFuture<?>> sends = new ArrayList<>(batch.size() - from);
+              for (int i = from; i < batch.size(); i++) {
+                Item<E> item = new Item<>(p, attempt.generation(), batch.get(i));
+                sends.add(item.done);
+                queued.add(item);
+              }
+              pump();
+              int sentFrom = from;
+              return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))
+                  .handle((ok, failed) -> outcomes(p, sends, sentFrom, outcomes));
+            })
+        .whenComplete(
+            (outcomes, failed) -> {
+              if (failed != null) {
+                // No producer (or it broke before sending): a batch handed over behind this one
+                // must not reach a new producer first.
+                synchronized (this) {
+                  holdFrom(first);
+                }
+              }
             });
   }
 
-  /** Sends from {@code from} on, at most {@link Builder#maxInFlight} at a time. */
-  private CompletableFuture<Void> sendWindows(
-      Producer<E> p, List<Delivery<E>> batch, int from, Outcome[] outcomes) {
-    if (from >= batch.size()) {
-      return CompletableFuture.completedFuture(null);
+  /** Each event's outcome, in order: after the first failure nothing later counts. */
+  private List<Outcome> outcomes(
+      Producer<E> p, List<CompletableFuture<?>> sends, int from, Outcome[] outcomes) {
+    @Nullable Throwable broken = null;
+    for (int i = from; i < outcomes.length; i++) {
+      CompletableFuture<?> f = sends.get(i - from);
+      Throwable t = f.isCompletedExceptionally() ? cause(f) : null;
+      if (broken != null) {
+        // Resent, or found stored, in order.
+        outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + describe(broken));
+      } else if (t == null) {
+        outcomes[i] = Outcome.ok();
+      } else if (isPermanent(t)) {
+        outcomes[i] = Outcome.reject(describe(t));
+      } else {
+        broken = t;
+        outcomes[i] = Outcome.retry(describe(t));
+      }
     }
-    int to = Math.min(batch.size(), from + maxInFlight);
-    List<CompletableFuture<?>> sends = new ArrayList<>(to - from);
-    for (int i = from; i < to; i++) {
-      sends.add(send(p, batch.get(i)));
+    if (broken != null) {
+      discard(p, broken);
     }
-    return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))
-        .handle((ok, failed) -> (Void) null)
-        .thenCompose(
-            ignored -> {
-              @Nullable Throwable broken = null;
-              for (int i = from; i < to; i++) {
-                CompletableFuture<?> f = sends.get(i - from);
-                Throwable t = f.isCompletedExceptionally() ? cause(f) : null;
-                if (broken != null) {
-                  // After a failure nothing later counts: it is resent, or found stored, in order.
-                  outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + broken);
-                } else if (t == null) {
-                  outcomes[i] = Outcome.ok();
-                } else if (isPermanent(t)) {
-                  outcomes[i] = Outcome.reject(describe(t));
+    return List.of(outcomes);
+  }
+
+  /**
+   * Hands queued sends to the producer in order while fewer than {@code maxInFlight} are
+   * unanswered. One thread pumps at a time (whoever finds it idle: the lane's thread, or the
+   * client's on an answer), so sends reach the producer in the order they were queued.
+   */
+  private void pump() {
+    synchronized (this) {
+      if (pumping) {
+        pumpAgain = true;
+        return;
+      }
+      pumping = true;
+    }
+    while (true) {
+      Item<E> item;
+      boolean stale;
+      synchronized (this) {
+        item = sending < maxInFlight ? queued.poll() : null;
+        if (item == null) {
+          if (!pumpAgain) {
+            pumping = false;
+            return;
+          }
+          pumpAgain = false;
+          continue;
+        }
+        stale = item.generation != generation;
+        if (!stale) {
+          sending++;
+        }
+      }
+      if (stale) {
+        // Queued on a producer since discarded: it is resent, in order, after the failure.
+        item.done.completeExceptionally(
+            new PulsarClientException.ProducerQueueIsFullError(
+                "not sent: the producer was discarded after an earlier failure"));
+        continue;
+      }
+      CompletableFuture<?> sent = send(item.producer, item.delivery);
+      var unused =
+          sent.whenComplete(
+              (v, t) -> {
+                if (t != null && !isPermanent(unwrap(t))) {
+                  // At once, not when the batch is answered: later sends must not reach this
+                  // producer (which may reconnect) once an earlier one failed.
+                  broken(item, unwrap(t));
+                }
+                synchronized (this) {
+                  sending--;
+                }
+                if (t != null) {
+                  item.done.completeExceptionally(unwrap(t));
                 } else {
-                  broken = t;
-                  outcomes[i] = Outcome.retry(describe(t));
+                  item.done.complete(null);
                 }
-              }
-              if (broken != null) {
-                discard(p, broken);
-                for (int i = to; i < batch.size(); i++) {
-                  outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + broken);
-                }
-                return CompletableFuture.completedFuture(null);
-              }
-              return sendWindows(p, batch, to, outcomes);
-            });
+                pump();
+              });
+    }
+  }
+
+  /** A send failed: its producer's later queued sends are not sent, and the next batch waits. */
+  private void broken(Item<E> item, Throwable why) {
+    Producer<E> discarded = null;
+    synchronized (this) {
+      if (item.generation == generation) {
+        holdFrom(item.delivery.id().sequence());
+        generation++;
+        CompletableFuture<Producer<E>> current = producer;
+        if (current != null
+            && current.isDone()
+            && !current.isCompletedExceptionally()
+            && current.join() == item.producer) {
+          producer = null;
+        }
+        discarded = item.producer;
+      }
+    }
+    if (discarded != null) {
+      log.debug(
+          "Pulsar producer {} discarded after: {}",
+          discarded.getProducerName(),
+          Redaction.redact(why.toString()));
+      closeQuietly(discarded);
+    }
+  }
+
+  /** Batches that start after this event wait until it is sent again. Called holding the lock. */
+  private void holdFrom(long sequence) {
+    if (resendFrom == 0 || sequence < resendFrom) {
+      resendFrom = sequence;
+    }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
   private CompletableFuture<?> send(Producer<E> p, Delivery<E> d) {
@@ -205,23 +341,47 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     return String.valueOf(Redaction.redact(t.getClass().getSimpleName() + ": " + t.getMessage()));
   }
 
-  /** The producer for this name, created (asynchronously, once) if there is none. */
-  private synchronized CompletableFuture<Producer<E>> producer(String name) {
+  /** A producer (being created, or created) and the generation it belongs to. */
+  private record Attempt<E>(CompletableFuture<Producer<E>> producer, long generation) {}
+
+  /** One event to send on a producer, queued until the in-flight limit has room. */
+  private static final class Item<E> {
+    final Producer<E> producer;
+    final long generation;
+    final Delivery<E> delivery;
+    final CompletableFuture<@Nullable Void> done = new CompletableFuture<>();
+
+    Item(Producer<E> producer, long generation, Delivery<E> delivery) {
+      this.producer = producer;
+      this.generation = generation;
+      this.delivery = delivery;
+    }
+  }
+
+  /**
+   * The producer for this name, created (asynchronously, once) if there is none. Called holding the
+   * lock.
+   */
+  private Attempt<E> producer(String name) {
     if (closed) {
-      return CompletableFuture.failedFuture(new IllegalStateException("the Pulsar sink is closed"));
+      return new Attempt<>(
+          CompletableFuture.failedFuture(new IllegalStateException("the Pulsar sink is closed")),
+          generation);
     }
     if (producerName != null && !producerName.equals(name)) {
-      return CompletableFuture.failedFuture(
-          new IllegalStateException(
-              "one PulsarSink serves one spill queue: it sends as "
-                  + producerName
-                  + " and was given events of "
-                  + name));
+      return new Attempt<>(
+          CompletableFuture.failedFuture(
+              new IllegalStateException(
+                  "one PulsarSink serves one spill queue: it sends as "
+                      + producerName
+                      + " and was given events of "
+                      + name)),
+          generation);
     }
     CompletableFuture<Producer<E>> current = producer;
     if (current != null && !current.isCompletedExceptionally()) {
       // Being created, or created: a producer reconnects by itself after a lost connection.
-      return current;
+      return new Attempt<>(current, generation);
     }
     producerName = name;
     CompletableFuture<Producer<E>> created =
@@ -236,29 +396,34 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
             .batchingMaxPublishDelay(1, TimeUnit.MILLISECONDS)
             .createAsync();
     producer = created;
-    return created.whenComplete(
-        (p, e) -> {
-          if (e != null) {
-            log.debug(
-                "cannot create Pulsar producer {} on {}: {}",
-                name,
-                topic,
-                Redaction.redact(e.toString()));
-          }
-        });
+    var unused =
+        created.whenComplete(
+            (p, e) -> {
+              if (e != null) {
+                log.debug(
+                    "cannot create Pulsar producer {} on {}: {}",
+                    name,
+                    topic,
+                    Redaction.redact(e.toString()));
+              }
+            });
+    return new Attempt<>(created, generation);
   }
 
   /**
    * Drops a producer after a failed send, so that the next batch starts from what the broker says
    * it stored. Closing it tells the broker at once that the name is free again.
    */
-  private synchronized void discard(Producer<E> p, Throwable why) {
-    CompletableFuture<Producer<E>> current = producer;
-    if (current != null
-        && current.isDone()
-        && !current.isCompletedExceptionally()
-        && current.join() == p) {
-      producer = null;
+  private void discard(Producer<E> p, Throwable why) {
+    synchronized (this) {
+      CompletableFuture<Producer<E>> current = producer;
+      if (current != null
+          && current.isDone()
+          && !current.isCompletedExceptionally()
+          && current.join() == p) {
+        producer = null;
+        generation++;
+      }
     }
     log.debug(
         "Pulsar producer {} discarded after: {}",
@@ -325,6 +490,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     private String producerPrefix = "outlast-";
     private Duration sendTimeout = Duration.ofSeconds(5);
     private int maxInFlight = 1_000;
+    private int maxBatches = 4;
     private boolean batching = true;
 
     private Builder(PulsarClient client, String topic, Schema<E> schema) {
@@ -397,6 +563,25 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         throw new IllegalArgumentException("maxInFlight must be in [1, 100000], was " + events);
       }
       this.maxInFlight = events;
+      return this;
+    }
+
+    /**
+     * How many of the queue's batches the sink takes at once while the queue drains its backlog
+     * ({@link Sink#maxBatchesInFlight()}); 4 by default. More keep the producer's pipeline full
+     * across the end of one batch and the start of the next; the events of all of them together
+     * still go out at most {@link #maxInFlight} at a time, in order. 1 sends one batch and waits
+     * for its last acknowledgement before the next.
+     *
+     * @param batches in [1, 16]
+     * @return this builder
+     * @throws IllegalArgumentException if it is out of range
+     */
+    public Builder<E> maxBatchesInFlight(int batches) {
+      if (batches < 1 || batches > 16) {
+        throw new IllegalArgumentException("maxBatchesInFlight must be in [1, 16], was " + batches);
+      }
+      this.maxBatches = batches;
       return this;
     }
 
