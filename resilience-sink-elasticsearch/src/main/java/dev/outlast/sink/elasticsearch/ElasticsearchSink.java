@@ -658,7 +658,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
 
     /**
      * How many of the queue's batches the sink takes at once while the queue drains its backlog
-     * ({@link Sink#maxBatchesInFlight()}): that many bulk requests in flight, so that the cluster
+     * ({@code Sink.maxBatchesInFlight()}): that many bulk requests in flight, so that the cluster
      * indexes one while the next is on its way. By default 2 when documents are identified by the
      * event's id, whose repeats overwrite themselves whatever the order they land in; and 1 with
      * {@link #documentId}, because two events of the same document in requests in flight at once

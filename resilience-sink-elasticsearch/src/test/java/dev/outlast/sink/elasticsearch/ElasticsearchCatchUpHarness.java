@@ -22,7 +22,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Catch-up after an outage into a real OpenSearch node (the Elasticsearch bulk API): how fast a
  * spill queue's backlog of N documents of about 256 bytes drains through {@link ElasticsearchSink}
  * ({@code outlast}), beside the same HTTP client posting the same bulk requests straight from
- * memory, one after another ({@code direct}). A measuring harness, not a test: it runs only when
- * asked.
+ * memory with as many requests in flight as the sink takes batches ({@code direct}). A measuring
+ * harness, not a test: it runs only when asked.
  *
  * <pre>
  * mvn -B verify -pl resilience-sink-elasticsearch -am -Dtest=ElasticsearchCatchUpHarness \
@@ -40,13 +42,15 @@ import org.junit.jupiter.api.io.TempDir;
  * </pre>
  *
  * <p>Properties: {@code outlast.harness.events} (200,000), {@code outlast.harness.rounds} (9),
- * {@code outlast.harness.batch} (documents per bulk request, and the queue's batch size, 1,000).
+ * {@code outlast.harness.batch} (documents per bulk request, and the queue's batch size, 500, its
+ * default), {@code outlast.harness.batches} (bulk requests in flight, 2, the sink's default).
  */
 @EnabledIfSystemProperty(named = "outlast.harness", matches = "true")
 class ElasticsearchCatchUpHarness {
   private static final int EVENTS = Integer.getInteger("outlast.harness.events", 200_000);
   private static final int ROUNDS = Integer.getInteger("outlast.harness.rounds", 9);
-  private static final int BATCH = Integer.getInteger("outlast.harness.batch", 1_000);
+  private static final int BATCH = Integer.getInteger("outlast.harness.batch", 500);
+  private static final int BATCHES = Integer.getInteger("outlast.harness.batches", 2);
   private static final String PAD = "x".repeat(230);
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -74,9 +78,9 @@ class ElasticsearchCatchUpHarness {
     double o = median(outlast);
     double d = median(direct);
     System.out.printf(
-        "elasticsearch catch-up, %d documents of %d B, %d rounds, medians: outlast %.0f"
-            + " events/s, direct %.0f/s, ratio %.2f%n",
-        EVENTS, document(0).length(), ROUNDS, o, d, o / d);
+        "elasticsearch catch-up, %d documents of %d B, batch %d, %d requests in flight, %d rounds,"
+            + " medians: outlast %.0f events/s, direct %.0f/s, ratio %.2f%n",
+        EVENTS, document(0).length(), BATCH, BATCHES, ROUNDS, o, d, o / d);
     assertThat(o).isPositive();
   }
 
@@ -93,7 +97,10 @@ class ElasticsearchCatchUpHarness {
     }
     CountDownLatch sinkBack = new CountDownLatch(1);
     ElasticsearchSink<String> sink =
-        ElasticsearchSink.<String>builder(base, index).rawJson(s -> s).build();
+        ElasticsearchSink.<String>builder(base, index)
+            .rawJson(s -> s)
+            .maxBatchesInFlight(BATCHES)
+            .build();
     try (SpillQueue<String> q =
         queue(journal, gated(sink, sinkBack), Guard.of("opensearch", GuardConfig.broker()))) {
       // The service is running with its backlog; the sink comes back now.
@@ -108,9 +115,14 @@ class ElasticsearchCatchUpHarness {
     }
   }
 
-  /** Events per second posting EVENTS documents from memory, BATCH per bulk request. */
+  /**
+   * Events per second posting EVENTS documents from memory, BATCH per bulk request, BATCHES
+   * requests in flight.
+   */
   private static double direct(URI base, String index) throws Exception {
     URI bulk = base.resolve("/_bulk");
+    Semaphore slots = new Semaphore(BATCHES);
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
     long start = System.nanoTime();
     for (int from = 0; from < EVENTS; from += BATCH) {
       ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -125,13 +137,18 @@ class ElasticsearchCatchUpHarness {
                 + "\n";
         body.writeBytes(line.getBytes(StandardCharsets.UTF_8));
       }
-      HttpResponse<String> r =
-          HTTP.send(
-              HttpRequest.newBuilder(bulk)
-                  .header("Content-Type", "application/x-ndjson")
-                  .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      slots.acquire();
+      answers.add(
+          HTTP.sendAsync(
+                  HttpRequest.newBuilder(bulk)
+                      .header("Content-Type", "application/x-ndjson")
+                      .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .whenComplete((r, t) -> slots.release()));
+    }
+    for (CompletableFuture<HttpResponse<String>> a : answers) {
+      HttpResponse<String> r = a.get();
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body()).contains("\"errors\":false");
     }
@@ -155,16 +172,27 @@ class ElasticsearchCatchUpHarness {
     return sorted.get(sorted.size() / 2);
   }
 
-  /** The sink, once the latch is open: the first delivery waits for it. */
+  /**
+   * The sink, once the latch is open: the first delivery waits for it. It takes as many batches in
+   * flight as the sink does.
+   */
   private static <E> Sink<E> gated(Sink<E> sink, CountDownLatch open) {
-    return batch -> {
-      try {
-        open.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return CompletableFuture.failedFuture(e);
+    return new Sink<>() {
+      @Override
+      public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
+        try {
+          open.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return CompletableFuture.failedFuture(e);
+        }
+        return sink.deliver(batch);
       }
-      return sink.deliver(batch);
+
+      @Override
+      public int maxBatchesInFlight() {
+        return sink.maxBatchesInFlight();
+      }
     };
   }
 

@@ -45,6 +45,15 @@ import org.slf4j.LoggerFactory;
  * it as delivered and sends only what follows. Events therefore reach the topic once and in publish
  * order.
  *
+ * <p>While the queue drains a backlog the sink takes several batches at once ({@link
+ * Builder#maxBatchesInFlight}, 4 by default), so that the producer's pending messages never run dry
+ * at the end of a batch; all their events go to the producer in order, at most {@link
+ * Builder#maxInFlight} unanswered. A failed send stops the rest: sends queued behind it are not
+ * handed to that producer (which could reconnect and store them ahead of the failed one), and a
+ * batch the queue hands over behind the failure is answered retry without sending until the queue
+ * sends the failed event again; only then is a new producer made, which resumes from the broker's
+ * last stored sequence id as above.
+ *
  * <pre>{@code
  * PulsarSink<Order> sink =
  *     PulsarSink.builder(client, "persistent://shop/orders/placed", Schema.JSON(Order.class))
@@ -551,8 +560,8 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
 
     /**
-     * The most events sent and not yet answered; 1,000 by default. Also the producer's limit of
-     * pending messages.
+     * The most events sent and not yet answered, over all the batches in flight; 1,000 by default.
+     * Also the producer's limit of pending messages.
      *
      * @param events in [1, 100,000]
      * @return this builder
@@ -568,7 +577,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
 
     /**
      * How many of the queue's batches the sink takes at once while the queue drains its backlog
-     * ({@link Sink#maxBatchesInFlight()}); 4 by default. More keep the producer's pipeline full
+     * ({@code Sink.maxBatchesInFlight()}); 4 by default. More keep the producer's pipeline full
      * across the end of one batch and the start of the next; the events of all of them together
      * still go out at most {@link #maxInFlight} at a time, in order. 1 sends one batch and waits
      * for its last acknowledgement before the next.

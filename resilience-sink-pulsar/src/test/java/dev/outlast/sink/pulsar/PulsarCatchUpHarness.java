@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pulsar.client.api.MessageId;
@@ -38,14 +39,18 @@ import org.junit.jupiter.api.io.TempDir;
  * </pre>
  *
  * <p>Properties: {@code outlast.harness.events} (200,000), {@code outlast.harness.rounds} (9),
- * {@code outlast.harness.batch} (the queue's batch size, 10,000; also the sink's and the direct
- * producer's limit of messages in flight, at least 1,000).
+ * {@code outlast.harness.batch} (the queue's batch size, 500, its default), {@code
+ * outlast.harness.inflight} (the sink's and the direct producer's limit of messages in flight,
+ * 1,000, the sink's default), {@code outlast.harness.batches} (the batches the sink takes in
+ * flight, 4, its default).
  */
 @EnabledIfSystemProperty(named = "outlast.harness", matches = "true")
 class PulsarCatchUpHarness {
   private static final int EVENTS = Integer.getInteger("outlast.harness.events", 200_000);
   private static final int ROUNDS = Integer.getInteger("outlast.harness.rounds", 9);
-  private static final int BATCH = Integer.getInteger("outlast.harness.batch", 10_000);
+  private static final int BATCH = Integer.getInteger("outlast.harness.batch", 500);
+  private static final int IN_FLIGHT = Integer.getInteger("outlast.harness.inflight", 1_000);
+  private static final int BATCHES = Integer.getInteger("outlast.harness.batches", 4);
   private static final byte[] PAYLOAD = new byte[256];
 
   @Test
@@ -69,9 +74,9 @@ class PulsarCatchUpHarness {
     double o = median(outlast);
     double d = median(direct);
     System.out.printf(
-        "pulsar catch-up, %d events of %d B, %d rounds, medians: outlast %.0f events/s, direct"
-            + " %.0f/s, ratio %.2f%n",
-        EVENTS, PAYLOAD.length, ROUNDS, o, d, o / d);
+        "pulsar catch-up, %d events of %d B, batch %d, %d in flight, %d batches, %d rounds,"
+            + " medians: outlast %.0f events/s, direct %.0f/s, ratio %.2f%n",
+        EVENTS, PAYLOAD.length, BATCH, IN_FLIGHT, BATCHES, ROUNDS, o, d, o / d);
     assertThat(o).isPositive();
   }
 
@@ -89,7 +94,8 @@ class PulsarCatchUpHarness {
     CountDownLatch sinkBack = new CountDownLatch(1);
     try (PulsarSink<byte[]> sink =
             PulsarSink.builder(client, topic, Schema.BYTES)
-                .maxInFlight(Math.max(1_000, BATCH))
+                .maxInFlight(IN_FLIGHT)
+                .maxBatchesInFlight(BATCHES)
                 .build();
         SpillQueue<byte[]> q =
             queue(journal, gated(sink, sinkBack), Guard.of("pulsar", GuardConfig.broker()))) {
@@ -114,7 +120,7 @@ class PulsarCatchUpHarness {
             .topic(topic)
             .producerName("direct-" + topic.substring(topic.lastIndexOf('/') + 1))
             .sendTimeout(5, TimeUnit.SECONDS)
-            .maxPendingMessages(Math.max(1_000, BATCH))
+            .maxPendingMessages(IN_FLIGHT)
             .blockIfQueueFull(true)
             .enableBatching(true)
             .batchingMaxPublishDelay(1, TimeUnit.MILLISECONDS)
@@ -147,16 +153,27 @@ class PulsarCatchUpHarness {
     return sorted.get(sorted.size() / 2);
   }
 
-  /** The sink, once the latch is open: the first delivery waits for it. */
+  /**
+   * The sink, once the latch is open: the first delivery waits for it. It takes as many batches in
+   * flight as the sink does.
+   */
   private static <E> Sink<E> gated(Sink<E> sink, CountDownLatch open) {
-    return batch -> {
-      try {
-        open.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return CompletableFuture.failedFuture(e);
+    return new Sink<>() {
+      @Override
+      public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
+        try {
+          open.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return CompletableFuture.failedFuture(e);
+        }
+        return sink.deliver(batch);
       }
-      return sink.deliver(batch);
+
+      @Override
+      public int maxBatchesInFlight() {
+        return sink.maxBatchesInFlight();
+      }
     };
   }
 
