@@ -500,6 +500,11 @@ final class DeliveryLane<E> {
       reader = r;
     }
     boolean worked = finishAnswered();
+    if (worked) {
+      // Before reading on, as with one call at a time: a segment is deleted only once the reader
+      // has moved past it and everything in it is done.
+      acknowledgeDone();
+    }
     if (resending && calls.isEmpty()) {
       // Every call sent before the failure is finished: send again from the first event not done.
       resending = false;

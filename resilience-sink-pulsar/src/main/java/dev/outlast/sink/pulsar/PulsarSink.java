@@ -139,7 +139,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
     String name = producerPrefix + batch.get(0).id().producerId();
     long first = batch.get(0).id().sequence();
-    Attempt<E> attempt;
+    List<CompletableFuture<?>> sends = new ArrayList<>(batch.size());
     synchronized (this) {
       if (resendFrom > 0 && first > resendFrom) {
         // A batch sent behind one that failed: nothing of it may reach the broker before the
@@ -151,48 +151,26 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         return CompletableFuture.completedFuture(List.of(outcomes));
       }
       resendFrom = 0;
-      attempt = producer(name);
+      CompletableFuture<Producer<E>> p = producer(name);
+      // Queued here, on the queue's thread and in its order, whether or not the producer exists
+      // yet: the pump sends them in this order once it does.
+      for (Delivery<E> d : batch) {
+        Item<E> item = new Item<>(p, generation, d);
+        sends.add(item.done);
+        queued.add(item);
+      }
     }
-    return attempt
-        .producer()
-        .thenCompose(
-            p -> {
-              Outcome[] outcomes = new Outcome[batch.size()];
-              // What the broker already stored under this name (a send whose answer was lost).
-              long stored = p.getLastSequenceId();
-              int from = 0;
-              while (from < batch.size() && batch.get(from).id().sequence() <= stored) {
-                outcomes[from++] = Outcome.ok();
-              }
-              List<CompletableFuture<?>> sends = new ArrayList<>(batch.size() - from);
-              for (int i = from; i < batch.size(); i++) {
-                Item<E> item = new Item<>(p, attempt.generation(), batch.get(i));
-                sends.add(item.done);
-                queued.add(item);
-              }
-              pump();
-              int sentFrom = from;
-              return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))
-                  .handle((ok, failed) -> outcomes(p, sends, sentFrom, outcomes));
-            })
-        .whenComplete(
-            (outcomes, failed) -> {
-              if (failed != null) {
-                // No producer (or it broke before sending): a batch handed over behind this one
-                // must not reach a new producer first.
-                synchronized (this) {
-                  holdFrom(first);
-                }
-              }
-            });
+    pump();
+    return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))
+        .handle((ok, failed) -> outcomes(sends));
   }
 
   /** Each event's outcome, in order: after the first failure nothing later counts. */
-  private List<Outcome> outcomes(
-      Producer<E> p, List<CompletableFuture<?>> sends, int from, Outcome[] outcomes) {
+  private static List<Outcome> outcomes(List<CompletableFuture<?>> sends) {
+    Outcome[] outcomes = new Outcome[sends.size()];
     @Nullable Throwable broken = null;
-    for (int i = from; i < outcomes.length; i++) {
-      CompletableFuture<?> f = sends.get(i - from);
+    for (int i = 0; i < outcomes.length; i++) {
+      CompletableFuture<?> f = sends.get(i);
       Throwable t = f.isCompletedExceptionally() ? cause(f) : null;
       if (broken != null) {
         // Resent, or found stored, in order.
@@ -206,16 +184,13 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         outcomes[i] = Outcome.retry(describe(t));
       }
     }
-    if (broken != null) {
-      discard(p, broken);
-    }
     return List.of(outcomes);
   }
 
   /**
    * Hands queued sends to the producer in order while fewer than {@code maxInFlight} are
-   * unanswered. One thread pumps at a time (whoever finds it idle: the lane's thread, or the
-   * client's on an answer), so sends reach the producer in the order they were queued.
+   * unanswered. One thread pumps at a time (whoever finds it idle: the queue's thread, or the
+   * client's on an answer or a producer created), so sends reach the producer in queue order.
    */
   private void pump() {
     synchronized (this) {
@@ -229,7 +204,12 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       Item<E> item;
       boolean stale;
       synchronized (this) {
-        item = sending < maxInFlight ? queued.poll() : null;
+        item = sending < maxInFlight ? queued.peek() : null;
+        if (item != null && !item.producer.isDone()) {
+          // Being created: the pump goes on when it is.
+          var unused = item.producer.whenComplete((p, e) -> pump());
+          item = null;
+        }
         if (item == null) {
           if (!pumpAgain) {
             pumping = false;
@@ -238,52 +218,65 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
           pumpAgain = false;
           continue;
         }
+        queued.poll();
         stale = item.generation != generation;
-        if (!stale) {
-          sending++;
-        }
       }
       if (stale) {
-        // Queued on a producer since discarded: it is resent, in order, after the failure.
+        // Queued for a producer since discarded: it is resent, in order, after the failure.
         item.done.completeExceptionally(
             new PulsarClientException.ProducerQueueIsFullError(
                 "not sent: the producer was discarded after an earlier failure"));
         continue;
       }
-      CompletableFuture<?> sent = send(item.producer, item.delivery);
-      var unused =
-          sent.whenComplete(
-              (v, t) -> {
-                if (t != null && !isPermanent(unwrap(t))) {
-                  // At once, not when the batch is answered: later sends must not reach this
-                  // producer (which may reconnect) once an earlier one failed.
-                  broken(item, unwrap(t));
-                }
-                synchronized (this) {
-                  sending--;
-                }
-                if (t != null) {
-                  item.done.completeExceptionally(unwrap(t));
-                } else {
-                  item.done.complete(null);
-                }
-                pump();
-              });
+      if (item.producer.isCompletedExceptionally()) {
+        Throwable why = cause(item.producer);
+        broken(item, why);
+        item.done.completeExceptionally(why);
+        continue;
+      }
+      Producer<E> p = item.producer.join();
+      if (item.delivery.id().sequence() <= p.getLastSequenceId()) {
+        // The broker has it already (a send whose answer was lost, or a repeat): delivered.
+        item.done.complete(null);
+        continue;
+      }
+      synchronized (this) {
+        sending++;
+      }
+      Item<E> sent = item;
+      var unused = send(p, item.delivery).whenComplete((v, t) -> answered(sent, t));
     }
   }
 
-  /** A send failed: its producer's later queued sends are not sent, and the next batch waits. */
+  /** A send was answered: the next may go. */
+  private void answered(Item<E> item, @Nullable Throwable t) {
+    if (t != null && !isPermanent(unwrap(t))) {
+      // At once, not when the batch is answered: later sends must not reach this producer (which
+      // may reconnect) once an earlier one failed.
+      broken(item, unwrap(t));
+    }
+    synchronized (this) {
+      sending--;
+    }
+    if (t != null) {
+      item.done.completeExceptionally(unwrap(t));
+    } else {
+      item.done.complete(null);
+    }
+    pump();
+  }
+
+  /**
+   * A send failed, or its producer could not be made: later sends queued for that producer are not
+   * sent, the producer is closed, and batches handed over behind the failure wait for its resend.
+   */
   private void broken(Item<E> item, Throwable why) {
-    Producer<E> discarded = null;
+    CompletableFuture<Producer<E>> discarded = null;
     synchronized (this) {
       if (item.generation == generation) {
         holdFrom(item.delivery.id().sequence());
         generation++;
-        CompletableFuture<Producer<E>> current = producer;
-        if (current != null
-            && current.isDone()
-            && !current.isCompletedExceptionally()
-            && current.join() == item.producer) {
+        if (producer == item.producer) {
           producer = null;
         }
         discarded = item.producer;
@@ -291,10 +284,8 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
     if (discarded != null) {
       log.debug(
-          "Pulsar producer {} discarded after: {}",
-          discarded.getProducerName(),
-          Redaction.redact(why.toString()));
-      closeQuietly(discarded);
+          "Pulsar producer of {} discarded after: {}", topic, Redaction.redact(why.toString()));
+      var unused = discarded.thenAccept(PulsarSink::closeQuietly);
     }
   }
 
@@ -350,17 +341,14 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     return String.valueOf(Redaction.redact(t.getClass().getSimpleName() + ": " + t.getMessage()));
   }
 
-  /** A producer (being created, or created) and the generation it belongs to. */
-  private record Attempt<E>(CompletableFuture<Producer<E>> producer, long generation) {}
-
   /** One event to send on a producer, queued until the in-flight limit has room. */
   private static final class Item<E> {
-    final Producer<E> producer;
+    final CompletableFuture<Producer<E>> producer;
     final long generation;
     final Delivery<E> delivery;
     final CompletableFuture<@Nullable Void> done = new CompletableFuture<>();
 
-    Item(Producer<E> producer, long generation, Delivery<E> delivery) {
+    Item(CompletableFuture<Producer<E>> producer, long generation, Delivery<E> delivery) {
       this.producer = producer;
       this.generation = generation;
       this.delivery = delivery;
@@ -371,26 +359,22 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
    * The producer for this name, created (asynchronously, once) if there is none. Called holding the
    * lock.
    */
-  private Attempt<E> producer(String name) {
+  private CompletableFuture<Producer<E>> producer(String name) {
     if (closed) {
-      return new Attempt<>(
-          CompletableFuture.failedFuture(new IllegalStateException("the Pulsar sink is closed")),
-          generation);
+      return CompletableFuture.failedFuture(new IllegalStateException("the Pulsar sink is closed"));
     }
     if (producerName != null && !producerName.equals(name)) {
-      return new Attempt<>(
-          CompletableFuture.failedFuture(
-              new IllegalStateException(
-                  "one PulsarSink serves one spill queue: it sends as "
-                      + producerName
-                      + " and was given events of "
-                      + name)),
-          generation);
+      return CompletableFuture.failedFuture(
+          new IllegalStateException(
+              "one PulsarSink serves one spill queue: it sends as "
+                  + producerName
+                  + " and was given events of "
+                  + name));
     }
     CompletableFuture<Producer<E>> current = producer;
     if (current != null && !current.isCompletedExceptionally()) {
       // Being created, or created: a producer reconnects by itself after a lost connection.
-      return new Attempt<>(current, generation);
+      return current;
     }
     producerName = name;
     CompletableFuture<Producer<E>> created =
@@ -416,29 +400,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
                     Redaction.redact(e.toString()));
               }
             });
-    return new Attempt<>(created, generation);
-  }
-
-  /**
-   * Drops a producer after a failed send, so that the next batch starts from what the broker says
-   * it stored. Closing it tells the broker at once that the name is free again.
-   */
-  private void discard(Producer<E> p, Throwable why) {
-    synchronized (this) {
-      CompletableFuture<Producer<E>> current = producer;
-      if (current != null
-          && current.isDone()
-          && !current.isCompletedExceptionally()
-          && current.join() == p) {
-        producer = null;
-        generation++;
-      }
-    }
-    log.debug(
-        "Pulsar producer {} discarded after: {}",
-        p.getProducerName(),
-        Redaction.redact(why.toString()));
-    closeQuietly(p);
+    return created;
   }
 
   /** Closes the producer (not the client, which stays the application's). */
