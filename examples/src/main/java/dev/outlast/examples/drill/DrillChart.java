@@ -1,14 +1,11 @@
 package dev.outlast.examples.drill;
 
-import dev.outlast.core.Guard;
 import dev.outlast.examples.drill.DrillReport.GuardSample;
 import dev.outlast.examples.drill.DrillReport.Phase;
 import dev.outlast.examples.drill.DrillReport.Sample;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.IntPredicate;
-import java.util.function.IntToDoubleFunction;
 import java.util.function.ToLongFunction;
 
 /**
@@ -24,7 +21,9 @@ import java.util.function.ToLongFunction;
  *   <li>events published and delivered per second, on a log scale (the drain delivers thousands in
  *       a second, which on a linear scale would flatten the steady hundred a second);
  *   <li>a strip per guard coloured by its breaker's state, with a dark bar under it while its
- *       server did not answer the drill's own check.
+ *       server did not answer the drill's own check; both drawn from the changes as they happened
+ *       (dated to the millisecond), not from the once-a-second samples, so that a breaker is never
+ *       drawn opening before its server went away.
  * </ul>
  *
  * <p>Rates are counts divided by the length of the sample's interval: a second missed (during the
@@ -67,14 +66,22 @@ final class DrillChart {
 
   private final List<Phase> phases;
   private final List<Sample> timeline;
+  private final List<DrillReport.Change> breakers;
+  private final List<DrillReport.Change> servers;
   private final double tEnd;
   private final long readsMax;
   private final long backlogMax;
   private final long eventsMax;
 
-  DrillChart(List<Phase> phases, List<Sample> timeline) {
+  DrillChart(
+      List<Phase> phases,
+      List<Sample> timeline,
+      List<DrillReport.Change> breakers,
+      List<DrillReport.Change> servers) {
     this.phases = phases;
     this.timeline = timeline;
+    this.breakers = breakers;
+    this.servers = servers;
     double end = timeline.isEmpty() ? 0 : timeline.get(timeline.size() - 1).t();
     for (Phase p : phases) {
       end = Math.max(end, Double.isNaN(p.end()) ? p.start() : p.end());
@@ -164,7 +171,7 @@ final class DrillChart {
               "<g class=\"phase\" data-phase=\"%s\"><title>%s: %s</title>"
                   + "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
                   + "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>"
-                  + "<text x=\"%.1f\" y=\"%d\" font-weight=\"bold\">%s</text></g>%n",
+                  + "<text x=\"%.1f\" y=\"%d\" font-weight=\"bold\"%s>%s</text></g>%n",
               escape(p.name()),
               escape(p.name()),
               escape(p.what()),
@@ -177,10 +184,16 @@ final class DrillChart {
               i % 2 == 0 ? 6 : 22,
               x0,
               bottom,
-              x0 + 3,
+              // A label that would run off the right edge ends there instead.
+              overflows(x0, p.name()) ? WIDTH - 2.0 : x0 + 3,
               i % 2 == 0 ? 16 : 32,
+              overflows(x0, p.name()) ? " text-anchor=\"end\"" : "",
               escape(p.name())));
     }
+  }
+
+  private static boolean overflows(double x0, String label) {
+    return x0 + 3 + label.length() * 7.5 > WIDTH;
   }
 
   private void readsPanel(StringBuilder s) {
@@ -286,78 +299,72 @@ final class DrillChart {
     }
     List<GuardSample> first = timeline.get(0).guards();
     for (int row = 0; row < first.size(); row++) {
-      int r = row;
-      String name = first.get(row).name();
+      GuardSample g = first.get(row);
       int y = GUARDS_TOP + 6 + row * ROW_H;
-      s.append(format("<g class=\"guard\" data-guard=\"%s\">", escape(name)));
+      s.append(format("<g class=\"guard\" data-guard=\"%s\">", escape(g.name())));
       s.append(
           format(
               "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-weight=\"bold\">%s</text>",
-              LEFT - 8, y + 12, escape(name)));
+              LEFT - 8, y + 12, escape(g.name())));
       s.append(
           format(
               "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#ffffff\""
                   + " stroke=\"#bbb\"/>",
               LEFT, y + STRIP_H + 1, PLOT_W, ANSWER_H));
-      for (Guard.State state : Guard.State.values()) {
-        runs(
-            s,
-            i -> guard(i, r).state() == state,
-            y,
-            STRIP_H,
-            colour(state),
-            DrillReport.stateName(state),
-            this::from,
-            this::to);
+      // Closed until told otherwise: a guard starts closed.
+      for (Span span : spans(breakers, g.name(), "closed")) {
+        rect(s, span, y, STRIP_H, colour(span.state()));
       }
-      // A sample's checks start on its tick and say how the server is from then on: drawn from
-      // that tick to the next, where the breaker's worst state is drawn over the second before.
-      runs(
-          s,
-          i -> !guard(i, r).answering(),
-          y + STRIP_H + 1,
-          ANSWER_H,
-          "#222222",
-          "not-answering",
-          i -> i == 0 ? 0 : to(i),
-          i -> i + 1 < timeline.size() ? to(i + 1) : tEnd);
+      for (Span span : spans(servers, g.server(), "not-answering")) {
+        if (span.state().equals("not-answering")) {
+          rect(s, span, y + STRIP_H + 1, ANSWER_H, "#222222");
+        }
+      }
       s.append("</g>\n");
     }
   }
 
-  private GuardSample guard(int sample, int row) {
-    List<GuardSample> gs = timeline.get(sample).guards();
-    return row < gs.size() ? gs.get(row) : new GuardSample("?", Guard.State.CLOSED, true);
-  }
+  /** A state from one time to another. */
+  private record Span(String state, double from, double to) {}
 
-  /** One rect per run of consecutive samples that match. */
-  private void runs(
-      StringBuilder s,
-      IntPredicate match,
-      int y,
-      int h,
-      String fill,
-      String state,
-      IntToDoubleFunction start,
-      IntToDoubleFunction end) {
-    int i = 0;
-    while (i < timeline.size()) {
-      if (!match.test(i)) {
-        i++;
+  /** One name's changes as spans from 0 to the end, starting in {@code initial}. */
+  private List<Span> spans(List<DrillReport.Change> changes, String name, String initial) {
+    List<Span> spans = new ArrayList<>();
+    String state = initial;
+    double since = 0;
+    for (DrillReport.Change c : changes) {
+      if (!c.name().equals(name) || c.state().equals(state)) {
         continue;
       }
-      int j = i;
-      while (j + 1 < timeline.size() && match.test(j + 1)) {
-        j++;
+      double at = Math.max(0, c.t());
+      if (at > since) {
+        spans.add(new Span(state, since, at));
       }
-      double x0 = x(start.applyAsDouble(i));
-      s.append(
-          format(
-              "<rect class=\"state %s\" data-state=\"%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\""
-                  + " height=\"%d\" fill=\"%s\"/>",
-              state, state, x0, y, Math.max(0.5, x(end.applyAsDouble(j)) - x0), h, fill));
-      i = j + 1;
+      state = c.state();
+      since = at;
     }
+    if (tEnd > since) {
+      spans.add(new Span(state, since, tEnd));
+    }
+    return spans;
+  }
+
+  private void rect(StringBuilder s, Span span, int y, int h, String fill) {
+    double x0 = x(span.from());
+    s.append(
+        format(
+            "<rect class=\"state %s\" data-state=\"%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\""
+                + " height=\"%d\" fill=\"%s\"><title>%s %.1f-%.1f s</title></rect>",
+            span.state(),
+            span.state(),
+            x0,
+            y,
+            Math.max(0.5, x(span.to()) - x0),
+            h,
+            fill,
+            span.state(),
+            span.from(),
+            span.to()));
   }
 
   private void timeAxis(StringBuilder s, int bottom) {
@@ -444,11 +451,11 @@ final class DrillChart {
     return LEFT + Math.max(0, Math.min(t, tEnd)) / tEnd * PLOT_W;
   }
 
-  private static String colour(Guard.State s) {
-    return switch (s) {
-      case CLOSED -> CLOSED;
-      case HALF_OPEN -> HALF_OPEN;
-      case OPEN -> OPEN;
+  private static String colour(String state) {
+    return switch (state) {
+      case "open" -> OPEN;
+      case "half-open" -> HALF_OPEN;
+      default -> CLOSED;
     };
   }
 

@@ -23,6 +23,8 @@ import java.util.Locale;
  * @param warmUpReads reads made before the load started, to warm the cache; not in any other figure
  * @param historyReads history reads of the load, however answered
  * @param historyFallback history reads the ledger answered because the event store did not
+ * @param breakers every change of a guard's breaker, at the moment it happened
+ * @param servers every change of a server's answer to the drill's check, when it was seen
  */
 record DrillReport(
     long readsTotal,
@@ -40,7 +42,9 @@ record DrillReport(
     long eventsLost,
     long eventsDuplicates,
     List<Phase> phases,
-    List<Sample> timeline) {
+    List<Sample> timeline,
+    List<Change> breakers,
+    List<Change> servers) {
 
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -48,7 +52,17 @@ record DrillReport(
   DrillReport {
     phases = List.copyOf(phases);
     timeline = List.copyOf(timeline);
+    breakers = List.copyOf(breakers);
+    servers = List.copyOf(servers);
   }
+
+  /**
+   * Something changed at {@code t}: a guard's breaker ("closed", "half-open", "open"), or a server
+   * ("answering", "not-answering").
+   *
+   * @param name the guard's or the server's name
+   */
+  record Change(String name, double t, String state) {}
 
   /** A phase, in seconds since the drill's load started. */
   record Phase(String name, String what, double start, double end) {}
@@ -85,12 +99,13 @@ record DrillReport(
    * A guard over one second.
    *
    * @param name the guard's dependency name: "mysql"
+   * @param server the server its calls go to ("mysql" for the ledger, a table there)
    * @param state the worst state its breaker was in during the second (open over half-open over
    *     closed), so that an opening shorter than a second still shows
    * @param answering whether its server answered the drill's own check at the end of the second
    *     (through the proxy, as the service reaches it)
    */
-  record GuardSample(String name, Guard.State state, boolean answering) {}
+  record GuardSample(String name, String server, Guard.State state, boolean answering) {}
 
   void write(Path dir) throws IOException {
     Files.createDirectories(dir);
@@ -142,15 +157,27 @@ record DrillReport(
       ObjectNode guards = o.putObject("guards");
       for (GuardSample g : x.guards()) {
         ObjectNode gs = guards.putObject(g.name());
+        gs.put("server", g.server());
         gs.put("state", stateName(g.state()));
         gs.put("answering", g.answering());
       }
       o.put("health", x.health());
     }
+    changes(root.putArray("breakers"), "guard", breakers);
+    changes(root.putArray("servers"), "server", servers);
     try {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void changes(ArrayNode into, String what, List<Change> changes) {
+    for (Change c : changes) {
+      ObjectNode o = into.addObject();
+      o.put(what, c.name());
+      o.put("t", Math.round(c.t() * 1000) / 1000.0);
+      o.put("state", c.state());
     }
   }
 
@@ -194,7 +221,7 @@ record DrillReport(
             eventsDelivered,
             eventsLost,
             eventsDuplicates)
-        + new DrillChart(phases, timeline).svg()
+        + new DrillChart(phases, timeline, breakers, servers).svg()
         + phaseTable()
         + "</body></html>\n";
   }

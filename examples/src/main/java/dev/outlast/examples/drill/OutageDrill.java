@@ -65,8 +65,6 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 public final class OutageDrill {
   static final int KEYS = 200;
-  // How long the once-a-second check of the servers may take: a frozen one counts as not answering.
-  private static final Duration CHECK_WAIT = Duration.ofMillis(800);
   private static final int STREAMS = 5;
   private static final int EVENTS_PER_STREAM = 20;
   // host:port after "//" and any user information, which is kept when the address is rewritten.
@@ -115,6 +113,7 @@ public final class OutageDrill {
   // Each guard's worst breaker state since the last sample, kept by listeners on the guards.
   private final Map<String, AtomicReference<Guard.State>> worst = new ConcurrentHashMap<>();
   private final List<Runnable> unwatch = new ArrayList<>();
+  private final List<DrillReport.Change> breakers = new ArrayList<>(); // guarded by itself
   private volatile @Nullable ServerChecks checks;
   private volatile @Nullable DrillService service;
   private volatile boolean loading = true;
@@ -295,9 +294,9 @@ public final class OutageDrill {
     byServer.put(store.name, RecoveryProbe.jdbc(storeDs, Duration.ofSeconds(1)));
     byServer.put(
         search.name, Objects.requireNonNull(this.search).indexCheck(searchUri, names.index()));
-    try (ServerChecks serverChecks = new ServerChecks(byServer)) {
+    try (ServerChecks serverChecks = new ServerChecks(byServer, this::now)) {
       checks = serverChecks;
-      return drive(mysql, store, search, shop, storeDs, searchUri, work, serverChecks);
+      return drive(mysql, store, search, shop, storeDs, searchUri, work);
     } finally {
       checks = null;
     }
@@ -310,8 +309,7 @@ public final class OutageDrill {
       DataSource shop,
       DataSource storeDs,
       URI searchUri,
-      Path work,
-      ServerChecks serverChecks)
+      Path work)
       throws Exception {
     service = watch(open(shop, storeDs, shop, searchUri, work));
     for (long id = 1; id <= KEYS; id++) {
@@ -337,7 +335,7 @@ public final class OutageDrill {
       ticker.interrupt();
       ticker.join();
     }
-    sample(phaseName, serverChecks.start()); // the last second
+    sample(phaseName); // the last second
     DrillReport report = report(searchUri);
     closeService();
     report.write(runDir);
@@ -647,10 +645,7 @@ public final class OutageDrill {
       } catch (InterruptedException e) {
         return;
       }
-      // The phase as the checks start: a sample is never labelled with a phase whose break came
-      // after its checks.
-      String phase = phaseName;
-      DrillReport.Sample x = sample(phase, Objects.requireNonNull(checks).start());
+      DrillReport.Sample x = sample(phaseName);
       if (x != null) {
         System.out.printf(
             Locale.ROOT,
@@ -673,75 +668,55 @@ public final class OutageDrill {
   }
 
   /**
-   * Takes a sample: the counters and the guards now, on the tick, then what the server checks
-   * started with it said within {@link #CHECK_WAIT}. The counters are read before waiting for the
-   * checks, so that a frozen server's check does not shift the second.
+   * Takes a sample: rates since the last one; the guards' worst states since then; the servers'
+   * last checks, at most a quarter of a second old (or {@link ServerChecks#WAIT} for a server that
+   * hangs).
    *
    * @param phase the phase the sample belongs to
    * @return the sample, or null if the service is restarting (the next sample covers this second)
    */
-  private DrillReport.@Nullable Sample sample(String phase, ServerChecks.Round checked) {
-    Measured m = measure();
-    if (m == null) {
-      return null;
-    }
-    Map<String, Boolean> answering = checked.await(CHECK_WAIT);
-    List<DrillReport.GuardSample> guards = new ArrayList<>();
-    StringBuilder health = new StringBuilder();
-    for (Measured.GuardNow g : m.guards()) {
-      boolean answers = answering.getOrDefault(serverOf(g.name()), false);
-      guards.add(new DrillReport.GuardSample(g.name(), g.over(), answers));
-      health
-          .append(health.length() == 0 ? "" : " ")
-          .append(g.name())
-          .append(' ')
-          .append(status(g.now(), answers));
-    }
-    Totals d = m.delta();
-    DrillReport.Sample x =
-        new DrillReport.Sample(
-            m.t(),
-            phase,
-            d.fresh(),
-            d.stale(),
-            d.failed(),
-            d.historyFromStore(),
-            d.fallback(),
-            d.historyFailed(),
-            d.published(),
-            d.delivered(),
-            m.backlog(),
-            guards,
-            health.toString());
-    synchronized (this) {
-      timeline.add(x);
-    }
-    return x;
-  }
-
-  /** The counters since the last sample, the backlog and the guards, at one moment. */
-  private record Measured(double t, Totals delta, long backlog, List<GuardNow> guards) {
-    /** A guard's state now, and its worst since the last sample. */
-    record GuardNow(String name, Guard.State now, Guard.State over) {}
-  }
-
-  private synchronized @Nullable Measured measure() {
+  private synchronized DrillReport.@Nullable Sample sample(String phase) {
     if (!restartLock.readLock().tryLock()) {
-      return null; // restarting
+      return null;
     }
     try {
       DrillService s = current();
+      ServerChecks servers = Objects.requireNonNull(checks);
       Totals now = totals(s);
-      List<Measured.GuardNow> guards = new ArrayList<>();
+      Totals d = now.minus(last);
+      List<DrillReport.GuardSample> guards = new ArrayList<>();
+      StringBuilder health = new StringBuilder();
       for (Guard g : guards(s)) {
+        String name = g.dependency();
         Guard.State state = g.state();
-        AtomicReference<Guard.State> w = worst.get(g.dependency());
+        AtomicReference<Guard.State> w = worst.get(name);
         Guard.State over = w == null ? state : worse(w.getAndSet(state), state);
-        guards.add(new Measured.GuardNow(g.dependency(), state, over));
+        boolean answers = servers.answering(serverOf(name));
+        guards.add(new DrillReport.GuardSample(name, serverOf(name), over, answers));
+        health
+            .append(health.length() == 0 ? "" : " ")
+            .append(name)
+            .append(' ')
+            .append(status(state, answers));
       }
-      Measured m = new Measured(now(), now.minus(last), s.orders.metrics().backlogEvents(), guards);
+      DrillReport.Sample x =
+          new DrillReport.Sample(
+              now(),
+              phase,
+              d.fresh(),
+              d.stale(),
+              d.failed(),
+              d.historyFromStore(),
+              d.fallback(),
+              d.historyFailed(),
+              d.published(),
+              d.delivered(),
+              s.orders.metrics().backlogEvents(),
+              guards,
+              health.toString());
       last = now;
-      return m;
+      timeline.add(x);
+      return x;
     } finally {
       restartLock.readLock().unlock();
     }
@@ -784,13 +759,26 @@ public final class OutageDrill {
     for (Guard g : guards(s)) {
       AtomicReference<Guard.State> w =
           worst.computeIfAbsent(g.dependency(), k -> new AtomicReference<>(Guard.State.CLOSED));
-      Guard.Listener l = (guard, from, to) -> w.accumulateAndGet(to, OutageDrill::worse);
+      String name = g.dependency();
+      // A new service's guards start closed, whatever the old ones were.
+      breakerChanged(name, g.state());
+      Guard.Listener l =
+          (guard, from, to) -> {
+            w.accumulateAndGet(to, OutageDrill::worse);
+            breakerChanged(name, to);
+          };
       g.addListener(l);
       synchronized (unwatch) {
         unwatch.add(() -> g.removeListener(l));
       }
     }
     return s;
+  }
+
+  private void breakerChanged(String guard, Guard.State to) {
+    synchronized (breakers) {
+      breakers.add(new DrillReport.Change(guard, now(), DrillReport.stateName(to)));
+    }
   }
 
   private void unwatch() {
@@ -907,7 +895,15 @@ public final class OutageDrill {
         lost.cardinality(),
         documents - seen.cardinality(),
         List.copyOf(phases),
-        List.copyOf(timeline));
+        List.copyOf(timeline),
+        breakerLog(),
+        Objects.requireNonNull(checks).changes());
+  }
+
+  private List<DrillReport.Change> breakerLog() {
+    synchronized (breakers) {
+      return List.copyOf(breakers);
+    }
   }
 
   // ---- servers and data ----

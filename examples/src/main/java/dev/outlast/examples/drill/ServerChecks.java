@@ -2,80 +2,95 @@ package dev.outlast.examples.drill;
 
 import dev.outlast.core.RecoveryProbe;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.DoubleSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The drill's own check of each server, made through its proxy as the service reaches it: what the
- * status line's UP and the chart's dark bars rest on, and what a phase's "back" waits for. It only
- * watches: the service's guards decide for themselves (their recovery probes close their breakers).
+ * The drill's own check of each server, four times a second, made through its proxy as the service
+ * reaches it: what the status line's UP and the chart's dark bars rest on, and what a phase's
+ * "back" waits for. It only watches: the service's guards decide for themselves (their recovery
+ * probes close their breakers).
  *
- * <p>A check still hanging from an earlier round (a frozen server) counts as not answering and is
- * not started again, so a frozen server holds at most one thread here. Threadsafe.
+ * <p>A check that has not answered within {@link #WAIT} counts as not answering; while it hangs (a
+ * frozen server) no other check of that server starts, so a frozen server holds one thread here.
+ * Every change is kept with its time, for the chart. Threadsafe.
  */
 final class ServerChecks implements AutoCloseable {
+  static final Duration WAIT = Duration.ofMillis(800);
+  private static final long EVERY_MILLIS = 250;
+
   private final Map<String, RecoveryProbe> checks;
-  private final Map<String, Future<?>> running = new LinkedHashMap<>(); // guarded by this
-  private final ExecutorService pool =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "drill-check");
-            t.setDaemon(true); // a check hung on a frozen server must not keep the JVM alive
-            return t;
-          });
+  private final DoubleSupplier clock;
+  private final Map<String, Boolean> answering = new ConcurrentHashMap<>();
+  private final Map<String, Future<?>> hanging = new ConcurrentHashMap<>();
+  private final List<DrillReport.Change> changes = new ArrayList<>(); // guarded by this
+  private final ExecutorService pool = Executors.newCachedThreadPool(daemon("drill-check"));
+  private final ScheduledExecutorService rounds;
 
   /**
-   * @param checks by server name ("mysql"), in the order the status line shows them
+   * @param checks by server name ("mysql")
+   * @param clock the drill's time, in seconds, that changes are dated with
    */
-  ServerChecks(Map<String, RecoveryProbe> checks) {
+  ServerChecks(Map<String, RecoveryProbe> checks, DoubleSupplier clock) {
     this.checks = new LinkedHashMap<>(checks);
+    this.clock = clock;
+    // A thread per server, so that one's wait for a hanging check does not delay the others.
+    this.rounds =
+        Executors.newScheduledThreadPool(this.checks.size(), daemon("drill-check-rounds"));
+    for (String server : this.checks.keySet()) {
+      var unused =
+          rounds.scheduleWithFixedDelay(
+              () -> round(server), 0, EVERY_MILLIS, TimeUnit.MILLISECONDS);
+    }
   }
 
-  /** Starts a check of every server at once; {@link Round#await} says which answered. */
-  synchronized Round start() {
-    Map<String, Future<?>> round = new LinkedHashMap<>();
-    for (Map.Entry<String, RecoveryProbe> c : checks.entrySet()) {
-      Future<?> before = running.get(c.getKey());
-      if (before != null && !before.isDone()) {
-        continue; // still hanging: not answering
-      }
-      Future<?> f = submit(c.getValue());
-      running.put(c.getKey(), f);
-      round.put(c.getKey(), f);
-    }
-    return new Round(round, System.nanoTime());
+  /** Whether the server answered its last check; false until it has answered one. */
+  boolean answering(String server) {
+    return answering.getOrDefault(server, false);
   }
 
-  /** Checks started together. */
-  final class Round {
-    private final Map<String, Future<?>> started;
-    private final long startedAt;
+  /** Every change so far, in order: a server that starts or stops answering, and when. */
+  synchronized List<DrillReport.Change> changes() {
+    return List.copyOf(changes);
+  }
 
-    private Round(Map<String, Future<?>> started, long startedAt) {
-      this.started = started;
-      this.startedAt = startedAt;
-    }
-
-    /** Which servers answered within {@code wait} of the round's start, in the checks' order. */
-    Map<String, Boolean> await(Duration wait) {
-      long deadline = startedAt + wait.toNanos();
-      Map<String, Boolean> answered = new LinkedHashMap<>();
-      for (String server : checks.keySet()) {
-        Future<?> f = started.get(server);
-        answered.put(server, f != null && answered(f, deadline));
+  private void round(String server) {
+    Future<?> before = hanging.get(server);
+    boolean answered;
+    if (before != null && !before.isDone()) {
+      answered = false;
+    } else {
+      Future<?> f = submit(checks.get(server));
+      answered = answered(f, System.nanoTime() + WAIT.toNanos());
+      if (!f.isDone()) {
+        hanging.put(server, f);
       }
-      return answered;
+    }
+    Boolean was = answering.put(server, answered);
+    if (was == null || was != answered) {
+      synchronized (this) {
+        changes.add(
+            new DrillReport.Change(
+                server, clock.getAsDouble(), answered ? "answering" : "not-answering"));
+      }
     }
   }
 
   /**
-   * Checks one server every 200 ms until it answers.
+   * Checks one server every 200 ms until a check started now answers: a restored server is back
+   * only once it does.
    *
    * @throws IllegalStateException if it has not answered within {@code max}
    */
@@ -99,7 +114,10 @@ final class ServerChecks implements AutoCloseable {
     }
   }
 
-  private Future<?> submit(RecoveryProbe check) {
+  private Future<?> submit(@Nullable RecoveryProbe check) {
+    if (check == null) {
+      throw new IllegalArgumentException("no such server");
+    }
     return pool.submit(
         () -> {
           check.check();
@@ -119,8 +137,17 @@ final class ServerChecks implements AutoCloseable {
     }
   }
 
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true); // a check hung on a frozen server must not keep the JVM alive
+      return t;
+    };
+  }
+
   @Override
   public void close() {
+    rounds.shutdownNow();
     pool.shutdownNow();
   }
 }

@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.outlast.core.Guard;
+import dev.outlast.examples.drill.DrillReport.Change;
 import dev.outlast.examples.drill.DrillReport.GuardSample;
 import dev.outlast.examples.drill.DrillReport.Phase;
 import dev.outlast.examples.drill.DrillReport.Sample;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -29,7 +31,7 @@ class DrillChartTest {
   @Test
   void scales_readsFillTheirPanel_whateverTheDrainAndTheBacklog() {
     DrillReport r = synthetic();
-    DrillChart chart = new DrillChart(r.phases(), r.timeline());
+    DrillChart chart = new DrillChart(r.phases(), r.timeline(), r.breakers(), r.servers());
 
     // 250 product reads + 50 history reads a second; the drain delivers 5,000 in one second and
     // the backlog peaks at 3,200: neither may set the reads' scale, as they did in issue 18.
@@ -65,7 +67,8 @@ class DrillChartTest {
     assertThat(json.at("/reads/total").asLong()).isEqualTo(fresh + stale);
     assertThat(r.html()).contains("the warm-up's 200 reads are not counted");
     // Time 0 is the load's start, the left edge of the plot: nothing is drawn before it.
-    for (Map<String, String> e : series(new DrillChart(r.phases(), r.timeline()).svg())) {
+    for (Map<String, String> e :
+        series(new DrillChart(r.phases(), r.timeline(), r.breakers(), r.servers()).svg())) {
       assertThat(minX(e.get("points"))).as(e.get("data-series")).isEqualTo(DrillChart.LEFT);
     }
   }
@@ -122,6 +125,9 @@ class DrillChartTest {
             new Phase("restored", "MySQL and Elasticsearch restarting", 48, 56),
             new Phase("drained", "until the backlog is delivered", 56, 60));
     List<Sample> timeline = new ArrayList<>();
+    List<Change> breakers = new ArrayList<>();
+    List<Change> servers = new ArrayList<>();
+    Map<String, String> was = new HashMap<>();
     long backlog = 0;
     for (int t = 1; t <= 60; t++) {
       if (t == 43) {
@@ -138,6 +144,23 @@ class DrillChartTest {
         backlog = 3_200;
       }
       Guard.State mysql = !mysqlAway ? C : t % 4 == 0 ? H : O;
+      List<GuardSample> guards =
+          List.of(
+              new GuardSample("mysql", "mysql", mysql, !mysqlAway),
+              new GuardSample("event-store", "event-store", storeAway ? O : C, !storeAway),
+              new GuardSample("ledger", "mysql", C, !mysqlAway),
+              new GuardSample("elasticsearch", "elasticsearch", searchAway ? O : C, !searchAway));
+      // The changes as they happened: here at the start of each second.
+      for (GuardSample g : guards) {
+        String state = DrillReport.stateName(g.state());
+        if (!state.equals(was.put("guard " + g.name(), state))) {
+          breakers.add(new Change(g.name(), t - 1, state));
+        }
+        String answers = g.answering() ? "answering" : "not-answering";
+        if (!answers.equals(was.put("server " + g.server(), answers))) {
+          servers.add(new Change(g.server(), t - 1, answers));
+        }
+      }
       timeline.add(
           new Sample(
               t,
@@ -151,11 +174,7 @@ class DrillChartTest {
               published,
               delivered,
               backlog,
-              List.of(
-                  new GuardSample("mysql", mysql, !mysqlAway),
-                  new GuardSample("event-store", storeAway ? O : C, !storeAway),
-                  new GuardSample("ledger", C, !mysqlAway),
-                  new GuardSample("elasticsearch", searchAway ? O : C, !searchAway)),
+              guards,
               "mysql " + OutageDrill.status(mysql, !mysqlAway)));
     }
     long fresh = timeline.stream().mapToLong(Sample::fresh).sum();
@@ -179,7 +198,9 @@ class DrillChartTest {
         0,
         0,
         phases,
-        timeline);
+        timeline,
+        breakers,
+        servers);
   }
 
   private static String phaseAt(List<Phase> phases, double t) {

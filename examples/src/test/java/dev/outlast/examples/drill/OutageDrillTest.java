@@ -140,6 +140,21 @@ class OutageDrillTest {
               });
     }
     assertThat(states).containsOnlyKeys("mysql", "event-store", "ledger", "elasticsearch");
+    // The moment each server stopped answering, as the drill's checks saw it: within a second and
+    // a half of its phase's start (the checks run four times a second).
+    for (Map.Entry<String, String> b : brokenIn.entrySet()) {
+      double start = phaseStart(b.getValue());
+      List<Double> down = new ArrayList<>();
+      for (JsonNode c : report.path("servers")) {
+        if (c.path("server").asText().equals(b.getKey())
+            && c.path("state").asText().equals("not-answering")
+            && c.path("t").asDouble() >= start) {
+          down.add(c.path("t").asDouble());
+        }
+      }
+      assertThat(down).as("%s stopped answering after %s s", b.getKey(), start).isNotEmpty();
+      assertThat(down.get(0) - start).as(b.getKey()).isLessThan(1.5);
+    }
     assertThat(states.get("mysql")).contains("closed", "open");
     assertThat(states.get("event-store")).contains("closed", "open");
     assertThat(states.get("elasticsearch")).contains("closed", "open");
@@ -164,6 +179,15 @@ class OutageDrillTest {
     assertThat(page.phases).containsExactly(names());
     assertThat(ReportPage.pixelsOf(SCREENSHOT, 0xf4a100)).as("amber: stale reads").isPositive();
     assertThat(ReportPage.pixelsOf(SCREENSHOT, 0x7b2cbf)).as("purple: fallback").isPositive();
+  }
+
+  private double phaseStart(String name) {
+    for (JsonNode p : report.path("phases")) {
+      if (p.path("name").asText().equals(name)) {
+        return p.path("start").asDouble();
+      }
+    }
+    throw new AssertionError("no phase " + name);
   }
 
   private String[] names() {
