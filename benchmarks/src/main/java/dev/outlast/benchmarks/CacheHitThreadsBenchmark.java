@@ -130,8 +130,7 @@ public class CacheHitThreadsBenchmark {
     if (cache == null) {
       return;
     }
-    if (impl == Impl.outlastStaleBreakerOpen
-        && !cache.lookup(1L).state().name().equals("STALE")) {
+    if (impl == Impl.outlastStaleBreakerOpen && !cache.lookup(1L).state().name().equals("STALE")) {
       throw new IllegalStateException("the run did not serve stale values");
     }
     if (impl == Impl.outlast && cache.stats().staleHits() != 0) {

@@ -62,13 +62,16 @@ public class SpillAppendThreadsBenchmark {
   @Setup(Level.Iteration)
   public void open() throws IOException {
     dir = SpillTarget.newDirectory("outlast-append-threads-bench");
-    SpillAppendBenchmark.Impl single =
+    Path q = dir.resolve("q");
+    target =
         switch (impl) {
-          case outlast -> SpillAppendBenchmark.Impl.outlast;
-          case chronicle -> SpillAppendBenchmark.Impl.chronicle;
-          case chronicleRecordSize -> SpillAppendBenchmark.Impl.chronicleRecordSize;
+          case outlast ->
+              SpillTarget.open(
+                  SpillAppendBenchmark.Impl.outlast, q, SpillQueue.Durability.PROCESS_CRASH);
+          case chronicle -> new SpillTarget.ChronicleJournal(q, 0, true);
+          case chronicleRecordSize ->
+              new SpillTarget.ChronicleJournal(q, SpillTarget.RECORD_OVERHEAD, true);
         };
-    target = SpillTarget.open(single, dir.resolve("q"), SpillQueue.Durability.PROCESS_CRASH);
   }
 
   @TearDown(Level.Iteration)
