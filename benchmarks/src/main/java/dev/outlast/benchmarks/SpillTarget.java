@@ -157,6 +157,15 @@ abstract class SpillTarget implements AutoCloseable {
     private final byte[] padding;
 
     ChronicleJournal(Path dir, int extraBytes) {
+      this(dir, extraBytes, false);
+    }
+
+    /**
+     * @param shared whether several threads take turns with the appender (behind a lock of the
+     *     caller's): Chronicle's check that one thread uses it is then turned off, as Outlast's
+     *     journal does for its appender
+     */
+    ChronicleJournal(Path dir, int extraBytes, boolean shared) {
       padding = new byte[extraBytes];
       queue =
           SingleChronicleQueueBuilder.binary(dir)
@@ -164,6 +173,9 @@ abstract class SpillTarget implements AutoCloseable {
               .blockSize(4L << 20)
               .build();
       appender = queue.createAppender();
+      if (shared) {
+        appender.singleThreadedCheckDisabled(true);
+      }
     }
 
     @Override

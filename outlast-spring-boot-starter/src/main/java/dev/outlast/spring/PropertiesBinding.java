@@ -13,11 +13,15 @@ import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.util.unit.DataSize;
 
 /**
@@ -29,10 +33,14 @@ final class PropertiesBinding {
 
   private PropertiesBinding() {}
 
+  /** The settings under {@code outlast.}: the sections of {@link OutlastProperties}. */
+  static final List<String> SECTIONS =
+      List.of("enabled", "guard", "queue", "health", "cache", "guarded", "fallback", "spill");
+
   static OutlastProperties bind(Environment environment) {
     OutlastProperties target = new OutlastProperties();
     try {
-      Binder.get(environment)
+      binder(environment)
           .bind(
               PREFIX,
               Bindable.ofInstance(target),
@@ -41,6 +49,31 @@ final class PropertiesBinding {
       throw translate(e);
     }
     return target;
+  }
+
+  /**
+   * A binder over the environment in which the operating system's environment variables show only
+   * those that name an Outlast section. Variables are shared with everything else in the process's
+   * environment, and Spring reads {@code OUTLAST_REQUIRE_CHROMIUM} as {@code
+   * outlast.require.chromium}: a variable some other tool set must not stop the service from
+   * starting. One that names a section ({@code OUTLAST_GUARD_MYSQL_CALLTIMEOUT}) is a setting, and
+   * is checked as strictly as a property in a file.
+   */
+  private static Binder binder(Environment environment) {
+    List<ConfigurationPropertySource> sources = new ArrayList<>();
+    for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+      sources.add(
+          source.getUnderlyingSource() instanceof SystemEnvironmentPropertySource
+              ? source.filter(PropertiesBinding::namesASection)
+              : source);
+    }
+    return new Binder(sources, new PropertySourcesPlaceholdersResolver(environment));
+  }
+
+  private static boolean namesASection(ConfigurationPropertyName name) {
+    return name.getNumberOfElements() < 2
+        || !element(name, 0).equals(PREFIX)
+        || SECTIONS.contains(element(name, 1));
   }
 
   private static OutlastConfigurationException translate(BindException e) {
@@ -151,10 +184,7 @@ final class PropertiesBinding {
     if (section.equals("health")) {
       return "write outlast.health.importance.<component>=core or dependent";
     }
-    return choose(
-        "Outlast's settings are",
-        section,
-        List.of("enabled", "guard", "queue", "health", "cache", "guarded", "fallback", "spill"));
+    return choose("Outlast's settings are", section, SECTIONS);
   }
 
   private static String element(ConfigurationPropertyName name, int i) {

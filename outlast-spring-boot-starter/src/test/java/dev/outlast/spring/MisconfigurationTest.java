@@ -1,14 +1,21 @@
 package dev.outlast.spring;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.outlast.core.annotation.Guarded;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /**
  * Every misconfiguration fails the start, and Spring Boot's report names what is wrong and the fix.
@@ -55,6 +62,50 @@ class MisconfigurationTest {
                     .contains("outlast.health.importance.payments: importance core needs a")
                     .contains("Guard.builder(\"payments\").recoveryProbe(..)")
                     .contains("outlast.health.importance.payments=dependent"));
+  }
+
+  private static ApplicationContextInitializer<ConfigurableApplicationContext> env(
+      Map<String, Object> variables) {
+    return ctx ->
+        ctx.getEnvironment()
+            .getPropertySources()
+            .addFirst(
+                new SystemEnvironmentPropertySource(
+                    "test-" + StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                    variables));
+  }
+
+  /** The process's environment is shared: a variable another tool set is none of our business. */
+  @Test
+  void anEnvironmentVariableThatNamesNoOutlastSection_isLeftAlone() {
+    runner
+        .withInitializer(
+            env(Map.of("OUTLAST_REQUIRE_CHROMIUM", "1", "OUTLAST_DRILL_ES_PASSWORD", "x")))
+        .run(ctx -> assertThat(ctx).hasNotFailed());
+  }
+
+  /** One that names a section is a setting: a typo in it fails the start like one in a file. */
+  @Test
+  void aMisspeltEnvironmentVariableInAnOutlastSection_failsTheStart() {
+    runner
+        .withInitializer(env(Map.of("OUTLAST_GUARD_MYSQL_CALLTIMOUT", "2s")))
+        .run(
+            ctx ->
+                Failures.assertThat(ctx)
+                    .contains("outlast.guard.mysql.calltimout")
+                    .contains("is not an Outlast setting, so it would do nothing"));
+  }
+
+  /** And a right one is bound. */
+  @Test
+  void anEnvironmentVariableInAnOutlastSection_isBound() {
+    runner
+        .withInitializer(env(Map.of("OUTLAST_GUARD_MYSQL_CALLTIMEOUT", "3s")))
+        .run(
+            ctx ->
+                assertThat(ctx.getBean("mysqlGuard", dev.outlast.core.Guard.class).config())
+                    .extracting(dev.outlast.core.GuardConfig::callTimeout)
+                    .isEqualTo(java.time.Duration.ofSeconds(3)));
   }
 
   @Test

@@ -42,6 +42,10 @@ final class DeadLetterLog implements AutoCloseable {
   private static final int SEALED = 2;
   // format, producer id length, sequence, published, rejected: the least a record's body holds.
   private static final int MIN_BODY = 1 + 2 + 8 + 8 + 8;
+  private static final int RESYNC_WINDOW = 64 * 1024;
+  // Enough past a window's end to see a candidate's times behind an id of up to 4 KiB.
+  private static final int RESYNC_OVERLAP = 8 + 3 + 4096 + 8 + 16;
+  private static final long YEAR_2200_MILLIS = 7_258_118_400_000L;
 
   private final Path file;
   private final FileChannel channel;
@@ -206,12 +210,14 @@ final class DeadLetterLog implements AutoCloseable {
     return end;
   }
 
-  /** The body of the intact record at {@code position}, or null if there is none there. */
+  /**
+   * The body of the intact record at {@code position} (its checksum matches), or null if there is
+   * none there. A record of a format this version does not know is intact: it is kept and shown as
+   * unreadable, never cut as damage.
+   */
   private byte @Nullable [] recordAt(long position, long size) throws IOException {
     ByteBuffer head = ByteBuffer.allocate(8);
-    while (head.hasRemaining() && channel.read(head, position + head.position()) > 0) {
-      // keep reading
-    }
+    readFully(head, position);
     if (head.hasRemaining()) {
       return null;
     }
@@ -222,38 +228,83 @@ final class DeadLetterLog implements AutoCloseable {
       return null;
     }
     ByteBuffer body = ByteBuffer.allocate(length);
-    while (body.hasRemaining() && channel.read(body, position + 8 + body.position()) > 0) {
-      // keep reading
-    }
+    readFully(body, position + 8);
     if (body.hasRemaining()) {
       return null;
     }
     CRC32C crc = new CRC32C();
     crc.update(body.array());
-    int format = body.get(0);
-    if ((int) crc.getValue() != stored || (format != PLAIN && format != SEALED)) {
-      return null;
+    return (int) crc.getValue() == stored ? body.array() : null;
+  }
+
+  private void readFully(ByteBuffer into, long position) throws IOException {
+    while (into.hasRemaining() && channel.read(into, position + into.position()) > 0) {
+      // keep reading
     }
-    return body.array();
   }
 
   /**
-   * Where the next intact record starts, at or after {@code from}; -1 if none does. A byte at a
-   * time: slow over a large damaged stretch, which is rare, and a checksum over the whole body
-   * makes a false start practically impossible.
+   * Where the next intact record starts, at or after {@code from}; -1 if none does. The damaged
+   * stretch is read in windows and each offset is first checked in memory for what a record of ours
+   * must look like there (a known format, an id that fits, two plausible times): random bytes
+   * almost never pass, so a body is read and checksummed only where a record really starts, and
+   * resyncing over a torn 16 MiB event costs one read of it, not one per byte.
    */
   private long nextRecord(long from, long size) throws IOException {
-    for (long p = from; p + 8 + MIN_BODY <= size; p++) {
-      if (recordAt(p, size) != null) {
-        return p;
+    ByteBuffer window = ByteBuffer.allocate(RESYNC_WINDOW + RESYNC_OVERLAP);
+    for (long base = from; base + 8 + MIN_BODY <= size; base += RESYNC_WINDOW) {
+      window.clear();
+      window.limit((int) Math.min(window.capacity(), size - base));
+      readFully(window, base);
+      int have = window.position();
+      for (int i = 0; i < Math.min(RESYNC_WINDOW, have); i++) {
+        long p = base + i;
+        if (plausibleStart(window, i, have, size - p) && recordAt(p, size) != null) {
+          return p;
+        }
       }
     }
     return -1;
   }
 
+  /** Whether the bytes at {@code i} could start a record written by this version. */
+  private static boolean plausibleStart(ByteBuffer w, int i, int have, long left) {
+    if (i + 8 + 3 > have) {
+      return false;
+    }
+    int length = w.getInt(i);
+    int format = w.get(i + 8);
+    int idLength = w.getShort(i + 9) & 0xFFFF;
+    if (length < MIN_BODY + idLength
+        || length > left - 8
+        || (format != PLAIN && format != SEALED)) {
+      return false;
+    }
+    int times = i + 8 + 3 + idLength + 8; // published, then rejected
+    if (times + 16 > have) {
+      return true; // a long id past the window: let the checksum decide
+    }
+    return plausibleTime(w.getLong(times)) && plausibleTime(w.getLong(times + 8));
+  }
+
+  private static boolean plausibleTime(long epochMillis) {
+    return epochMillis >= 0 && epochMillis < YEAR_2200_MILLIS;
+  }
+
   private void visit(byte[] body, Visitor visitor) {
     ByteBuffer b = ByteBuffer.wrap(body);
     int format = b.get();
+    if (format != PLAIN && format != SEALED) {
+      // Intact, but written by a newer version: kept as it is, shown without its contents.
+      visitor.visit(
+          new EventId("unknown", 1),
+          0,
+          0,
+          "written in format " + format + " by a newer Outlast; read it with that version",
+          new byte[0],
+          true);
+      return;
+    }
     int idLength = b.getShort() & 0xFFFF;
     byte[] idBytes = new byte[idLength];
     b.get(idBytes);

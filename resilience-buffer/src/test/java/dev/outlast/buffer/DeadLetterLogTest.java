@@ -100,4 +100,49 @@ class DeadLetterLogTest {
     write("e3");
     assertThat(events()).containsExactly("e1", "e3");
   }
+
+  /**
+   * A large event torn in the middle of the file: resyncing reads past it in windows, checking each
+   * offset in memory first, instead of reading and checksumming a body at every byte (which took
+   * minutes and could run out of memory on random payloads).
+   */
+  @Test
+  void aLargeRandomRecordDamagedInTheMiddle_isSkippedQuickly() throws IOException {
+    byte[] noise = new byte[8 << 20];
+    new java.util.Random(42).nextBytes(noise);
+    try (DeadLetterLog log = new DeadLetterLog(dir.resolve("dead-letters"), false, null)) {
+      log.append(new EventId("p", 1), 1L, 2L, "r", "e1".getBytes(StandardCharsets.UTF_8));
+      log.append(new EventId("p", 2), 1L, 2L, "r", noise);
+      log.append(new EventId("p", 3), 1L, 2L, "r", "e3".getBytes(StandardCharsets.UTF_8));
+    }
+    long[] at = offsets();
+    overwrite(at[1] + (4 << 20), (byte) 1, (byte) 2, (byte) 3);
+
+    List<String> found =
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+            java.time.Duration.ofSeconds(20), this::events);
+    assertThat(found).containsExactly("e1", "e3");
+  }
+
+  /** A record this version cannot read but whose checksum holds is kept, never cut as damage. */
+  @Test
+  void anIntactRecordOfANewerFormat_isKeptAndShown_notCut() throws IOException {
+    write("e1");
+    byte[] body = new byte[40];
+    body[0] = 3; // a format this version does not know
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(body);
+    java.nio.ByteBuffer record = java.nio.ByteBuffer.allocate(8 + body.length);
+    record.putInt(body.length).putInt((int) crc.getValue()).put(body);
+    long size = Files.size(file());
+    overwrite(size, record.array());
+
+    try (DeadLetterLog log = new DeadLetterLog(dir.resolve("dead-letters"), false, null)) {
+      List<DeadLetter<String>> all = log.read(Codec.utf8());
+      assertThat(all).hasSize(2);
+      assertThat(all.get(1).event()).isNull();
+      assertThat(all.get(1).reason()).contains("format 3 by a newer Outlast");
+    }
+    assertThat(Files.size(file())).isEqualTo(size + 8 + body.length);
+  }
 }

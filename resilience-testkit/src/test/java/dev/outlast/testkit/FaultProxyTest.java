@@ -266,8 +266,13 @@ class FaultProxyTest {
                   Thread talker =
                       daemon(
                           () -> {
+                            // Until closed: however large the machine's socket buffers, the
+                            // pump towards the client ends up stuck in a write.
+                            byte[] chunk = new byte[64 * 1024];
                             try {
-                              s.getOutputStream().write(new byte[32 << 20]);
+                              while (true) {
+                                s.getOutputStream().write(chunk);
+                              }
                             } catch (IOException e) {
                               // closed at the end
                             }

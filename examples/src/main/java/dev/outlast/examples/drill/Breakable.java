@@ -74,14 +74,14 @@ final class Breakable implements AutoCloseable {
     proxy.pass();
   }
 
-  /** What {@link #restore()} will do, now. */
-  String restored() {
+  /** What {@link #restore()} will do, now, as it is under way: "back" waits for an answer. */
+  String restoring() {
     if (server == null) {
       return "let through at the proxy again";
     }
     return switch (server.state()) {
-      case FROZEN -> "thawed";
-      case STOPPED -> "restarted";
+      case FROZEN -> "thawing";
+      case STOPPED -> "restarting";
       default -> "up";
     };
   }

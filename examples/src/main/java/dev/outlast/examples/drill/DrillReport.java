@@ -1,20 +1,40 @@
 package dev.outlast.examples.drill;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.outlast.core.Guard;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
-/** What a drill measured, and the two files it is written to: report.json and report.html. */
+/**
+ * What a drill measured, and the two files it is written to: report.json and report.html. The
+ * totals count the load only: the warm-up before it (one read of every key) is reported apart, in
+ * {@code warmUpReads}, and is not in the timeline either.
+ *
+ * @param readsTotal product reads of the load: fresh + stale + failed
+ * @param warmUpReads reads made before the load started, to warm the cache; not in any other figure
+ * @param historyReads history reads of the load, however answered
+ * @param historyFallback history reads the ledger answered because the event store did not
+ * @param breakers every change of a guard's breaker, at the moment it happened
+ * @param servers every change of a server's answer to the drill's check, when it was seen
+ */
 record DrillReport(
     long readsTotal,
     long readsFresh,
     long readsStale,
     long readsFailed,
+    long warmUpReads,
     long historyReads,
     long historyFailed,
+    long historyFallback,
     long eventsPublished,
     long eventsPublishFailed,
     long eventsSpilled,
@@ -22,22 +42,70 @@ record DrillReport(
     long eventsLost,
     long eventsDuplicates,
     List<Phase> phases,
-    List<Sample> timeline) {
+    List<Sample> timeline,
+    List<Change> breakers,
+    List<Change> servers) {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  DrillReport {
+    phases = List.copyOf(phases);
+    timeline = List.copyOf(timeline);
+    breakers = List.copyOf(breakers);
+    servers = List.copyOf(servers);
+  }
+
+  /**
+   * Something changed at {@code t}: a guard's breaker ("closed", "half-open", "open"), or a server
+   * ("answering", "not-answering").
+   *
+   * @param name the guard's or the server's name
+   */
+  record Change(String name, double t, String state) {}
 
   /** A phase, in seconds since the drill's load started. */
   record Phase(String name, String what, double start, double end) {}
 
-  /** One second of the drill: rates over that second, and states at its end. */
+  /**
+   * One second of the drill: rates over that second (from the sample before, or the start of the
+   * load, to {@code t}), the backlog at its end.
+   *
+   * @param historyFromStore history reads the event store answered
+   * @param fallback history reads the ledger answered instead (the read fallback)
+   * @param guards each guard's state over that second, in a fixed order
+   * @param health the status line of the terminal, as printed
+   */
   record Sample(
       double t,
       String phase,
       long fresh,
       long stale,
       long failed,
+      long historyFromStore,
+      long fallback,
+      long historyFailed,
       long published,
       long delivered,
       long backlog,
-      String health) {}
+      List<GuardSample> guards,
+      String health) {
+    Sample {
+      guards = List.copyOf(guards);
+    }
+  }
+
+  /**
+   * A guard over one second.
+   *
+   * @param name the guard's dependency name: "mysql"
+   * @param server the server its calls go to ("mysql" for the ledger, a table there)
+   * @param state the worst state its breaker was in during the second (open over half-open over
+   *     closed), so that an opening shorter than a second still shows
+   * @param answering whether its server answered the drill's own check at the end of the second
+   *     (through the proxy, as the service reaches it)
+   */
+  record GuardSample(String name, String server, Guard.State state, boolean answering) {}
 
   void write(Path dir) throws IOException {
     Files.createDirectories(dir);
@@ -46,136 +114,114 @@ record DrillReport(
   }
 
   String json() {
-    StringBuilder s = new StringBuilder("{\n");
-    s.append("  \"reads\": {\"total\": ").append(readsTotal);
-    s.append(", \"fresh\": ").append(readsFresh);
-    s.append(", \"stale\": ").append(readsStale);
-    s.append(", \"failed\": ").append(readsFailed).append("},\n");
-    s.append("  \"history\": {\"total\": ").append(historyReads);
-    s.append(", \"failed\": ").append(historyFailed).append("},\n");
-    s.append("  \"events\": {\"published\": ").append(eventsPublished);
-    s.append(", \"publishFailed\": ").append(eventsPublishFailed);
-    s.append(", \"spilled\": ").append(eventsSpilled);
-    s.append(", \"delivered\": ").append(eventsDelivered);
-    s.append(", \"lost\": ").append(eventsLost);
-    s.append(", \"duplicates\": ").append(eventsDuplicates).append("},\n");
-    s.append("  \"phases\": [\n");
-    for (int i = 0; i < phases.size(); i++) {
-      Phase p = phases.get(i);
-      s.append(
-          String.format(
-              Locale.ROOT,
-              "    {\"name\": \"%s\", \"what\": \"%s\", \"start\": %.1f, \"end\": %.1f}%s%n",
-              p.name(),
-              p.what(),
-              p.start(),
-              p.end(),
-              i + 1 < phases.size() ? "," : ""));
+    ObjectNode root = JSON.createObjectNode();
+    ObjectNode reads = root.putObject("reads");
+    reads.put("total", readsTotal);
+    reads.put("fresh", readsFresh);
+    reads.put("stale", readsStale);
+    reads.put("failed", readsFailed);
+    reads.put("warmUp", warmUpReads);
+    ObjectNode history = root.putObject("history");
+    history.put("total", historyReads);
+    history.put("failed", historyFailed);
+    history.put("fallback", historyFallback);
+    ObjectNode events = root.putObject("events");
+    events.put("published", eventsPublished);
+    events.put("publishFailed", eventsPublishFailed);
+    events.put("spilled", eventsSpilled);
+    events.put("delivered", eventsDelivered);
+    events.put("lost", eventsLost);
+    events.put("duplicates", eventsDuplicates);
+    ArrayNode ps = root.putArray("phases");
+    for (Phase p : phases) {
+      ObjectNode o = ps.addObject();
+      o.put("name", p.name());
+      o.put("what", p.what());
+      putSeconds(o, "start", p.start());
+      putSeconds(o, "end", p.end());
     }
-    s.append("  ],\n  \"timeline\": [\n");
-    for (int i = 0; i < timeline.size(); i++) {
-      Sample x = timeline.get(i);
-      s.append(
-          String.format(
-              Locale.ROOT,
-              "    {\"t\": %.1f, \"phase\": \"%s\", \"fresh\": %d, \"stale\": %d, \"failed\": %d,"
-                  + " \"published\": %d, \"delivered\": %d, \"backlog\": %d, \"health\": \"%s\"}%s%n",
-              x.t(),
-              x.phase(),
-              x.fresh(),
-              x.stale(),
-              x.failed(),
-              x.published(),
-              x.delivered(),
-              x.backlog(),
-              x.health(),
-              i + 1 < timeline.size() ? "," : ""));
+    ArrayNode tl = root.putArray("timeline");
+    for (Sample x : timeline) {
+      ObjectNode o = tl.addObject();
+      putSeconds(o, "t", x.t());
+      o.put("phase", x.phase());
+      o.put("fresh", x.fresh());
+      o.put("stale", x.stale());
+      o.put("failed", x.failed());
+      o.put("historyFromStore", x.historyFromStore());
+      o.put("fallback", x.fallback());
+      o.put("historyFailed", x.historyFailed());
+      o.put("published", x.published());
+      o.put("delivered", x.delivered());
+      o.put("backlog", x.backlog());
+      ObjectNode guards = o.putObject("guards");
+      for (GuardSample g : x.guards()) {
+        ObjectNode gs = guards.putObject(g.name());
+        gs.put("server", g.server());
+        gs.put("state", stateName(g.state()));
+        gs.put("answering", g.answering());
+      }
+      o.put("health", x.health());
     }
-    return s.append("  ]\n}\n").toString();
+    changes(root.putArray("breakers"), "guard", breakers);
+    changes(root.putArray("servers"), "server", servers);
+    try {
+      return JSON.writeValueAsString(root) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
-  /** One page, no script, no network: an SVG chart drawn here. */
+  private static void changes(ArrayNode into, String what, List<Change> changes) {
+    for (Change c : changes) {
+      ObjectNode o = into.addObject();
+      o.put(what, c.name());
+      o.put("t", Math.round(c.t() * 1000) / 1000.0);
+      o.put("state", c.state());
+    }
+  }
+
+  /** "closed", "half-open", "open": as the page and report.json name a breaker's state. */
+  static String stateName(Guard.State s) {
+    return s.name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
+  /** Seconds to a tenth; a phase still running (no end: NaN, not JSON) as null. */
+  private static void putSeconds(ObjectNode o, String field, double seconds) {
+    if (Double.isNaN(seconds)) {
+      o.putNull(field);
+    } else {
+      o.put(field, Math.round(seconds * 10) / 10.0);
+    }
+  }
+
+  /** One page, no script, no network: the chart drawn here as SVG, then the phases. */
   String html() {
-    int w = 1000;
-    int h = 320;
-    int left = 50;
-    int right = 60;
-    int top = 40;
-    int bottom = 30;
-    double tMax = Math.max(1, timeline.isEmpty() ? 1 : timeline.get(timeline.size() - 1).t());
-    long readMax = 1;
-    long backlogMax = 1;
-    for (Sample x : timeline) {
-      readMax =
-          Math.max(
-              readMax, Math.max(x.fresh() + x.stale(), Math.max(x.published(), x.delivered())));
-      backlogMax = Math.max(backlogMax, x.backlog());
-    }
-    double sx = (w - left - right) / tMax;
-    double sy = (h - top - bottom) / (double) readMax;
-    double sb = (h - top - bottom) / (double) backlogMax;
-    StringBuilder svg = new StringBuilder();
-    svg.append(String.format(Locale.ROOT, "<svg viewBox=\"0 0 %d %d\" width=\"100%%\">%n", w, h));
-    for (int i = 0; i < phases.size(); i++) {
-      Phase p = phases.get(i);
-      double x0 = left + p.start() * sx;
-      double x1 = left + p.end() * sx;
-      svg.append(
-          String.format(
-              Locale.ROOT,
-              "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
-                  + "<text x=\"%.1f\" y=\"%d\" font-size=\"10\">%s</text>%n",
-              x0,
-              top,
-              Math.max(0, x1 - x0),
-              h - top - bottom,
-              i % 2 == 0 ? "#f2f2f2" : "#e4e4e4",
-              x0 + 2,
-              top - (i % 2 == 0 ? 22 : 8),
-              escape(p.name())));
-    }
-    svg.append(line("#2a9d3a", sx, sy, left, h - bottom, x -> x.fresh()));
-    svg.append(line("#e9a100", sx, sy, left, h - bottom, x -> x.stale()));
-    svg.append(line("#d62828", sx, sy, left, h - bottom, x -> x.failed()));
-    svg.append(line("#7b2cbf", sx, sy, left, h - bottom, x -> x.published()));
-    svg.append(line("#1d4ed8", sx, sb, left, h - bottom, x -> x.backlog()));
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "<text x=\"2\" y=\"%d\" font-size=\"10\">%d/s</text>"
-                + "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#1d4ed8\">%d</text>"
-                + "<text x=\"%d\" y=\"%d\" font-size=\"10\">%.0f s</text>%n</svg>%n",
-            top + 10,
-            readMax,
-            w - right + 4,
-            top + 10,
-            backlogMax,
-            w - right - 30,
-            h - 8,
-            tMax));
     return "<!doctype html><html><head><meta charset=\"utf-8\"><title>Outlast outage drill</title>"
-        + "<style>body{font-family:sans-serif;max-width:1040px;margin:2em auto}"
-        + "td,th{padding:2px 10px;text-align:right}th{text-align:left}</style></head><body>\n"
+        + "<style>body{font-family:sans-serif;max-width:1320px;margin:12px auto;color:#222}"
+        + "h1{font-size:22px;margin:0 0 6px}p{margin:4px 0 8px;font-size:14px}"
+        + "td,th{padding:2px 10px;text-align:right;font-size:13px}th{text-align:left}</style>"
+        + "</head><body>\n"
         + "<h1>Outlast outage drill</h1>\n"
         + String.format(
             Locale.ROOT,
-            "<p>Reads: %d answered fresh, %d stale, <b>%d failed</b>. Events: %d published, %d"
-                + " spilled to disk, %d delivered, <b>%d lost</b>, %d duplicates (read back from"
-                + " the index).</p>%n",
+            "<p>Product reads: %d answered fresh, %d stale, <b>%d failed</b> (the warm-up's %d"
+                + " reads are not counted). History reads: %d, %d answered by the ledger"
+                + " (fallback), <b>%d failed</b>. Events: %d published, %d spilled to disk, %d"
+                + " delivered, <b>%d lost</b>, %d duplicates (read back from the index).</p>%n",
             readsFresh,
             readsStale,
             readsFailed,
+            warmUpReads,
+            historyReads,
+            historyFallback,
+            historyFailed,
             eventsPublished,
             eventsSpilled,
             eventsDelivered,
             eventsLost,
             eventsDuplicates)
-        + "<p><span style=\"color:#2a9d3a\">&#9632; reads answered fresh/s</span> "
-        + "<span style=\"color:#e9a100\">&#9632; stale/s</span> "
-        + "<span style=\"color:#d62828\">&#9632; failed/s</span> "
-        + "<span style=\"color:#7b2cbf\">&#9632; events published/s</span> "
-        + "<span style=\"color:#1d4ed8\">&#9632; backlog on disk (right scale)</span></p>\n"
-        + svg
+        + new DrillChart(phases, timeline, breakers, servers).svg()
         + phaseTable()
         + "</body></html>\n";
   }
@@ -188,35 +234,11 @@ record DrillReport(
           String.format(
               Locale.ROOT,
               "<tr><th>%s</th><td style=\"text-align:left\">%s</td><td>%.1f s</td><td>%.1f s</td></tr>%n",
-              escape(p.name()),
-              escape(p.what()),
+              DrillChart.escape(p.name()),
+              DrillChart.escape(p.what()),
               p.start(),
               p.end()));
     }
     return t.append("</table>\n").toString();
-  }
-
-  private String line(
-      String color,
-      double sx,
-      double sy,
-      int left,
-      int base,
-      java.util.function.ToLongFunction<Sample> value) {
-    StringBuilder points = new StringBuilder();
-    for (Sample x : timeline) {
-      points.append(
-          String.format(
-              Locale.ROOT, "%.1f,%.1f ", left + x.t() * sx, base - value.applyAsLong(x) * sy));
-    }
-    return "<polyline fill=\"none\" stroke=\""
-        + color
-        + "\" stroke-width=\"1.5\" points=\""
-        + points.toString().trim()
-        + "\"/>\n";
-  }
-
-  private static String escape(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 }

@@ -47,10 +47,20 @@ final class DrillService implements AutoCloseable {
   interface History {
     @Guarded("event-store")
     @ReadFallback(method = "fromLedger")
-    List<StreamEvent> read(String stream) throws SQLException;
+    Answer read(String stream) throws SQLException;
 
     @Guarded("ledger")
-    List<StreamEvent> fromLedger(String stream) throws SQLException;
+    Answer fromLedger(String stream) throws SQLException;
+  }
+
+  /**
+   * A stream's history and where it came from, so that the caller counts the answers the fallback
+   * gave (counting in the ledger's method would also count a call abandoned at its timeout).
+   */
+  record Answer(List<StreamEvent> events, boolean fromLedger) {
+    Answer {
+      events = List.copyOf(events);
+    }
   }
 
   final Guard mysql;
@@ -61,6 +71,7 @@ final class DrillService implements AutoCloseable {
   final SpillQueue<String> orders;
   final OrderEvents events;
   final History history;
+
   private final Outlast outlast;
 
   /**
@@ -89,14 +100,17 @@ final class DrillService implements AutoCloseable {
     mysql = probed("mysql", db, shop);
     store = probed("event-store", db, storeDs);
     ledger = probed("ledger", db, ledgerDs);
+    // Elasticsearch is checked the same way: its breaker closes when the index answers again.
     search =
-        Guard.of(
-            "elasticsearch",
-            GuardConfig.from(GuardConfig.broker())
-                .callTimeout(Duration.ofSeconds(2))
-                .openWait(Duration.ofSeconds(1))
-                .maxOpenWait(Duration.ofSeconds(2))
-                .build());
+        Guard.builder("elasticsearch")
+            .config(
+                GuardConfig.from(GuardConfig.broker())
+                    .callTimeout(Duration.ofSeconds(2))
+                    .openWait(Duration.ofSeconds(1))
+                    .maxOpenWait(Duration.ofSeconds(2))
+                    .build())
+            .recoveryProbe(cluster.indexCheck(elasticsearch, names.index()))
+            .build();
     // Built by hand, not by @CachedQuery: the snapshot that makes the warm start needs codecs.
     products =
         QueryCache.<Long, String>builder("products")
@@ -130,13 +144,13 @@ final class DrillService implements AutoCloseable {
             History.class,
             new History() {
               @Override
-              public List<StreamEvent> read(String stream) throws SQLException {
-                return storeEvents.read(stream, 1, 100);
+              public Answer read(String stream) throws SQLException {
+                return new Answer(storeEvents.read(stream, 1, 100), false);
               }
 
               @Override
-              public List<StreamEvent> fromLedger(String stream) throws SQLException {
-                return ledgerEvents.read(stream, 1, 100);
+              public Answer fromLedger(String stream) throws SQLException {
+                return new Answer(ledgerEvents.read(stream, 1, 100), true);
               }
             });
   }

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.outlast.cache.CacheStats;
 import dev.outlast.core.Guard;
+import dev.outlast.core.RecoveryProbe;
 import dev.outlast.core.Redaction;
-import dev.outlast.core.spi.StreamEvent;
 import dev.outlast.testkit.FaultProxy;
 import dev.outlast.testkit.MariaDbServer;
 import dev.outlast.testkit.OpenSearchServer;
@@ -24,13 +24,16 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -90,8 +93,10 @@ public final class OutageDrill {
   private final @Nullable SearchTarget usersSearch;
   private final ReentrantReadWriteLock restartLock = new ReentrantReadWriteLock();
   private final AtomicLong readsFailed = new AtomicLong();
-  private final AtomicLong historyReads = new AtomicLong();
+  // History reads by outcome, each counted once it is known: their sum is every history read.
+  private final AtomicLong historyFromStore = new AtomicLong();
   private final AtomicLong historyFailed = new AtomicLong();
+  private final AtomicLong historyFallback = new AtomicLong();
   private final AtomicLong published = new AtomicLong();
   private final AtomicLong publishFailed = new AtomicLong();
   private final BitSet acknowledged = new BitSet();
@@ -102,6 +107,14 @@ public final class OutageDrill {
   private long staleBase;
   private long spilledBase;
   private long queueDeliveredBase;
+  // The counters after the warm-up: what the totals and the first sample start from.
+  private Totals warmUp = Totals.ZERO;
+  private Totals last = Totals.ZERO; // guarded by this
+  // Each guard's worst breaker state since the last sample, kept by listeners on the guards.
+  private final Map<String, AtomicReference<Guard.State>> worst = new ConcurrentHashMap<>();
+  private final List<Runnable> unwatch = new ArrayList<>();
+  private final List<DrillReport.Change> breakers = new ArrayList<>(); // guarded by itself
+  private volatile @Nullable ServerChecks checks;
   private volatile @Nullable DrillService service;
   private volatile boolean loading = true;
   private volatile String phaseName = "starting";
@@ -253,7 +266,7 @@ public final class OutageDrill {
       Runtime.getRuntime().addShutdownHook(hook);
       try {
         footprint.create(STREAMS, EVENTS_PER_STREAM);
-        return drive(mysql, store, search, shop, storeDs, searchUri, work);
+        return checked(mysql, store, search, shop, storeDs, searchUri, work);
       } finally {
         closeService();
         cleanUp(footprint, work, all);
@@ -266,6 +279,29 @@ public final class OutageDrill {
     }
   }
 
+  private DrillReport checked(
+      Breakable mysql,
+      Breakable store,
+      Breakable search,
+      DataSource shop,
+      DataSource storeDs,
+      URI searchUri,
+      Path work)
+      throws Exception {
+    // The drill's own view of each server, through the proxies as the service sees them.
+    Map<String, RecoveryProbe> byServer = new LinkedHashMap<>();
+    byServer.put(mysql.name, RecoveryProbe.jdbc(shop, Duration.ofSeconds(1)));
+    byServer.put(store.name, RecoveryProbe.jdbc(storeDs, Duration.ofSeconds(1)));
+    byServer.put(
+        search.name, Objects.requireNonNull(this.search).indexCheck(searchUri, names.index()));
+    try (ServerChecks serverChecks = new ServerChecks(byServer, this::now)) {
+      checks = serverChecks;
+      return drive(mysql, store, search, shop, storeDs, searchUri, work);
+    } finally {
+      checks = null;
+    }
+  }
+
   private DrillReport drive(
       Breakable mysql,
       Breakable store,
@@ -275,10 +311,16 @@ public final class OutageDrill {
       URI searchUri,
       Path work)
       throws Exception {
-    service = open(shop, storeDs, shop, searchUri, work);
+    service = watch(open(shop, storeDs, shop, searchUri, work));
     for (long id = 1; id <= KEYS; id++) {
       current().products.get(id); // warm every key the load will read
     }
+    // The warm-up is not the drill: the totals and the timeline start after it.
+    synchronized (this) {
+      warmUp = totals(current());
+      last = warmUp;
+    }
+    say("warm-up: read each of the " + KEYS + " keys once (not counted)");
     started = System.nanoTime();
     Thread load = new Thread(this::load, "drill-load");
     Thread ticker = new Thread(this::tick, "drill-ticker");
@@ -293,19 +335,24 @@ public final class OutageDrill {
       ticker.interrupt();
       ticker.join();
     }
-    sample(); // the last second
+    sample(phaseName); // the last second
     DrillReport report = report(searchUri);
     closeService();
     report.write(runDir);
     say(
         String.format(
             Locale.ROOT,
-            "done: reads %d (fresh %d, stale %d, failed %d); events published %d, delivered %d,"
-                + " lost %d, duplicates %d",
+            "done: reads %d (fresh %d, stale %d, failed %d; the warm-up's %d not counted);"
+                + " history reads %d (%d from the ledger, failed %d); events published %d,"
+                + " delivered %d, lost %d, duplicates %d",
             report.readsTotal(),
             report.readsFresh(),
             report.readsStale(),
             report.readsFailed(),
+            report.warmUpReads(),
+            report.historyReads(),
+            report.historyFallback(),
+            report.historyFailed(),
             report.eventsPublished(),
             report.eventsDelivered(),
             report.eventsLost(),
@@ -347,6 +394,7 @@ public final class OutageDrill {
     DrillService s = service;
     if (s != null) {
       service = null;
+      unwatch();
       try {
         s.close();
       } catch (RuntimeException e) {
@@ -365,51 +413,56 @@ public final class OutageDrill {
       Path work)
       throws InterruptedException {
     // The labels say what is really done: a server of the drill's is killed and frozen, a user's
-    // is only cut off at the proxy. Each is worked out just before its action.
-    phase("healthy", () -> "everything up", () -> {});
+    // is only cut off at the proxy. Each is worked out just before its action; breaking comes
+    // first, as it is instant, and what is restored is called back only once it answers.
+    Action none = () -> {};
+    phase("healthy", () -> "everything up", none, none, none);
     phase(
         mysql.isUsers() ? "mysql-refused" : "mysql-killed",
         () -> "MySQL " + mysql.killed(),
-        mysql::kill);
+        none,
+        mysql::kill,
+        none);
     phase(
         mysql.isUsers() ? "mysql-blackholed" : "mysql-frozen",
-        () -> "MySQL " + mysql.restored() + ", then " + mysql.frozen(),
-        () -> {
-          mysql.restore();
-          mysql.freeze();
-        });
+        () -> "MySQL " + mysql.restoring() + ", then " + mysql.frozen(),
+        () -> bringBack(mysql),
+        mysql::freeze,
+        none);
+    // The ledger, the history's fallback, is in MySQL: back first, or both sources of the history
+    // would be down at once, which is not this phase's outage.
     phase(
         "event-store-down",
-        () -> "MySQL " + mysql.restored() + "; PostgreSQL (event store) " + store.killed(),
-        () -> {
-          mysql.restore();
-          store.kill();
-        });
+        () -> "MySQL " + mysql.restoring() + "; PostgreSQL (event store) " + store.killed(),
+        () -> bringBack(mysql),
+        store::kill,
+        none);
     phase(
         "sink-down",
-        () -> "PostgreSQL (event store) " + store.restored() + "; Elasticsearch " + search.killed(),
-        () -> {
-          store.restore();
-          search.kill();
-        });
+        () ->
+            "Elasticsearch " + search.killed() + "; PostgreSQL (event store) " + store.restoring(),
+        none,
+        search::kill,
+        () -> bringBack(store));
     phase(
         "service-restart",
         () ->
             "again, MySQL "
                 + mysql.killed()
                 + "; the service restarted during the outage (warm start)",
-        () -> {
-          mysql.kill();
-          restart(shop, storeDs, searchUri, work);
-        });
+        none,
+        mysql::kill,
+        () -> restart(shop, storeDs, searchUri, work));
     phase(
         "restored",
-        () -> "MySQL " + mysql.restored() + "; Elasticsearch " + search.restored(),
+        () -> "MySQL " + mysql.restoring() + "; Elasticsearch " + search.restoring(),
+        none,
+        none,
         () -> {
-          mysql.restore();
-          search.restore();
+          bringBack(mysql);
+          bringBack(search);
         });
-    startPhase("drained", "load goes on until the backlog is delivered");
+    startPhase("drained", "load goes on until the backlog is delivered", true);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (current().orders.metrics().backlogEvents() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(200);
@@ -457,8 +510,9 @@ public final class OutageDrill {
       staleBase += st.staleHits();
       spilledBase += old.orders.metrics().published();
       queueDeliveredBase += old.orders.metrics().delivered();
+      unwatch();
       old.close();
-      service = open(shop, storeDs, shop, searchUri, work);
+      service = watch(open(shop, storeDs, shop, searchUri, work));
     } finally {
       restartLock.writeLock().unlock();
     }
@@ -489,12 +543,15 @@ public final class OutageDrill {
             publishFailed.incrementAndGet();
           }
         }
-        if (i % 10 == 0) {
-          historyReads.incrementAndGet();
+        if (i % 5 == 0) {
           try {
-            List<StreamEvent> h = s.history.read("account-" + (i / 10) % STREAMS);
-            if (h.size() != EVENTS_PER_STREAM) {
+            DrillService.Answer h = s.history.read("account-" + (i / 5) % STREAMS);
+            if (h.events().size() != EVENTS_PER_STREAM) {
               historyFailed.incrementAndGet();
+            } else if (h.fromLedger()) {
+              historyFallback.incrementAndGet();
+            } else {
+              historyFromStore.incrementAndGet();
             }
           } catch (Exception e) {
             historyFailed.incrementAndGet();
@@ -516,19 +573,58 @@ public final class OutageDrill {
 
   // ---- phases, the live line and the samples ----
 
-  private void phase(String name, java.util.function.Supplier<String> what, Runnable action)
+  /** What a phase does to the servers. */
+  @FunctionalInterface
+  private interface Action {
+    void run() throws InterruptedException;
+  }
+
+  /**
+   * Restores a server and says it is back only once it answers the drill's check: a restart returns
+   * when the process is up, a thawed or let-through server may still be catching up.
+   */
+  private void bringBack(Breakable b) throws InterruptedException {
+    double from = now();
+    b.restore();
+    Objects.requireNonNull(checks).awaitAnswer(b.name, Duration.ofMinutes(2));
+    say(
+        String.format(
+            Locale.ROOT,
+            "   %s back at %.1f s: answered the drill's check, %.1f s after it was restored",
+            b.label,
+            now(),
+            now() - from));
+  }
+
+  /**
+   * A phase: its label first (a slow restore belongs to its phase); then what must be back before
+   * the break; then the break, which is instant (a signal, a proxy's mode), and samples carry the
+   * phase's name from just before it, so that a sample's checks start before the break only in the
+   * phase's first second; then what is restored.
+   */
+  private void phase(
+      String name,
+      java.util.function.Supplier<String> what,
+      Action before,
+      Action breaks,
+      Action restores)
       throws InterruptedException {
-    startPhase(name, what.get()); // first: a slow action (a restart) belongs to its phase
-    action.run();
+    startPhase(name, what.get(), false);
+    before.run();
+    phaseName = name;
+    breaks.run();
+    restores.run();
     Thread.sleep(phase.toMillis());
     endPhase();
   }
 
-  private void startPhase(String name, String what) {
+  private void startPhase(String name, String what, boolean nameSamples) {
     synchronized (phases) {
       phases.add(new DrillReport.Phase(name, what, now(), Double.NaN));
     }
-    phaseName = name;
+    if (nameSamples) {
+      phaseName = name;
+    }
     say("== " + name + ": " + what);
   }
 
@@ -539,53 +635,85 @@ public final class OutageDrill {
     }
   }
 
+  /** One line a second: the rates, and each dependency's status from its guard and its check. */
   private void tick() {
+    long next = System.nanoTime();
     while (true) {
+      next += TimeUnit.SECONDS.toNanos(1);
       try {
-        Thread.sleep(1_000);
+        TimeUnit.NANOSECONDS.sleep(Math.max(0, next - System.nanoTime()));
       } catch (InterruptedException e) {
         return;
       }
-      DrillReport.Sample x = sample();
+      DrillReport.Sample x = sample(phaseName);
       if (x != null) {
         System.out.printf(
             Locale.ROOT,
-            "%5.0fs %-16s reads/s fresh %4d stale %4d failed %3d | events/s %3d, delivered %4d,"
-                + " backlog %5d | %s%n",
+            "%5.0fs %-16s reads/s fresh %4d stale %4d failed %3d | history/s %3d, fallback %3d"
+                + " | events/s %3d, delivered %4d, backlog %5d | %s%n",
             x.t(),
             x.phase(),
             x.fresh(),
             x.stale(),
-            x.failed(),
+            x.failed() + x.historyFailed(),
+            x.historyFromStore(),
+            x.fallback(),
             x.published(),
-            x.delivered(),
+            // Counters read a moment apart can make one second -1, the next one more: shown as 0.
+            Math.max(0, x.delivered()),
             x.backlog(),
             x.health());
       }
     }
   }
 
-  private long[] last = new long[5];
-
-  /** Takes a one-second sample: rates since the last one, states now. */
-  private synchronized DrillReport.@Nullable Sample sample() {
+  /**
+   * Takes a sample: rates since the last one; the guards' worst states since then; the servers'
+   * last checks, at most a quarter of a second old (or {@link ServerChecks#WAIT} for a server that
+   * hangs).
+   *
+   * @param phase the phase the sample belongs to
+   * @return the sample, or null if the service is restarting (the next sample covers this second)
+   */
+  private synchronized DrillReport.@Nullable Sample sample(String phase) {
     if (!restartLock.readLock().tryLock()) {
-      return null; // restarting: the next sample covers this second
+      return null;
     }
     try {
       DrillService s = current();
-      long[] now = totals(s);
+      ServerChecks servers = Objects.requireNonNull(checks);
+      Totals now = totals(s);
+      Totals d = now.minus(last);
+      List<DrillReport.GuardSample> guards = new ArrayList<>();
+      StringBuilder health = new StringBuilder();
+      for (Guard g : guards(s)) {
+        String name = g.dependency();
+        Guard.State state = g.state();
+        AtomicReference<Guard.State> w = worst.get(name);
+        Guard.State over = w == null ? state : worse(w.getAndSet(state), state);
+        boolean answers = servers.answering(serverOf(name));
+        guards.add(new DrillReport.GuardSample(name, serverOf(name), over, answers));
+        health
+            .append(health.length() == 0 ? "" : " ")
+            .append(name)
+            .append(' ')
+            .append(status(state, answers));
+      }
       DrillReport.Sample x =
           new DrillReport.Sample(
               now(),
-              phaseName,
-              now[0] - last[0],
-              now[1] - last[1],
-              now[2] - last[2],
-              now[3] - last[3],
-              now[4] - last[4],
+              phase,
+              d.fresh(),
+              d.stale(),
+              d.failed(),
+              d.historyFromStore(),
+              d.fallback(),
+              d.historyFailed(),
+              d.published(),
+              d.delivered(),
               s.orders.metrics().backlogEvents(),
-              health(s));
+              guards,
+              health.toString());
       last = now;
       timeline.add(x);
       return x;
@@ -594,40 +722,122 @@ public final class OutageDrill {
     }
   }
 
-  /** fresh, stale, failed reads; events published and delivered; all since the start. */
-  private long[] totals(DrillService s) {
+  /**
+   * UP only while the server answers the drill's check and the guard lets calls through; DOWN as
+   * soon as either fails, whatever the guard has yet to notice.
+   */
+  static String status(Guard.State breaker, boolean answering) {
+    if (!answering || breaker == Guard.State.OPEN) {
+      return "DOWN";
+    }
+    return breaker == Guard.State.HALF_OPEN ? "DEGRADED" : "UP";
+  }
+
+  /** The server a guard's calls go to: the ledger is a table in MySQL. */
+  private static String serverOf(String guard) {
+    return guard.equals("ledger") ? "mysql" : guard;
+  }
+
+  private static Guard.State worse(Guard.State a, Guard.State b) {
+    return rank(a) >= rank(b) ? a : b;
+  }
+
+  private static int rank(Guard.State s) {
+    return switch (s) {
+      case CLOSED -> 0;
+      case HALF_OPEN -> 1;
+      case OPEN -> 2;
+    };
+  }
+
+  private static List<Guard> guards(DrillService s) {
+    return List.of(s.mysql, s.store, s.ledger, s.search);
+  }
+
+  /** Keeps each guard's worst state between samples: an opening shorter than a second shows. */
+  private DrillService watch(DrillService s) {
+    for (Guard g : guards(s)) {
+      AtomicReference<Guard.State> w =
+          worst.computeIfAbsent(g.dependency(), k -> new AtomicReference<>(Guard.State.CLOSED));
+      String name = g.dependency();
+      // A new service's guards start closed, whatever the old ones were.
+      breakerChanged(name, g.state());
+      Guard.Listener l =
+          (guard, from, to) -> {
+            w.accumulateAndGet(to, OutageDrill::worse);
+            breakerChanged(name, to);
+          };
+      g.addListener(l);
+      synchronized (unwatch) {
+        unwatch.add(() -> g.removeListener(l));
+      }
+    }
+    return s;
+  }
+
+  private void breakerChanged(String guard, Guard.State to) {
+    synchronized (breakers) {
+      breakers.add(new DrillReport.Change(guard, now(), DrillReport.stateName(to)));
+    }
+  }
+
+  private void unwatch() {
+    synchronized (unwatch) {
+      unwatch.forEach(Runnable::run);
+      unwatch.clear();
+    }
+  }
+
+  /** Counters since the start, warm-up included; restarted services' counts added in. */
+  private record Totals(
+      long fresh,
+      long stale,
+      long failed,
+      long historyFromStore,
+      long historyFailed,
+      long fallback,
+      long published,
+      long delivered) {
+    static final Totals ZERO = new Totals(0, 0, 0, 0, 0, 0, 0, 0);
+
+    Totals minus(Totals o) {
+      return new Totals(
+          fresh - o.fresh,
+          stale - o.stale,
+          failed - o.failed,
+          historyFromStore - o.historyFromStore,
+          historyFailed - o.historyFailed,
+          fallback - o.fallback,
+          published - o.published,
+          delivered - o.delivered);
+    }
+
+    long reads() {
+      return fresh + stale + failed;
+    }
+  }
+
+  private Totals totals(DrillService s) {
     CacheStats st = s.products.stats();
     long spilled = spilledBase + s.orders.metrics().published();
     long delivered =
         (published.get() - spilled) + queueDeliveredBase + s.orders.metrics().delivered();
-    return new long[] {
-      freshBase + st.freshHits() + st.loadedAnswers(),
-      staleBase + st.staleHits(),
-      readsFailed.get(),
-      published.get(),
-      delivered
-    };
-  }
-
-  private static String health(DrillService s) {
-    StringBuilder b = new StringBuilder();
-    for (Guard g : List.of(s.mysql, s.store, s.ledger, s.search)) {
-      String state =
-          switch (g.state()) {
-            case CLOSED -> "UP";
-            case HALF_OPEN -> "DEGRADED";
-            default -> "DOWN";
-          };
-      b.append(b.length() == 0 ? "" : " ").append(g.dependency()).append(' ').append(state);
-    }
-    return b.toString();
+    return new Totals(
+        freshBase + st.freshHits() + st.loadedAnswers(),
+        staleBase + st.staleHits(),
+        readsFailed.get(),
+        historyFromStore.get(),
+        historyFailed.get(),
+        historyFallback.get(),
+        published.get(),
+        delivered);
   }
 
   // ---- the report: events read back from the index ----
 
   private synchronized DrillReport report(URI searchUri) throws Exception {
     DrillService s = current();
-    long[] t = totals(s);
+    Totals t = totals(s).minus(warmUp);
     SearchTarget target = Objects.requireNonNull(search);
     HttpClient http = target.client(Duration.ofSeconds(5));
     Duration timeout = Duration.ofSeconds(30);
@@ -670,20 +880,30 @@ public final class OutageDrill {
     }
     lost.andNot(seen);
     return new DrillReport(
-        t[0] + t[1] + t[2],
-        t[0],
-        t[1],
-        t[2],
-        historyReads.get(),
-        historyFailed.get(),
-        published.get(),
+        t.reads(),
+        t.fresh(),
+        t.stale(),
+        t.failed(),
+        warmUp.reads(),
+        t.historyFromStore() + t.fallback() + t.historyFailed(),
+        t.historyFailed(),
+        t.fallback(),
+        t.published(),
         publishFailed.get(),
         spilledBase + s.orders.metrics().published(),
-        t[4],
+        t.delivered(),
         lost.cardinality(),
         documents - seen.cardinality(),
         List.copyOf(phases),
-        List.copyOf(timeline));
+        List.copyOf(timeline),
+        breakerLog(),
+        Objects.requireNonNull(checks).changes());
+  }
+
+  private List<DrillReport.Change> breakerLog() {
+    synchronized (breakers) {
+      return List.copyOf(breakers);
+    }
   }
 
   // ---- servers and data ----

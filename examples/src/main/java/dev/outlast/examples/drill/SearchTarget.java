@@ -1,5 +1,6 @@
 package dev.outlast.examples.drill;
 
+import dev.outlast.core.RecoveryProbe;
 import dev.outlast.sink.elasticsearch.ElasticsearchSink;
 import java.io.IOException;
 import java.io.InputStream;
@@ -178,6 +179,30 @@ final class SearchTarget {
       b.sslContext(t);
     }
     return b;
+  }
+
+  /**
+   * A check that the index at {@code base} can take writes: the cluster reports its health, at
+   * least yellow, within a second. The service's Elasticsearch guard probes with it, and the drill
+   * checks the server with it.
+   */
+  RecoveryProbe indexCheck(URI base, String index) {
+    HttpClient http = client(Duration.ofSeconds(1));
+    String path = "/_cluster/health/" + index + "?wait_for_status=yellow&timeout=1s";
+    return new RecoveryProbe() {
+      @Override
+      public void check() throws IOException, InterruptedException {
+        HttpResponse<String> r = send(http, base, "GET", path, "", Duration.ofSeconds(2));
+        if (r.statusCode() != 200) {
+          throw new IOException("the index's health: HTTP " + r.statusCode());
+        }
+      }
+
+      @Override
+      public String toString() {
+        return "the health of index " + index;
+      }
+    };
   }
 
   /** An HTTP client for the drill's own requests (index, search, clean-up). */

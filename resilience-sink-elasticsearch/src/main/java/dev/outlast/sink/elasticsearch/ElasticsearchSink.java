@@ -326,9 +326,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
         Redaction.redact(type.isEmpty() && reason.isEmpty() ? e.toString() : type + ": " + reason));
   }
 
-  /** The start of a response body, for messages; redacted, since a server may echo a request. */
   /** What to check, for the whole-request answers that need someone rather than time. */
   private static String hint(int status) {
+    if (status / 100 == 3) {
+      // The JDK's client follows no redirect: an http address answered by an https-only node.
+      return " (a redirect, which the sink does not follow: give it the address it points to)";
+    }
     return switch (status) {
       case 401, 403 -> " (check the sink's credentials)";
       case 404 ->
@@ -338,6 +341,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     };
   }
 
+  /** The start of a response body, for messages; redacted, since a server may echo a request. */
   private static String snippet(byte[] body) {
     String s = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8);
     return String.valueOf(Redaction.redact(body.length > 300 ? s + "..." : s));

@@ -168,6 +168,10 @@ class ElasticsearchSinkProtocolTest {
     assertThatThrownBy(() -> deliver(sink, batch(2)))
         .isInstanceOf(ExecutionException.class)
         .hasMessageContaining("HTTP 400 (the cluster refused the request itself");
+    replies.add(new Reply(301, ""));
+    assertThatThrownBy(() -> deliver(sink, batch(2)))
+        .isInstanceOf(ExecutionException.class)
+        .hasMessageContaining("HTTP 301 (a redirect, which the sink does not follow");
   }
 
   @Test

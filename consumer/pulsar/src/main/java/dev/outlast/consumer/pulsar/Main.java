@@ -45,6 +45,7 @@ public final class Main {
     String json = new String(schema.encode(new Order("o-1", 1250)), StandardCharsets.UTF_8);
     check(json.contains("\"cents\":1250"), "the JSON schema encodes, gave " + json);
     Path queueDir = work.resolve("orders-" + ProcessHandle.current().pid());
+    Guard pulsar = Guard.ofDefaults("pulsar");
     try (PulsarClient client =
             PulsarClient.builder()
                 .serviceUrl("pulsar://127.0.0.1:" + port)
@@ -59,12 +60,23 @@ public final class Main {
                 .directory(queueDir)
                 .codec(jsonCodec(schema))
                 .sink(sink)
-                .guard(Guard.ofDefaults("pulsar"))
+                .guard(pulsar)
                 .build()) {
       for (int i = 0; i < 50; i++) {
         orders.publish(new Order("o-" + i, i * 100L));
       }
       check(!orders.awaitDrained(Duration.ofSeconds(1)), "nothing delivered without a broker");
+      // The sink really tried and failed as a client does (not a linkage error in the lane).
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (pulsar.snapshot().lastFailure() == null && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      String reason = String.valueOf(pulsar.snapshot().lastFailure());
+      // The client retries a refused connection until the queue's call timeout; either is what a
+      // working client does with no broker.
+      check(
+          reason.contains("did not answer within") || reason.contains("PulsarClientException"),
+          "the failure is the client's, was: " + reason);
       long backlog = orders.metrics().backlogEvents();
       check(backlog == 50, "50 events held for the broker, were " + backlog);
     }
