@@ -99,6 +99,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   private int sending;
   private boolean pumping;
   private boolean pumpAgain;
+  // Guarded by this: sends handed to the current producer, in the order handed (answered ones are
+  // dropped from the head lazily), and whether a check of the oldest one's age is scheduled.
+  private final ArrayDeque<Item<E>> unanswered = new ArrayDeque<>();
+  private boolean watching;
 
   private PulsarSink(Builder<E> b) {
     this.client = b.client;
@@ -241,7 +245,24 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         continue;
       }
       synchronized (this) {
-        sending++;
+        if (item.generation != generation) {
+          // Discarded while this thread looked at the producer: resent after the failure.
+          stale = true;
+        } else {
+          sending++;
+          item.handedAt = System.nanoTime();
+          unanswered.add(item);
+          if (!watching) {
+            watching = true;
+            watchIn(sendTimeout.toNanos());
+          }
+        }
+      }
+      if (stale) {
+        item.done.completeExceptionally(
+            new PulsarClientException.ProducerQueueIsFullError(
+                "not sent: the producer was discarded after an earlier failure"));
+        continue;
       }
       Item<E> sent = item;
       var unused = send(p, item.delivery).whenComplete((v, t) -> answered(sent, t));
@@ -256,7 +277,12 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       broken(item, unwrap(t));
     }
     synchronized (this) {
-      sending--;
+      item.answered = true;
+      if (item.generation == generation) {
+        // Sends of a discarded producer no longer count: the limit starts afresh with its
+        // successor.
+        sending--;
+      }
     }
     if (t != null) {
       item.done.completeExceptionally(unwrap(t));
@@ -272,10 +298,14 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
    */
   private void broken(Item<E> item, Throwable why) {
     CompletableFuture<Producer<E>> discarded = null;
+    List<Item<E>> abandoned = List.of();
     synchronized (this) {
       if (item.generation == generation) {
         holdFrom(item.delivery.id().sequence());
         generation++;
+        sending = 0;
+        abandoned = new ArrayList<>(unanswered);
+        unanswered.clear();
         if (producer == item.producer) {
           producer = null;
         }
@@ -285,7 +315,57 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     if (discarded != null) {
       log.debug(
           "Pulsar producer of {} discarded after: {}", topic, Redaction.redact(why.toString()));
+      item.done.completeExceptionally(why); // first, so that the batch says why
+      // Closed at once: a send handed to it after this fails on the spot, and what it still holds
+      // fails with it, so nothing sent after the failed event can be stored ahead of it.
       var unused = discarded.thenAccept(PulsarSink::closeQuietly);
+      for (Item<E> a : abandoned) {
+        // The batch is answered now, not when a frozen broker lets the close finish. Whatever of
+        // it the broker did store is found again from its last sequence id.
+        a.done.completeExceptionally(
+            new PulsarClientException.AlreadyClosedException(
+                "not answered before an earlier send failed: " + why));
+      }
+    }
+  }
+
+  /** Checks the age of the oldest unanswered send after {@code nanos}. */
+  private void watchIn(long nanos) {
+    var unused =
+        CompletableFuture.runAsync(
+            this::watch, CompletableFuture.delayedExecutor(nanos, TimeUnit.NANOSECONDS));
+  }
+
+  /**
+   * The send timeout, kept here rather than by the client: the client's own fails every pending
+   * send but leaves the producer open, so a send handed to it a moment later could be stored while
+   * the failed ones are not, and the broker's deduplication would then refuse them for good. Here
+   * an overdue send discards the producer, which closes it first.
+   */
+  private void watch() {
+    while (true) {
+      Item<E> late;
+      synchronized (this) {
+        Item<E> head;
+        while ((head = unanswered.peek()) != null
+            && (head.answered || head.generation != generation)) {
+          unanswered.poll();
+        }
+        if (head == null) {
+          watching = false;
+          return;
+        }
+        long left = head.handedAt + sendTimeout.toNanos() - System.nanoTime();
+        if (left > 0) {
+          watchIn(left);
+          return;
+        }
+        late = head;
+      }
+      broken(
+          late,
+          new PulsarClientException.TimeoutException(
+              "the broker did not answer a send within " + sendTimeout));
     }
   }
 
@@ -347,6 +427,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     final long generation;
     final Delivery<E> delivery;
     final CompletableFuture<@Nullable Void> done = new CompletableFuture<>();
+    // Guarded by the sink: when it was handed to the producer, and whether it was answered.
+    long handedAt;
+    boolean answered;
 
     Item(CompletableFuture<Producer<E>> producer, long generation, Delivery<E> delivery) {
       this.producer = producer;
@@ -382,7 +465,8 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
             .newProducer(schema)
             .topic(topic)
             .producerName(name)
-            .sendTimeout((int) sendTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            // No send timeout of the client's own: see watch().
+            .sendTimeout(0, TimeUnit.MILLISECONDS)
             .maxPendingMessages(maxInFlight)
             .blockIfQueueFull(false)
             .enableBatching(batching)
@@ -505,17 +589,29 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
 
     /**
-     * How long a send may wait for the broker before it fails (and the sink starts again from what
-     * the broker stored); 5 seconds by default. Keep it below the sink guard's call timeout.
+     * How long a send may wait for the broker's answer; 5 seconds by default. When one waits
+     * longer, the sink closes its producer (failing every send still waiting on it) and starts
+     * again from what the broker stored. Keep it below the sink guard's call timeout.
      *
-     * @param timeout positive, whole milliseconds, at most {@link Integer#MAX_VALUE} of them
+     * <p>The sink keeps this timeout itself and makes its producer with none ({@code
+     * sendTimeout(0)}, as Pulsar advises with deduplication): the client's own timeout fails the
+     * waiting sends but leaves the producer open, so a send handed to it a moment later could be
+     * stored ahead of them, and deduplication would then refuse them for good.
+     *
+     * @param timeout positive, at most a day
      * @return this builder
-     * @throws IllegalArgumentException if it is not positive or too long
+     * @throws IllegalArgumentException if it is not positive, or longer than a day
      */
     public Builder<E> sendTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
-      if (timeout.isNegative() || timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
+      if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("sendTimeout must be positive, was " + timeout);
+      }
+      if (timeout.compareTo(Duration.ofDays(1)) > 0) {
+        throw new IllegalArgumentException(
+            "sendTimeout must be at most a day, was "
+                + timeout
+                + "; a send waits no longer than the guard's call timeout anyway");
       }
       this.sendTimeout = timeout;
       return this;
