@@ -277,6 +277,12 @@ final class ActiveSegmentSync implements AutoCloseable {
     files.clear();
   }
 
+  /** For tests: where the documents of a roll file ended at the last sync; -1 if not seen yet. */
+  long syncedUpTo(Path file) {
+    SyncedFile f = files.get(file);
+    return f == null ? -1 : f.synced;
+  }
+
   @Override
   public String toString() {
     return "sync of " + segment;
