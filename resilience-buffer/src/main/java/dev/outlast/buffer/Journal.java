@@ -659,9 +659,10 @@ final class Journal implements AutoCloseable {
    * <p>Per segment, only what must be written (the reasoning is in {@link ActiveSegmentSync}):
    *
    * <ul>
-   *   <li>The active segment (the one appended to when the sync began): its roll file's data with
-   *       {@code fdatasync}, through a channel kept open; a file seen for the first time whole,
-   *       then its directory entry.
+   *   <li>The active segment (the one appended to when the sync began): its roll file from the
+   *       start to the end of its last complete document, with {@code msync} on a mapping kept open
+   *       (a ranged {@code fdatasync}); a file seen for the first time whole, then its directory
+   *       entry; its metadata file not again until it is sealed.
    *   <li>A segment older than that one has stopped changing: every file of it is forced whole once
    *       more ({@code fsync}, for what was appended after its last sync and for the {@code sealed}
    *       file), and never again.
