@@ -78,6 +78,38 @@ class ActiveSegmentSyncTest {
   }
 
   @Test
+  void sync_coversEveryRecordOfAnySize_uptoWhereItsBytesEnd() throws Exception {
+    Segment segment = new Segment(1, dir.resolve(Segment.name(1)));
+    Files.createDirectories(segment.dir);
+    java.util.Random random = new java.util.Random(19);
+    try (ChronicleQueue q = segment.open(RollCycles.FAST_DAILY, 1L << 20, false);
+        ExcerptAppender a = q.createAppender();
+        ActiveSegmentSync sync = new ActiveSegmentSync(segment)) {
+      long lastEnd = 0;
+      for (int round = 0; round < 50; round++) {
+        // Sizes of every remainder mod 4 and up to past a page, so that padding and documents
+        // across page and index-array boundaries are all walked.
+        int records = 1 + random.nextInt(200);
+        for (int i = 0; i < records; i++) {
+          byte[] record = new byte[1 + random.nextInt(round % 10 == 9 ? 70_000 : 700)];
+          try (DocumentContext dc = a.writingDocument()) {
+            dc.wire().bytes().write(record);
+            lastEnd = dc.wire().bytes().writePosition();
+          }
+        }
+        sync.sync();
+        Path roll = java.util.Objects.requireNonNull(a.currentFile()).toPath();
+        long synced = sync.syncedUpTo(roll);
+        assertThat(synced)
+            .as("round %d: synced to past the last record's bytes", round)
+            .isGreaterThanOrEqualTo(lastEnd);
+        assertThat(synced - lastEnd).as("round %d: at most padding past them", round).isLessThan(4);
+        assertThat(headerAt(roll, synced)).as("round %d: nothing written past it", round).isZero();
+      }
+    }
+  }
+
+  @Test
   void aFileAppearingInTheSegment_isReportedOnce_forItsDirectoryEntry() throws Exception {
     Segment segment = new Segment(1, dir.resolve(Segment.name(1)));
     Files.createDirectories(segment.dir);
