@@ -23,9 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Power-loss durability with group commit: a window of {@value #WINDOW} 256-byte events is appended
  * and the operation ends when all of them are on the disk, as when many producers each wait for
  * their own event. Outlast uses {@code publishAsync} with {@code Durability.POWER_LOSS} (its sync
- * thread fsyncs once for everything appended meanwhile); the raw Chronicle peer appends the window
- * and fsyncs the file once; Tape writes every add through to the device, its only mode. Scores are
- * events per second.
+ * thread syncs once for everything appended before the sync begins: when the window's last stage is
+ * joined, or the appends pause); the raw Chronicle peer appends the window and fsyncs the file
+ * once; Tape writes every add through to the device, its only mode. Scores are events per second.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

@@ -111,6 +111,13 @@ final class Journal implements AutoCloseable {
   private final java.util.Set<Segment> directorySynced =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /**
+   * The active segment's files, kept open by the sync between syncs. Written by the thread that
+   * syncs; closed by {@link #close}, after that thread stopped.
+   */
+  private final java.util.Map<Segment, ActiveSegmentSync> openForSync =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   /** Why the reader waits at a segment it cannot read now; null if it does not. Reader writes. */
   private volatile @Nullable String waitingOn;
 
@@ -645,15 +652,33 @@ final class Journal implements AutoCloseable {
   }
 
   /**
-   * Forces every record appended so far to disk (power-loss durability), with {@code fsync} on the
-   * segments' files: that writes back pages written through Chronicle's memory mapping too, and
-   * needs no lock, so appends go on meanwhile. New segment directories are synced once.
+   * Forces every record appended so far to disk (power-loss durability): after it returns, each
+   * record appended before it began, and what is needed to read it back, survives a power cut.
+   * Needs no lock, so appends go on meanwhile.
+   *
+   * <p>Per segment, only what must be written (the reasoning is in {@link ActiveSegmentSync}):
+   *
+   * <ul>
+   *   <li>The active segment (the one appended to when the sync began): its roll file from the
+   *       start to the end of its last complete document, with {@code msync} on a mapping kept open
+   *       (a ranged {@code fdatasync}); a file seen for the first time whole, then its directory
+   *       entry; its metadata file not again until it is sealed.
+   *   <li>A segment older than that one has stopped changing: every file of it is forced whole once
+   *       more ({@code fsync}, for what was appended after its last sync and for the {@code sealed}
+   *       file), and never again.
+   *   <li>A segment newer than the active one is being made by the appender and holds no record
+   *       yet: a record's waiter is queued only after its append, which comes after its segment
+   *       became the active one, so a sync for it sees that segment as the active one.
+   *   <li>A segment's directory entry in the journal's directory is synced once, after its files.
+   * </ul>
    */
   void syncToDisk() throws IOException {
+    Segment current = active;
     for (Segment s : segments) {
-      // A segment is synced while it is written to, and once more after it stops changing.
-      // Only segments older than the active one are sealed: a newer one may be being created.
-      boolean sealed = s.firstSequence < active.firstSequence;
+      if (s.firstSequence > current.firstSequence) {
+        continue; // being made, nothing in it yet (see above)
+      }
+      boolean sealed = s.firstSequence < current.firstSequence;
       if (sealed && sealedAndSynced.contains(s)) {
         continue;
       }
@@ -661,15 +686,17 @@ final class Journal implements AutoCloseable {
       if (hook != null) {
         hook.accept(s);
       }
+      boolean fileAppeared = false;
       try {
-        try (Stream<Path> files = Files.list(s.dir)) {
-          for (Path f : (Iterable<Path>) files::iterator) {
-            if (Files.isRegularFile(f)) {
-              try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                ch.force(true);
-              }
-            }
+        if (sealed) {
+          forceWhole(s);
+        } else {
+          ActiveSegmentSync open = openForSync.get(s);
+          if (open == null) {
+            open = new ActiveSegmentSync(s);
+            openForSync.put(s, open);
           }
+          fileAppeared = open.sync();
         }
       } catch (NoSuchFileException e) {
         // The drainer takes a segment out of the list before it deletes it (or moves it aside):
@@ -681,8 +708,11 @@ final class Journal implements AutoCloseable {
         forget(s);
         continue;
       }
-      if (directorySynced.add(s)) {
+      boolean segmentIsNew = directorySynced.add(s);
+      if (segmentIsNew || fileAppeared) {
         forceDirectory(s.dir);
+      }
+      if (segmentIsNew) {
         forceDirectory(segmentsDir);
       }
       if (sealed) {
@@ -692,6 +722,39 @@ final class Journal implements AutoCloseable {
         forget(s); // deleted while it was synced: do not keep it in the sets
       }
     }
+    // The files of segments no longer appended to are synced by the path above, not kept open.
+    openForSync
+        .values()
+        .removeIf(
+            open -> {
+              Segment s = open.segment;
+              if (s.firstSequence < current.firstSequence || !segments.contains(s)) {
+                open.close();
+                return true;
+              }
+              return false;
+            });
+  }
+
+  /** Forces every file of a segment, data and metadata, opening and closing each. */
+  private static void forceWhole(Segment s) throws IOException {
+    try (Stream<Path> files = Files.list(s.dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (Files.isRegularFile(f)) {
+          try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+            ch.force(true);
+          }
+        }
+      }
+    }
+  }
+
+  /** Closes the files the sync kept open; after the sync's thread has stopped (or hangs). */
+  private void closeSyncFiles() {
+    for (ActiveSegmentSync open : openForSync.values()) {
+      open.close();
+    }
+    openForSync.clear();
   }
 
   private void forget(Segment s) {
@@ -1492,6 +1555,7 @@ final class Journal implements AutoCloseable {
 
   @Override
   public void close() {
+    closeSyncFiles();
     try {
       appender.close();
       activeQueue.close();
