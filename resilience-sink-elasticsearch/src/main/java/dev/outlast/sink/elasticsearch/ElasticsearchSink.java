@@ -1,6 +1,8 @@
 package dev.outlast.sink.elasticsearch;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -236,7 +238,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
         HttpRequest.newBuilder(bulkUri)
             .timeout(requestTimeout)
             .header("Content-Type", "application/x-ndjson")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(r.bytes.toByteArray()));
+            .POST(r.bytes.publisher());
     String auth = authorization;
     if (auth != null) {
       req.header("Authorization", auth);
@@ -284,6 +286,10 @@ public final class ElasticsearchSink<E> implements Sink<E> {
 
   /** Reads the per-item results of a bulk response, in the order of the request's actions. */
   private void parse(byte[] body, Request r, Outcome[] outcomes) throws IOException {
+    if (allSucceeded(body, r.size())) {
+      r.fill(outcomes, Outcome.ok());
+      return;
+    }
     JsonNode root = json.readTree(body);
     JsonNode items = root == null ? null : root.get("items");
     if (items == null || !items.isArray() || items.size() != r.size()) {
@@ -308,6 +314,45 @@ public final class ElasticsearchSink<E> implements Sink<E> {
         o = Outcome.reject("HTTP " + status + ": " + error(result));
       }
       outcomes[r.eventIndex(k)] = o;
+    }
+  }
+
+  /**
+   * Whether the response says that no action failed ({@code "errors":false}) and holds one item per
+   * action: the usual answer, read as a stream of tokens without building a tree of 500 items
+   * (which cost more CPU than building the request, on cores shared with the cluster). Anything
+   * else (an action failed, fields in another order) is read whole by the caller.
+   */
+  private boolean allSucceeded(byte[] body, int actions) throws IOException {
+    try (JsonParser p = json.getFactory().createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return false;
+      }
+      boolean noErrors = false;
+      int items = -1;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if ("errors".equals(field)) {
+          if (value != JsonToken.VALUE_FALSE) {
+            return false;
+          }
+          noErrors = true;
+        } else if ("items".equals(field) && value == JsonToken.START_ARRAY && noErrors) {
+          items = 0;
+          JsonToken t;
+          while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t == null) {
+              return false; // cut short: the caller's read says so
+            }
+            p.skipChildren();
+            items++;
+          }
+        } else {
+          p.skipChildren();
+        }
+      }
+      return noErrors && items == actions;
     }
   }
 
@@ -357,9 +402,21 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     return "ElasticsearchSink[" + bulkUri + ", index " + index + "]";
   }
 
+  /** A request body handed to the client as it is, not copied once more. */
+  private static final class Body extends ByteArrayOutputStream {
+    Body() {
+      super(64 << 10);
+    }
+
+    /** Called once the body is complete; nothing is written to it afterwards. */
+    synchronized HttpRequest.BodyPublisher publisher() {
+      return HttpRequest.BodyPublishers.ofByteArray(buf, 0, count);
+    }
+  }
+
   /** One bulk request body and which events of the batch it carries. */
   private static final class Request {
-    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    final Body bytes = new Body();
     private int[] events = new int[16];
     private final List<byte[]> actions = new ArrayList<>();
     private final List<byte[]> docs = new ArrayList<>();

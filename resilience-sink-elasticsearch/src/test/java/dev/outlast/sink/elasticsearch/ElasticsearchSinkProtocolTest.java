@@ -182,6 +182,39 @@ class ElasticsearchSinkProtocolTest {
   }
 
   @Test
+  void responseSayingNoErrors_isReadAsAStream_andAnythingElseWhole() throws Exception {
+    // The usual answer, as clusters write it: every item delivered without a tree being built.
+    replies.add(
+        new Reply(
+            200,
+            "{\"took\":3,\"errors\":false,\"items\":["
+                + item(201, "")
+                + ","
+                + item(200, "")
+                + "]}"));
+    // The same fields in another order, with a failed item: the whole read finds it.
+    replies.add(
+        new Reply(
+            200,
+            "{\"items\":["
+                + item(201, "")
+                + ","
+                + item(400, "{\"type\":\"mapper_parsing_exception\",\"reason\":\"bad\"}")
+                + "],\"errors\":false}"));
+    // Cut short after "errors":false: an error, not two deliveries.
+    replies.add(new Reply(200, "{\"errors\":false,\"items\":[" + item(201, "")));
+
+    ElasticsearchSink<Map<String, Object>> sink = builder().build();
+    assertThat(deliver(sink, batch(2)))
+        .extracting(Outcome::kind)
+        .containsExactly(Outcome.Kind.OK, Outcome.Kind.OK);
+    assertThat(deliver(sink, batch(2)))
+        .extracting(Outcome::kind)
+        .containsExactly(Outcome.Kind.OK, Outcome.Kind.REJECT);
+    assertThatThrownBy(() -> deliver(sink, batch(2))).hasRootCauseInstanceOf(IOException.class);
+  }
+
+  @Test
   void tooLarge_splitsTheRequest_andRejectsOnlyADocumentThatIsTooLargeAlone() throws Exception {
     replies.add(new Reply(413, ""));
     replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));

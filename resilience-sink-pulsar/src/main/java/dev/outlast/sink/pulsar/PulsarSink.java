@@ -14,6 +14,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import org.apache.pulsar.client.api.Producer;
 import org.apache.pulsar.client.api.PulsarClient;
@@ -37,13 +40,16 @@ import org.slf4j.LoggerFactory;
  * pulsar-admin namespaces set-deduplication --enable}, or {@code brokerDeduplicationEnabled=true})
  * then drops an event sent twice instead of storing it twice.
  *
- * <p>Pulsar's failures need care to keep that promise. When a send times out, the client fails
- * every pending send, although later ones may already be stored; resending them under the same
- * producer would be dropped or, worse, mixed with newer ones. So after any failure the sink
- * discards its producer; the next batch creates a new one under the same name, asks the broker for
- * the last sequence id it stored ({@link Producer#getLastSequenceId()}), reports everything up to
- * it as delivered and sends only what follows. Events therefore reach the topic once and in publish
- * order.
+ * <p>Pulsar's failures need care to keep that promise. A failed send may have been stored all the
+ * same (its answer lost), and with deduplication an event stored after one that was not makes the
+ * broker refuse the earlier one for good. So after any failure, or a send unanswered for {@link
+ * Builder#sendTimeout}, the sink closes its producer before handing it anything more (a send handed
+ * to it afterwards fails at once; one handed before waits behind the failed one); the next batch
+ * creates a new producer under the same name, asks the broker for the last sequence id it stored
+ * ({@link Producer#getLastSequenceId()}), reports everything up to it as delivered and sends only
+ * what follows. The client's own send timeout is off: it fails the waiting sends but keeps the
+ * producer open, which could store a later send ahead of them. Events therefore reach the topic
+ * once and in publish order.
  *
  * <p>While the queue drains a backlog the sink takes several batches at once ({@link
  * Builder#maxBatchesInFlight}, 4 by default), so that the producer's pending messages never run dry
@@ -84,6 +90,12 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
 
   private final int maxBatches;
 
+  /** How much room under maxInFlight an answer waits for before the pump refills. */
+  private final int refillAt;
+
+  /** The most sends the pump takes from the queue under one hold of the lock. */
+  private static final int CHUNK = 64;
+
   // Guarded by this: the producer in use (or being created), and the name it was created under.
   private @Nullable CompletableFuture<Producer<E>> producer;
   private @Nullable String producerName;
@@ -95,13 +107,15 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   private long resendFrom;
   // Guarded by this: sends waiting for room under maxInFlight, in order; sends handed to the
   // producer and not answered; whether a thread is pumping, and whether it must look again.
-  private final ArrayDeque<Item<E>> queued = new ArrayDeque<>();
+  private final ArrayDeque<Item> queued = new ArrayDeque<>();
   private int sending;
   private boolean pumping;
   private boolean pumpAgain;
   // Guarded by this: sends handed to the current producer, in the order handed (answered ones are
   // dropped from the head lazily), and whether a check of the oldest one's age is scheduled.
-  private final ArrayDeque<Item<E>> unanswered = new ArrayDeque<>();
+  private final ArrayDeque<Item> unanswered = new ArrayDeque<>();
+  // Guarded by this: the thread that refills after answers, made on first use, stopped by close.
+  private java.util.concurrent.@Nullable ExecutorService refiller;
   private boolean watching;
 
   private PulsarSink(Builder<E> b) {
@@ -114,6 +128,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     this.maxInFlight = b.maxInFlight;
     this.batching = b.batching;
     this.maxBatches = b.maxBatches;
+    this.refillAt = Math.max(1, Math.min(CHUNK, maxInFlight / 4));
   }
 
   /**
@@ -143,7 +158,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
     String name = producerPrefix + batch.get(0).id().producerId();
     long first = batch.get(0).id().sequence();
-    List<CompletableFuture<?>> sends = new ArrayList<>(batch.size());
+    Batch answer = new Batch(batch.size());
     synchronized (this) {
       if (resendFrom > 0 && first > resendFrom) {
         // A batch sent behind one that failed: nothing of it may reach the broker before the
@@ -158,37 +173,12 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       CompletableFuture<Producer<E>> p = producer(name);
       // Queued here, on the queue's thread and in its order, whether or not the producer exists
       // yet: the pump sends them in this order once it does.
-      for (Delivery<E> d : batch) {
-        Item<E> item = new Item<>(p, generation, d);
-        sends.add(item.done);
-        queued.add(item);
+      for (int i = 0; i < batch.size(); i++) {
+        queued.add(new Item(answer, i, p, generation, batch.get(i)));
       }
     }
     pump();
-    return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))
-        .handle((ok, failed) -> outcomes(sends));
-  }
-
-  /** Each event's outcome, in order: after the first failure nothing later counts. */
-  private static List<Outcome> outcomes(List<CompletableFuture<?>> sends) {
-    Outcome[] outcomes = new Outcome[sends.size()];
-    @Nullable Throwable broken = null;
-    for (int i = 0; i < outcomes.length; i++) {
-      CompletableFuture<?> f = sends.get(i);
-      Throwable t = f.isCompletedExceptionally() ? cause(f) : null;
-      if (broken != null) {
-        // Resent, or found stored, in order.
-        outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + describe(broken));
-      } else if (t == null) {
-        outcomes[i] = Outcome.ok();
-      } else if (isPermanent(t)) {
-        outcomes[i] = Outcome.reject(describe(t));
-      } else {
-        broken = t;
-        outcomes[i] = Outcome.retry(describe(t));
-      }
-    }
-    return List.of(outcomes);
+    return answer.future;
   }
 
   /**
@@ -204,17 +194,31 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       }
       pumping = true;
     }
+    pumpAsOwner();
+  }
+
+  /**
+   * The pump's loop, run by the thread that set {@code pumping}. Takes up to {@link #CHUNK} sends
+   * at a time under the lock (one lock per chunk, not per event: the broker shares the cores) and
+   * hands them to the producer outside it. A failure between the two is still safe: it closes the
+   * producer first, so what this thread hands over afterwards fails on the spot, and what it handed
+   * before is queued in the producer behind the failed send.
+   */
+  private void pumpAsOwner() {
+    List<Item> chunk = new ArrayList<>(CHUNK);
     while (true) {
-      Item<E> item;
-      boolean stale;
+      chunk.clear();
+      Producer<E> p = null;
+      Throwable unmade = null;
+      boolean stale = false;
       synchronized (this) {
-        item = sending < maxInFlight ? queued.peek() : null;
-        if (item != null && !item.producer.isDone()) {
+        Item head = sending < maxInFlight ? queued.peek() : null;
+        if (head != null && !head.producer.isDone()) {
           // Being created: the pump goes on when it is.
-          var unused = item.producer.whenComplete((p, e) -> pump());
-          item = null;
+          var unused = head.producer.whenComplete((made, e) -> pump());
+          head = null;
         }
-        if (item == null) {
+        if (head == null) {
           if (!pumpAgain) {
             pumping = false;
             return;
@@ -222,60 +226,70 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
           pumpAgain = false;
           continue;
         }
-        queued.poll();
-        stale = item.generation != generation;
-      }
-      if (stale) {
-        // Queued for a producer since discarded: it is resent, in order, after the failure.
-        item.done.completeExceptionally(
-            new PulsarClientException.ProducerQueueIsFullError(
-                "not sent: the producer was discarded after an earlier failure"));
-        continue;
-      }
-      if (item.producer.isCompletedExceptionally()) {
-        Throwable why = cause(item.producer);
-        broken(item, why);
-        item.done.completeExceptionally(why);
-        continue;
-      }
-      Producer<E> p = item.producer.join();
-      if (item.delivery.id().sequence() <= p.getLastSequenceId()) {
-        // The broker has it already (a send whose answer was lost, or a repeat): delivered.
-        item.done.complete(null);
-        continue;
-      }
-      synchronized (this) {
-        if (item.generation != generation) {
-          // Discarded while this thread looked at the producer: resent after the failure.
+        int room = Math.min(CHUNK, maxInFlight - sending);
+        Item next;
+        while (chunk.size() < room
+            && (next = queued.peek()) != null
+            && next.producer == head.producer
+            && next.generation == head.generation) {
+          chunk.add(queued.poll());
+        }
+        if (head.generation != generation) {
           stale = true;
+        } else if (head.producer.isCompletedExceptionally()) {
+          unmade = cause(head.producer);
         } else {
-          sending++;
-          item.handedAt = System.nanoTime();
-          unanswered.add(item);
-          if (!watching) {
+          p = head.producer.join();
+          // What the broker already stored under this name (a send whose answer was lost).
+          long stored = p.getLastSequenceId();
+          long now = System.nanoTime();
+          for (Item c : chunk) {
+            c.stored = c.delivery.id().sequence() <= stored;
+            if (!c.stored) {
+              c.handedAt = now;
+              unanswered.add(c);
+              sending++;
+            }
+          }
+          if (!watching && !unanswered.isEmpty()) {
             watching = true;
             watchIn(sendTimeout.toNanos());
           }
         }
       }
       if (stale) {
-        item.done.completeExceptionally(
-            new PulsarClientException.ProducerQueueIsFullError(
-                "not sent: the producer was discarded after an earlier failure"));
-        continue;
+        // Queued for a producer since discarded: resent, in order, after the failure.
+        for (Item c : chunk) {
+          c.finish(
+              new PulsarClientException.ProducerQueueIsFullError(
+                  "not sent: the producer was discarded after an earlier failure"));
+        }
+      } else if (unmade != null) {
+        broken(chunk.get(0), unmade);
+        for (Item c : chunk) {
+          c.finish(unmade);
+        }
+      } else {
+        for (Item c : chunk) {
+          if (c.stored) {
+            c.finish(null); // delivered before, its answer lost: nothing to send
+          } else {
+            var unused = send(Objects.requireNonNull(p), c.delivery).whenComplete(c);
+          }
+        }
       }
-      Item<E> sent = item;
-      var unused = send(p, item.delivery).whenComplete((v, t) -> answered(sent, t));
     }
   }
 
   /** A send was answered: the next may go. */
-  private void answered(Item<E> item, @Nullable Throwable t) {
-    if (t != null && !isPermanent(unwrap(t))) {
+  private void answered(Item item, @Nullable Throwable t) {
+    Throwable why = t == null ? null : unwrap(t);
+    if (why != null && !isPermanent(why)) {
       // At once, not when the batch is answered: later sends must not reach this producer (which
       // may reconnect) once an earlier one failed.
-      broken(item, unwrap(t));
+      broken(item, why);
     }
+    boolean pumpHere = false;
     synchronized (this) {
       item.answered = true;
       if (item.generation == generation) {
@@ -283,22 +297,65 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         // successor.
         sending--;
       }
+      // Answers come in order, mostly: this keeps the watched list as short as what is in flight.
+      Item head;
+      while ((head = unanswered.peek()) != null && head.answered) {
+        unanswered.poll();
+      }
+      // Answers of a Pulsar batch come one after the other: refill by chunks, not one by one.
+      if (!queued.isEmpty() && (sending == 0 || maxInFlight - sending >= refillAt)) {
+        if (pumping) {
+          pumpAgain = true;
+        } else {
+          pumping = true;
+          pumpHere = true;
+        }
+      }
     }
-    if (t != null) {
-      item.done.completeExceptionally(unwrap(t));
-    } else {
-      item.done.complete(null);
+    item.finish(why);
+    if (pumpHere) {
+      refill();
     }
-    pump();
+  }
+
+  /**
+   * Runs the pump for an answer on the sink's own thread, not the client's I/O thread that delivers
+   * answers: building and handing over messages there would hold up the acknowledgements behind
+   * them, and that one thread would limit the rate (measured: it did).
+   */
+  private void refill() {
+    java.util.concurrent.ExecutorService pumper;
+    synchronized (this) {
+      pumper = refiller;
+      if (pumper == null && !closed) {
+        pumper =
+            java.util.concurrent.Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread t = new Thread(r, "outlast-pulsar-sink-" + topic);
+                  t.setDaemon(true);
+                  return t;
+                });
+        refiller = pumper;
+      }
+    }
+    if (pumper != null) {
+      try {
+        pumper.execute(this::pumpAsOwner);
+        return;
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        // Closed meanwhile: answer what is queued here.
+      }
+    }
+    pumpAsOwner();
   }
 
   /**
    * A send failed, or its producer could not be made: later sends queued for that producer are not
    * sent, the producer is closed, and batches handed over behind the failure wait for its resend.
    */
-  private void broken(Item<E> item, Throwable why) {
+  private void broken(Item item, Throwable why) {
     CompletableFuture<Producer<E>> discarded = null;
-    List<Item<E>> abandoned = List.of();
+    List<Item> abandoned = List.of();
     synchronized (this) {
       if (item.generation == generation) {
         holdFrom(item.delivery.id().sequence());
@@ -315,17 +372,19 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     if (discarded != null) {
       log.debug(
           "Pulsar producer of {} discarded after: {}", topic, Redaction.redact(why.toString()));
-      item.done.completeExceptionally(why); // first, so that the batch says why
+      item.finish(why); // first, so that the batch says why
       // Closed at once: a send handed to it after this fails on the spot, and what it still holds
       // fails with it, so nothing sent after the failed event can be stored ahead of it.
       var unused = discarded.thenAccept(PulsarSink::closeQuietly);
-      for (Item<E> a : abandoned) {
+      for (Item a : abandoned) {
         // The batch is answered now, not when a frozen broker lets the close finish. Whatever of
         // it the broker did store is found again from its last sequence id.
-        a.done.completeExceptionally(
+        a.finish(
             new PulsarClientException.AlreadyClosedException(
                 "not answered before an earlier send failed: " + why));
       }
+      // Sends still queued for the discarded producer are answered now too (not sent).
+      pump();
     }
   }
 
@@ -344,9 +403,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
    */
   private void watch() {
     while (true) {
-      Item<E> late;
+      Item late;
       synchronized (this) {
-        Item<E> head;
+        Item head;
         while ((head = unanswered.peek()) != null
             && (head.answered || head.generation != generation)) {
           unanswered.poll();
@@ -421,20 +480,86 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     return String.valueOf(Redaction.redact(t.getClass().getSimpleName() + ": " + t.getMessage()));
   }
 
-  /** One event to send on a producer, queued until the in-flight limit has room. */
-  private static final class Item<E> {
+  /**
+   * One event to send on a producer, queued until the in-flight limit has room; its own answer
+   * callback (one object per event, not a lambda more).
+   */
+  private final class Item implements BiConsumer<Object, Throwable> {
+    final Batch batch;
+    final int index;
     final CompletableFuture<Producer<E>> producer;
     final long generation;
     final Delivery<E> delivery;
-    final CompletableFuture<@Nullable Void> done = new CompletableFuture<>();
-    // Guarded by the sink: when it was handed to the producer, and whether it was answered.
+    // Guarded by the sink: when it was handed to the producer, whether it was answered, whether
+    // the broker had it already.
     long handedAt;
     boolean answered;
+    boolean stored;
 
-    Item(CompletableFuture<Producer<E>> producer, long generation, Delivery<E> delivery) {
+    Item(
+        Batch batch,
+        int index,
+        CompletableFuture<Producer<E>> producer,
+        long generation,
+        Delivery<E> delivery) {
+      this.batch = batch;
+      this.index = index;
       this.producer = producer;
       this.generation = generation;
       this.delivery = delivery;
+    }
+
+    @Override
+    public void accept(Object ignored, @Nullable Throwable t) {
+      answered(this, t);
+    }
+
+    void finish(@Nullable Throwable t) {
+      batch.finish(index, t);
+    }
+  }
+
+  /** The answer to one {@code deliver}: complete once every event of it has a result. */
+  private static final class Batch {
+    private static final Object SENT = new Object();
+
+    // Per event: null while waiting, SENT, or why it failed. The first result counts: a send
+    // answered at once when its producer was discarded may be failed again by the close.
+    private final AtomicReferenceArray<Object> results;
+    private final AtomicInteger left;
+    final CompletableFuture<List<Outcome>> future = new CompletableFuture<>();
+
+    Batch(int size) {
+      this.results = new AtomicReferenceArray<>(size);
+      this.left = new AtomicInteger(size);
+    }
+
+    void finish(int index, @Nullable Throwable t) {
+      if (results.compareAndSet(index, null, t == null ? SENT : t) && left.decrementAndGet() == 0) {
+        future.complete(outcomes());
+      }
+    }
+
+    /** Each event's outcome, in order: after the first failure nothing later counts. */
+    private List<Outcome> outcomes() {
+      Outcome[] outcomes = new Outcome[results.length()];
+      @Nullable Throwable broken = null;
+      for (int i = 0; i < outcomes.length; i++) {
+        Object r = results.get(i);
+        Throwable t = r instanceof Throwable failed ? failed : null;
+        if (broken != null) {
+          // Resent, or found stored, in order.
+          outcomes[i] = Outcome.retry("an earlier event of the batch failed: " + describe(broken));
+        } else if (t == null) {
+          outcomes[i] = Outcome.ok();
+        } else if (isPermanent(t)) {
+          outcomes[i] = Outcome.reject(describe(t));
+        } else {
+          broken = t;
+          outcomes[i] = Outcome.retry(describe(t));
+        }
+      }
+      return List.of(outcomes);
     }
   }
 
@@ -491,8 +616,11 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   @Override
   public void close() {
     CompletableFuture<Producer<E>> current;
+    java.util.concurrent.ExecutorService pumper;
     synchronized (this) {
       closed = true;
+      pumper = refiller;
+      refiller = null;
       current = producer;
       producer = null;
     }
@@ -505,6 +633,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     } else if (current != null) {
       // Still being created: close it once it is.
       var unused = current.thenAccept(PulsarSink::closeQuietly);
+    }
+    if (pumper != null) {
+      // A refill already queued still runs: what it hands the closed producer fails at once.
+      pumper.shutdown();
     }
   }
 
