@@ -87,6 +87,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   private final Duration requestTimeout;
   private final int maxBulkBytes;
   private final int maxBatches;
+  private final int maxRequests;
+
+  // Guarded by this: bulk requests posted and not yet answered, and the ones built and waiting for
+  // one of them to be answered, in the order they were built.
+  private int posted;
+  private final java.util.ArrayDeque<Runnable> waitingToPost = new java.util.ArrayDeque<>();
 
   private ElasticsearchSink(Builder<E> b) {
     this.json = b.json;
@@ -101,7 +107,12 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     this.authorization = b.authorization != null ? b.authorization : b.addressAuthorization;
     this.requestTimeout = b.requestTimeout;
     this.maxBulkBytes = b.maxBulkBytes;
-    this.maxBatches = b.maxBatches > 0 ? b.maxBatches : b.documentId == null ? 2 : 1;
+    this.maxRequests = b.maxBatches > 0 ? b.maxBatches : b.documentId == null ? 2 : 1;
+    // One batch more than requests on the wire, its body built while they are answered, so that it
+    // goes out the moment one is (as a client posting from memory does). Not with the
+    // application's ids and one request at a time: a batch built ahead would be posted even if the
+    // one before it failed, and an older event of a document could then land after a newer one.
+    this.maxBatches = b.documentId != null && maxRequests == 1 ? 1 : Math.min(16, maxRequests + 1);
     this.documentId = b.documentId;
     Function<? super E, byte[]> raw = b.rawJson;
     Function<? super E, ?> documents = b.documents;
@@ -243,7 +254,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     if (auth != null) {
       req.header("Authorization", auth);
     }
-    return http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray())
+    return post(req.build())
         .thenCompose(
             response -> {
               int status = response.statusCode();
@@ -282,6 +293,61 @@ public final class ElasticsearchSink<E> implements Sink<E> {
               }
               return CompletableFuture.completedFuture(null);
             });
+  }
+
+  /**
+   * Posts a bulk request once fewer than {@code maxRequests} are unanswered, else queues it behind
+   * the ones waiting; an answer (or a failure) posts the next.
+   */
+  private CompletableFuture<HttpResponse<byte[]>> post(HttpRequest request) {
+    CompletableFuture<HttpResponse<byte[]>> answer = new CompletableFuture<>();
+    Runnable go =
+        () -> {
+          try {
+            var unused =
+                http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
+                    .whenComplete(
+                        (r, t) -> {
+                          answered();
+                          if (t != null) {
+                            answer.completeExceptionally(t);
+                          } else {
+                            answer.complete(r);
+                          }
+                        });
+          } catch (RuntimeException e) {
+            // The client refused it on the spot: its room is free again.
+            answered();
+            answer.completeExceptionally(e);
+          }
+        };
+    boolean now;
+    synchronized (this) {
+      now = posted < maxRequests;
+      if (now) {
+        posted++;
+      } else {
+        waitingToPost.add(go);
+      }
+    }
+    if (now) {
+      go.run();
+    }
+    return answer;
+  }
+
+  /** A request was answered: the next waiting one takes its room. */
+  private void answered() {
+    Runnable next;
+    synchronized (this) {
+      next = waitingToPost.poll();
+      if (next == null) {
+        posted--;
+      }
+    }
+    if (next != null) {
+      next.run();
+    }
   }
 
   /** Reads the per-item results of a bulk response, in the order of the request's actions. */
@@ -718,13 +784,14 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
 
     /**
-     * How many of the queue's batches the sink takes at once while the queue drains its backlog
-     * ({@code Sink.maxBatchesInFlight()}): that many bulk requests in flight, so that the cluster
-     * indexes one while the next is on its way. By default 2 when documents are identified by the
-     * event's id, whose repeats overwrite themselves whatever the order they land in; and 1 with
-     * {@link #documentId}, because two events of the same document in requests in flight at once
-     * could land in either order and leave the older one. Give more than 1 with your own ids only
-     * if no two events of one document are close together in the queue.
+     * How many bulk requests the sink has in flight while the queue drains its backlog, so that the
+     * cluster indexes one while the next is on its way; the sink takes one batch more from the
+     * queue ({@code Sink.maxBatchesInFlight()}) and builds its request meanwhile, except with
+     * {@link #documentId} and 1 request. By default 2 when documents are identified by the event's
+     * id, whose repeats overwrite themselves whatever the order they land in; and 1 with {@link
+     * #documentId}, because two events of the same document in requests in flight at once could
+     * land in either order and leave the older one. Give more than 1 with your own ids only if no
+     * two events of one document are close together in the queue.
      *
      * @param batches in [1, 16]
      * @return this builder

@@ -9,6 +9,7 @@ import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.spi.Codec;
+import dev.outlast.testkit.CpuMeter;
 import dev.outlast.testkit.OpenSearchServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -66,13 +67,16 @@ class ElasticsearchCatchUpHarness {
       URI base = URI.create(node.httpUrl());
       // Round 0 warms both paths up and is not counted.
       for (int round = 0; round <= ROUNDS; round++) {
-        double o = outlast(base, dir.resolve("q" + round), "o" + round);
-        double d = direct(base, "d" + round);
+        CpuMeter cpuO = CpuMeter.ofThisJvmAnd(node);
+        double o = outlast(base, dir.resolve("q" + round), "o" + round, cpuO);
+        CpuMeter cpuD = CpuMeter.ofThisJvmAnd(node);
+        double d = direct(base, "d" + round, cpuD);
         if (round > 0) {
           outlast.add(o);
           direct.add(d);
         }
-        System.out.printf("round %d: outlast %.0f events/s, direct %.0f/s%n", round, o, d);
+        System.out.printf(
+            "round %d: outlast %.0f events/s (%s), direct %.0f/s (%s)%n", round, o, cpuO, d, cpuD);
       }
     }
     double o = median(outlast);
@@ -87,7 +91,8 @@ class ElasticsearchCatchUpHarness {
   /**
    * Events per second draining a backlog of EVENTS, from when the sink is back until it is empty.
    */
-  private static double outlast(URI base, Path journal, String index) throws Exception {
+  private static double outlast(URI base, Path journal, String index, CpuMeter cpu)
+      throws Exception {
     Guard guard = Guard.of("opensearch", GuardConfig.broker());
     // The outage: the sink is down while the events are published; they all go to the journal.
     try (SpillQueue<String> q = queue(journal, new DownSink(), guard)) {
@@ -105,11 +110,13 @@ class ElasticsearchCatchUpHarness {
         queue(journal, gated(sink, sinkBack), Guard.of("opensearch", GuardConfig.broker()))) {
       // The service is running with its backlog; the sink comes back now.
       long start = System.nanoTime();
+      cpu.start();
       sinkBack.countDown();
       while (q.metrics().backlogEvents() > 0) {
         Thread.sleep(1); // polling more often would take CPU from the drainer on two cores
       }
       long nanos = System.nanoTime() - start;
+      cpu.stop(EVENTS);
       assertThat(q.metrics().delivered()).isEqualTo(EVENTS);
       return EVENTS * 1e9 / nanos;
     }
@@ -119,19 +126,28 @@ class ElasticsearchCatchUpHarness {
    * Events per second posting EVENTS documents from memory, BATCH per bulk request, BATCHES
    * requests in flight.
    */
-  private static double direct(URI base, String index) throws Exception {
+  private static double direct(URI base, String index, CpuMeter cpu) throws Exception {
     URI bulk = base.resolve("/_bulk");
     Semaphore slots = new Semaphore(BATCHES);
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+    // The same bodies as the queue's: its document ids are its event ids, <producer id>-<sequence>,
+    // with a producer id of "outlast-" and 12 random hex digits. (Until issue 19 this side posted
+    // shorter "d-<n>" ids, which cost the node less CPU per document: about 10% in one run.)
+    byte[] random = new byte[6];
+    new java.security.SecureRandom().nextBytes(random);
+    String producer = "outlast-" + java.util.HexFormat.of().formatHex(random);
     long start = System.nanoTime();
+    cpu.start();
     for (int from = 0; from < EVENTS; from += BATCH) {
       ByteArrayOutputStream body = new ByteArrayOutputStream();
       for (int i = from; i < Math.min(EVENTS, from + BATCH); i++) {
         String line =
             "{\"index\":{\"_index\":\""
                 + index
-                + "\",\"_id\":\"d-"
-                + i
+                + "\",\"_id\":\""
+                + producer
+                + "-"
+                + (i + 1)
                 + "\"}}\n"
                 + document(i)
                 + "\n";
@@ -152,7 +168,9 @@ class ElasticsearchCatchUpHarness {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body()).contains("\"errors\":false");
     }
-    return EVENTS * 1e9 / (System.nanoTime() - start);
+    double rate = EVENTS * 1e9 / (System.nanoTime() - start);
+    cpu.stop(EVENTS);
+    return rate;
   }
 
   private static SpillQueue<String> queue(Path journal, Sink<String> sink, Guard guard) {

@@ -215,6 +215,64 @@ class ElasticsearchSinkProtocolTest {
   }
 
   @Test
+  void batchesBeyondTheRequestsInFlight_waitBuilt_andGoOutAsAnswersCome() throws Exception {
+    // A server of its own that answers several requests at once, each after 100 ms.
+    java.util.concurrent.atomic.AtomicInteger now = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most =
+        new java.util.concurrent.atomic.AtomicInteger();
+    HttpServer slow =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(4);
+    slow.setExecutor(threads);
+    slow.createContext(
+        "/",
+        exchange -> {
+          most.accumulateAndGet(now.incrementAndGet(), Math::max);
+          exchange.getRequestBody().readAllBytes();
+          try {
+            Thread.sleep(100);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          byte[] out =
+              ("{\"errors\":false,\"items\":[" + item(201, "") + "," + item(201, "") + "]}")
+                  .getBytes(StandardCharsets.UTF_8);
+          now.decrementAndGet();
+          exchange.sendResponseHeaders(200, out.length);
+          exchange.getResponseBody().write(out);
+          exchange.close();
+        });
+    slow.start();
+    try {
+      URI base = URI.create("http://127.0.0.1:" + slow.getAddress().getPort());
+      ElasticsearchSink<Map<String, Object>> sink =
+          ElasticsearchSink.<Map<String, Object>>builder(base, "orders")
+              .maxBatchesInFlight(2)
+              .build();
+      assertThat(sink.maxBatchesInFlight()).as("batches taken: one built ahead").isEqualTo(3);
+      List<java.util.concurrent.CompletableFuture<List<Outcome>>> calls = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        calls.add(sink.deliver(batch(2)).toCompletableFuture());
+      }
+      for (var call : calls) {
+        assertThat(call.get(10, TimeUnit.SECONDS))
+            .extracting(Outcome::kind)
+            .containsOnly(Outcome.Kind.OK);
+      }
+      assertThat(most.get()).as("requests the server had at once").isEqualTo(2);
+
+      assertThat(builder().documentId(m -> "x").build().maxBatchesInFlight())
+          .as("the application's ids, one request: nothing built ahead")
+          .isEqualTo(1);
+      assertThat(builder().maxBatchesInFlight(1).build().maxBatchesInFlight()).isEqualTo(2);
+    } finally {
+      slow.stop(0);
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
   void tooLarge_splitsTheRequest_andRejectsOnlyADocumentThatIsTooLargeAlone() throws Exception {
     replies.add(new Reply(413, ""));
     replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));

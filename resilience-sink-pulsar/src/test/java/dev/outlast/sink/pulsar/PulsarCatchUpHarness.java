@@ -9,6 +9,7 @@ import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.spi.Codec;
+import dev.outlast.testkit.CpuMeter;
 import dev.outlast.testkit.PulsarServer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -61,19 +62,18 @@ class PulsarCatchUpHarness {
         PulsarClient client = PulsarClient.builder().serviceUrl(broker.serviceUrl()).build()) {
       // Round 0 warms both paths up and is not counted.
       for (int round = 0; round <= ROUNDS; round++) {
-        Cpu cpuO = new Cpu(broker.pid());
+        CpuMeter cpuO = CpuMeter.ofThisJvmAnd(broker);
         double o =
             outlast(
                 client, dir.resolve("q" + round), "persistent://public/default/o" + round, cpuO);
-        Cpu cpuD = new Cpu(broker.pid());
+        CpuMeter cpuD = CpuMeter.ofThisJvmAnd(broker);
         double d = direct(client, "persistent://public/default/d" + round, cpuD);
         if (round > 0) {
           outlast.add(o);
           direct.add(d);
         }
         System.out.printf(
-            "round %d: outlast %.0f events/s (CPU per event: %s), direct %.0f/s (%s)%n",
-            round, o, cpuO, d, cpuD);
+            "round %d: outlast %.0f events/s (%s), direct %.0f/s (%s)%n", round, o, cpuO, d, cpuD);
       }
     }
     double o = median(outlast);
@@ -88,7 +88,7 @@ class PulsarCatchUpHarness {
   /**
    * Events per second draining a backlog of EVENTS, from when the sink is back until it is empty.
    */
-  private static double outlast(PulsarClient client, Path journal, String topic, Cpu cpu)
+  private static double outlast(PulsarClient client, Path journal, String topic, CpuMeter cpu)
       throws Exception {
     Guard guard = Guard.of("pulsar", GuardConfig.broker());
     // The outage: the sink is down while the events are published; they all go to the journal.
@@ -114,16 +114,13 @@ class PulsarCatchUpHarness {
       }
       long nanos = System.nanoTime() - start;
       cpu.stop(EVENTS);
-      System.out.printf(
-          "outlast window: %d %d%n",
-          System.currentTimeMillis() - nanos / 1_000_000, System.currentTimeMillis());
       assertThat(q.metrics().delivered()).isEqualTo(EVENTS);
       return EVENTS * 1e9 / nanos;
     }
   }
 
   /** Events per second sending EVENTS messages straight from memory. */
-  private static double direct(PulsarClient client, String topic, Cpu cpu) throws Exception {
+  private static double direct(PulsarClient client, String topic, CpuMeter cpu) throws Exception {
     long start = System.nanoTime();
     cpu.start();
     try (Producer<byte[]> producer =
@@ -138,8 +135,16 @@ class PulsarCatchUpHarness {
             .batchingMaxPublishDelay(1, TimeUnit.MILLISECONDS)
             .create()) {
       CompletableFuture<MessageId> last = null;
+      long eventTime = System.currentTimeMillis();
       for (int i = 0; i < EVENTS; i++) {
-        last = producer.newMessage().sequenceId(i + 1L).value(PAYLOAD).sendAsync();
+        // The same messages as the sink's: its sequence id, an event time, the payload.
+        last =
+            producer
+                .newMessage()
+                .sequenceId(i + 1L)
+                .eventTime(eventTime)
+                .value(PAYLOAD)
+                .sendAsync();
       }
       if (last != null) {
         last.get(60, TimeUnit.SECONDS);
@@ -159,44 +164,6 @@ class PulsarCatchUpHarness {
         .mode(SpillQueue.Mode.WRITE_AHEAD)
         .batchSize(BATCH)
         .build();
-  }
-
-  /**
-   * CPU time of this JVM and of the broker's over one side of a round, from {@code /proc} (in clock
-   * ticks of 10 ms, so read it over several rounds): which process the events cost.
-   */
-  private static final class Cpu {
-    private final long brokerPid;
-    private long self;
-    private long broker;
-    private String result = "?";
-
-    Cpu(long brokerPid) {
-      this.brokerPid = brokerPid;
-    }
-
-    void start() throws java.io.IOException {
-      self = ticks(ProcessHandle.current().pid());
-      broker = ticks(brokerPid);
-    }
-
-    void stop(int events) throws java.io.IOException {
-      double selfMicros = (ticks(ProcessHandle.current().pid()) - self) * 10_000.0 / events;
-      double brokerMicros = (ticks(brokerPid) - broker) * 10_000.0 / events;
-      result = String.format("test JVM %.2f us, broker %.2f us", selfMicros, brokerMicros);
-    }
-
-    /** User and system time of a process, in clock ticks. */
-    private static long ticks(long pid) throws java.io.IOException {
-      String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    }
-
-    @Override
-    public String toString() {
-      return result;
-    }
   }
 
   private static double median(List<Double> values) {
