@@ -195,11 +195,23 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
     // One request of the batch at a time, in order: what one batch has in flight stays bounded by
     // maxBulkBytes (the queue may have maxBatchesInFlight batches in flight).
+    // Set when the queue gives up on the batch (its call timed out): requests of it not yet posted
+    // are dropped, so that they cannot land after the queue's resend of the same events.
+    java.util.concurrent.atomic.AtomicBoolean givenUp =
+        new java.util.concurrent.atomic.AtomicBoolean();
     CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
     for (Request r : requests) {
-      chain = chain.thenCompose(ignored -> send(r, outcomes));
+      chain = chain.thenCompose(ignored -> send(r, outcomes, givenUp));
     }
-    return chain.thenApply(ignored -> List.of(outcomes));
+    CompletableFuture<List<Outcome>> answer = chain.thenApply(ignored -> List.of(outcomes));
+    var unused =
+        answer.whenComplete(
+            (v, t) -> {
+              if (t instanceof java.util.concurrent.CancellationException) {
+                givenUp.set(true);
+              }
+            });
+    return answer;
   }
 
   /** The document's {@code _id}: the application's, if it gave a function, else the event's. */
@@ -244,7 +256,8 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   }
 
   /** Sends one bulk request and fills in its events' outcomes. */
-  private CompletableFuture<Void> send(Request r, Outcome[] outcomes) {
+  private CompletableFuture<Void> send(
+      Request r, Outcome[] outcomes, java.util.concurrent.atomic.AtomicBoolean givenUp) {
     HttpRequest.Builder req =
         HttpRequest.newBuilder(bulkUri)
             .timeout(requestTimeout)
@@ -254,14 +267,15 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     if (auth != null) {
       req.header("Authorization", auth);
     }
-    return post(req.build())
+    return post(req.build(), givenUp)
         .thenCompose(
             response -> {
               int status = response.statusCode();
               if (status == 413 && r.size() > 1) {
                 // The cluster's http.max_content_length is below maxBulkBytes: halve and resend.
                 Request[] halves = r.split();
-                return send(halves[0], outcomes).thenCompose(x -> send(halves[1], outcomes));
+                return send(halves[0], outcomes, givenUp)
+                    .thenCompose(x -> send(halves[1], outcomes, givenUp));
               }
               if (status == 413) {
                 r.fill(
@@ -299,10 +313,18 @@ public final class ElasticsearchSink<E> implements Sink<E> {
    * Posts a bulk request once fewer than {@code maxRequests} are unanswered, else queues it behind
    * the ones waiting; an answer (or a failure) posts the next.
    */
-  private CompletableFuture<HttpResponse<byte[]>> post(HttpRequest request) {
+  private CompletableFuture<HttpResponse<byte[]>> post(
+      HttpRequest request, java.util.concurrent.atomic.AtomicBoolean givenUp) {
     CompletableFuture<HttpResponse<byte[]>> answer = new CompletableFuture<>();
     Runnable go =
         () -> {
+          if (givenUp.get()) {
+            answered();
+            answer.completeExceptionally(
+                new java.util.concurrent.CancellationException(
+                    "not posted: the queue stopped waiting for this batch"));
+            return;
+          }
           try {
             var unused =
                 http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
@@ -315,7 +337,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
                             answer.complete(r);
                           }
                         });
-          } catch (RuntimeException e) {
+          } catch (RuntimeException | Error e) {
             // The client refused it on the spot: its room is free again.
             answered();
             answer.completeExceptionally(e);
@@ -471,7 +493,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   /** A request body handed to the client as it is, not copied once more. */
   private static final class Body extends ByteArrayOutputStream {
     Body() {
-      super(64 << 10);
+      super(16 << 10);
     }
 
     /** Called once the body is complete; nothing is written to it afterwards. */

@@ -273,6 +273,59 @@ class ElasticsearchSinkProtocolTest {
   }
 
   @Test
+  void requestsOfABatchTheQueueGaveUpOn_areNotPostedAfterwards() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger requests =
+        new java.util.concurrent.atomic.AtomicInteger();
+    HttpServer held =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    held.setExecutor(threads);
+    held.createContext(
+        "/",
+        exchange -> {
+          requests.incrementAndGet();
+          exchange.getRequestBody().readAllBytes();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          byte[] out =
+              ("{\"errors\":false,\"items\":[" + item(201, "") + "]}")
+                  .getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, out.length);
+          exchange.getResponseBody().write(out);
+          exchange.close();
+        });
+    held.start();
+    try {
+      ElasticsearchSink<Map<String, Object>> sink =
+          ElasticsearchSink.<Map<String, Object>>builder(
+                  URI.create("http://127.0.0.1:" + held.getAddress().getPort()), "orders")
+              .documentId(m -> String.valueOf(m.get("n")))
+              .maxBulkBytes(1024)
+              .build();
+      // Two documents of 600 bytes: two requests, one after the other.
+      List<Delivery<Map<String, Object>>> big =
+          List.of(
+              new Delivery<>(new EventId("p", 1), Map.of("n", 1, "pad", "x".repeat(600)), 0, 1),
+              new Delivery<>(new EventId("p", 2), Map.of("n", 2, "pad", "y".repeat(600)), 0, 1));
+      var call = sink.deliver(big).toCompletableFuture();
+      org.awaitility.Awaitility.await().until(() -> requests.get() == 1);
+      call.cancel(true); // the queue's call timeout
+      release.countDown();
+      Thread.sleep(500);
+      assertThat(requests.get()).as("requests posted: the second was dropped").isEqualTo(1);
+    } finally {
+      release.countDown();
+      held.stop(0);
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
   void tooLarge_splitsTheRequest_andRejectsOnlyADocumentThatIsTooLargeAlone() throws Exception {
     replies.add(new Reply(413, ""));
     replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));

@@ -159,6 +159,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     String name = producerPrefix + batch.get(0).id().producerId();
     long first = batch.get(0).id().sequence();
     Batch answer = new Batch(batch.size());
+    List<Item> items = new ArrayList<>(batch.size());
     synchronized (this) {
       if (resendFrom > 0 && first > resendFrom) {
         // A batch sent behind one that failed: nothing of it may reach the broker before the
@@ -174,9 +175,18 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       // Queued here, on the queue's thread and in its order, whether or not the producer exists
       // yet: the pump sends them in this order once it does.
       for (int i = 0; i < batch.size(); i++) {
-        queued.add(new Item(answer, i, p, generation, batch.get(i)));
+        Item item = new Item(answer, i, p, generation, batch.get(i));
+        items.add(item);
+        queued.add(item);
       }
     }
+    var unused =
+        answer.future.whenComplete(
+            (v, t) -> {
+              if (t instanceof java.util.concurrent.CancellationException) {
+                givenUp(items);
+              }
+            });
     pump();
     return answer.future;
   }
@@ -200,12 +210,34 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   /**
    * The pump's loop, run by the thread that set {@code pumping}. Takes up to {@link #CHUNK} sends
    * at a time under the lock (one lock per chunk, not per event: the broker shares the cores) and
-   * hands them to the producer outside it. A failure between the two is still safe: it closes the
-   * producer first, so what this thread hands over afterwards fails on the spot, and what it handed
-   * before is queued in the producer behind the failed send.
+   * hands them to the producer outside it. A failure found meanwhile on another thread closes the
+   * producer once it has marked the failure: what this thread hands over after the close fails on
+   * the spot, and what it hands over before is queued behind the failed send (the sink's own
+   * timeout and a close leave it there or fail everything pending at once), so it cannot be stored
+   * ahead of it. The one failure the client reports for a single send while keeping the producer is
+   * the broker refusing that message for good, answered reject. Open: a broker answering a backlog
+   * quota with {@code producer_exception} fails every pending send and keeps the producer
+   * reconnecting; a send handed over in the moment before the close could then be stored ahead of
+   * them (not reproduced).
    */
   private void pumpAsOwner() {
     List<Item> chunk = new ArrayList<>(CHUNK);
+    try {
+      pumpChunks(chunk);
+    } catch (Throwable t) {
+      // Nothing here should throw; if something does (an Error), the pump must not stay claimed
+      // with nobody pumping, or every later batch would wait for its call timeout.
+      synchronized (this) {
+        pumping = false;
+      }
+      for (Item c : chunk) {
+        c.finish(t);
+      }
+      throw t;
+    }
+  }
+
+  private void pumpChunks(List<Item> chunk) {
     while (true) {
       chunk.clear();
       Producer<E> p = null;
@@ -213,7 +245,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       boolean stale = false;
       synchronized (this) {
         Item head = sending < maxInFlight ? queued.peek() : null;
-        if (head != null && !head.producer.isDone()) {
+        if (head != null && head.generation == generation && !head.producer.isDone()) {
           // Being created: the pump goes on when it is.
           var unused = head.producer.whenComplete((made, e) -> pump());
           head = null;
@@ -261,7 +293,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         // Queued for a producer since discarded: resent, in order, after the failure.
         for (Item c : chunk) {
           c.finish(
-              new PulsarClientException.ProducerQueueIsFullError(
+              new PulsarClientException(
                   "not sent: the producer was discarded after an earlier failure"));
         }
       } else if (unmade != null) {
@@ -277,6 +309,25 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
             var unused = send(Objects.requireNonNull(p), c.delivery).whenComplete(c);
           }
         }
+      }
+    }
+  }
+
+  /**
+   * The queue gave up on a batch (its call timed out) and will send its events again. What of it is
+   * still queued here, or unanswered, must not go out after that: the copies would follow the
+   * originals on one producer with sequence ids going backwards. So it counts as a failure of its
+   * first unfinished event: the producer is discarded, what is queued for it is answered unsent,
+   * and the resend starts on a new producer from what the broker stored.
+   */
+  private void givenUp(List<Item> items) {
+    for (Item item : items) {
+      if (!item.batch.finished(item.index)) {
+        broken(
+            item,
+            new PulsarClientException.TimeoutException(
+                "the queue stopped waiting for this batch (its call timed out)"));
+        return;
       }
     }
   }
@@ -328,8 +379,14 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     synchronized (this) {
       pumper = refiller;
       if (pumper == null && !closed) {
+        // One thread, which ends after a minute without answers to refill after.
         pumper =
-            java.util.concurrent.Executors.newSingleThreadExecutor(
+            new java.util.concurrent.ThreadPoolExecutor(
+                0,
+                1,
+                1,
+                TimeUnit.MINUTES,
+                new java.util.concurrent.LinkedBlockingQueue<>(),
                 r -> {
                   Thread t = new Thread(r, "outlast-pulsar-sink-" + topic);
                   t.setDaemon(true);
@@ -342,8 +399,8 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       try {
         pumper.execute(this::pumpAsOwner);
         return;
-      } catch (java.util.concurrent.RejectedExecutionException closing) {
-        // Closed meanwhile: answer what is queued here.
+      } catch (RuntimeException | Error closingOrNoThread) {
+        // Closed meanwhile, or no thread could be started: pump here rather than not at all.
       }
     }
     pumpAsOwner();
@@ -460,7 +517,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
 
   /** Failures that say this one message can never be stored; the producer is still good. */
   private static boolean isPermanent(Throwable t) {
+    // NotAllowedException: the broker refused this one message and keeps the producer; a later
+    // message may be stored, after which a resend of this one would be dropped as a duplicate.
     return t instanceof PulsarClientException.InvalidMessageException
+        || t instanceof PulsarClientException.NotAllowedException
         || t instanceof SchemaSerializationException;
   }
 
@@ -532,6 +592,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     Batch(int size) {
       this.results = new AtomicReferenceArray<>(size);
       this.left = new AtomicInteger(size);
+    }
+
+    boolean finished(int index) {
+      return results.get(index) != null;
     }
 
     void finish(int index, @Nullable Throwable t) {

@@ -83,6 +83,40 @@ class PulsarSinkResumeTest {
     }
   }
 
+  @Test
+  void aBatchTheQueueGivesUpOn_isNotSentLater_andTheResendGoesOnANewProducer() throws Exception {
+    try (FlakyPulsar pulsar = new FlakyPulsar(0, 0, 0);
+        PulsarSink<byte[]> sink =
+            PulsarSink.builder(pulsar.client(), "flaky", Schema.BYTES)
+                .sendTimeout(Duration.ofSeconds(30))
+                .maxInFlight(2)
+                .build()) {
+      List<Delivery<byte[]>> batch = new ArrayList<>();
+      for (long s = 1; s <= 6; s++) {
+        batch.add(new Delivery<>(new EventId("p", s), new byte[] {(byte) s}, 1, 1));
+      }
+      pulsar.hangNextSend();
+      // Two sends go out and hang; four wait for room. The queue's call timeout cancels the stage.
+      var first = sink.deliver(batch).toCompletableFuture();
+      Thread.sleep(200);
+      first.cancel(true);
+
+      long start = System.nanoTime();
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () ->
+                  sink.deliver(batch).toCompletableFuture().get(5, SECONDS).stream()
+                      .allMatch(o -> o.kind() == Outcome.Kind.OK));
+      assertThat((System.nanoTime() - start) / 1_000_000)
+          .as("ms until the resend was stored, far below the 30 s send timeout")
+          .isLessThan(5_000);
+      Thread.sleep(300); // anything of the first call still to go out would go now
+      assertThat(pulsar.stored()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+      assertThat(pulsar.producersMade()).isEqualTo(2);
+    }
+  }
+
   private static List<Long> publishThroughSink(FlakyPulsar pulsar, Path dir) throws Exception {
     Guard guard =
         Guard.of(
