@@ -29,7 +29,7 @@ public final class CpuMeter {
         new String[] {"this JVM", server.getClass().getSimpleName()});
   }
 
-  private CpuMeter(long[] pids, String[] names) {
+  CpuMeter(long[] pids, String[] names) {
     this.pids = pids;
     this.names = names;
     this.startTicks = new long[pids.length];
