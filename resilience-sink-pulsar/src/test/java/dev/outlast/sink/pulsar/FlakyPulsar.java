@@ -52,6 +52,7 @@ final class FlakyPulsar implements AutoCloseable {
   private @Nullable FakeProducer open;
   private final AtomicInteger producersMade = new AtomicInteger();
   private final AtomicInteger clientTimeouts = new AtomicInteger();
+  private final AtomicInteger sendsTaken = new AtomicInteger();
   private volatile boolean hangNext;
 
   FlakyPulsar(double refusedAtOnce, double stalls, double answersLost) {
@@ -68,6 +69,11 @@ final class FlakyPulsar implements AutoCloseable {
   /** The next send the broker takes hangs its connection for good: no store, no answer. */
   void hangNextSend() {
     hangNext = true;
+  }
+
+  /** {@return how many sends producers have taken (not refused at once)} */
+  int sendsTaken() {
+    return sendsTaken.get();
   }
 
   int producersMade() {
@@ -262,6 +268,7 @@ final class FlakyPulsar implements AutoCloseable {
         }
         Pending p = new Pending(sequence, new CompletableFuture<>(), System.nanoTime());
         pending.add(p);
+        sendsTaken.incrementAndGet();
         if (!stalled) {
           io.execute(this::drain);
         }

@@ -98,7 +98,7 @@ class PulsarSinkResumeTest {
       pulsar.hangNextSend();
       // Two sends go out and hang; four wait for room. The queue's call timeout cancels the stage.
       var first = sink.deliver(batch).toCompletableFuture();
-      Thread.sleep(200);
+      await().atMost(Duration.ofSeconds(5)).until(() -> pulsar.sendsTaken() == 2);
       first.cancel(true);
 
       long start = System.nanoTime();
@@ -111,7 +111,6 @@ class PulsarSinkResumeTest {
       assertThat((System.nanoTime() - start) / 1_000_000)
           .as("ms until the resend was stored, far below the 30 s send timeout")
           .isLessThan(5_000);
-      Thread.sleep(300); // anything of the first call still to go out would go now
       assertThat(pulsar.stored()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
       assertThat(pulsar.producersMade()).isEqualTo(2);
     }
