@@ -2,9 +2,8 @@ package dev.outlast.sink.elasticsearch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outlast.buffer.CatchUpSinks;
 import dev.outlast.buffer.SpillQueue;
-import dev.outlast.buffer.spi.Delivery;
-import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
@@ -12,7 +11,6 @@ import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.CpuMeter;
 import dev.outlast.testkit.OpenSearchServer;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import org.junit.jupiter.api.Test;
@@ -95,7 +92,7 @@ class ElasticsearchCatchUpHarness {
       throws Exception {
     Guard guard = Guard.of("opensearch", GuardConfig.broker());
     // The outage: the sink is down while the events are published; they all go to the journal.
-    try (SpillQueue<String> q = queue(journal, new DownSink(), guard)) {
+    try (SpillQueue<String> q = queue(journal, CatchUpSinks.<String>down(), guard)) {
       for (int i = 0; i < EVENTS; i++) {
         q.publish(document(i));
       }
@@ -107,7 +104,10 @@ class ElasticsearchCatchUpHarness {
             .maxBatchesInFlight(BATCHES)
             .build();
     try (SpillQueue<String> q =
-        queue(journal, gated(sink, sinkBack), Guard.of("opensearch", GuardConfig.broker()))) {
+        queue(
+            journal,
+            CatchUpSinks.gated(sink, sinkBack),
+            Guard.of("opensearch", GuardConfig.broker()))) {
       // The service is running with its backlog; the sink comes back now.
       long start = System.nanoTime();
       cpu.start();
@@ -188,37 +188,5 @@ class ElasticsearchCatchUpHarness {
     List<Double> sorted = new ArrayList<>(values);
     Collections.sort(sorted);
     return sorted.get(sorted.size() / 2);
-  }
-
-  /**
-   * The sink, once the latch is open: the first delivery waits for it. It takes as many batches in
-   * flight as the sink does.
-   */
-  private static <E> Sink<E> gated(Sink<E> sink, CountDownLatch open) {
-    return new Sink<>() {
-      @Override
-      public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
-        try {
-          open.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return CompletableFuture.failedFuture(e);
-        }
-        return sink.deliver(batch);
-      }
-
-      @Override
-      public int maxBatchesInFlight() {
-        return sink.maxBatchesInFlight();
-      }
-    };
-  }
-
-  /** A sink during its outage. */
-  private static final class DownSink implements Sink<String> {
-    @Override
-    public CompletableFuture<List<Outcome>> deliver(List<Delivery<String>> batch) {
-      return CompletableFuture.failedFuture(new IOException("down"));
-    }
   }
 }

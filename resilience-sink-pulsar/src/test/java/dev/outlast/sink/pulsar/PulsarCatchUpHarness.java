@@ -2,22 +2,19 @@ package dev.outlast.sink.pulsar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outlast.buffer.CatchUpSinks;
 import dev.outlast.buffer.SpillQueue;
-import dev.outlast.buffer.spi.Delivery;
-import dev.outlast.buffer.spi.Outcome;
 import dev.outlast.buffer.spi.Sink;
 import dev.outlast.core.Guard;
 import dev.outlast.core.GuardConfig;
 import dev.outlast.core.spi.Codec;
 import dev.outlast.testkit.CpuMeter;
 import dev.outlast.testkit.PulsarServer;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pulsar.client.api.MessageId;
@@ -92,7 +89,7 @@ class PulsarCatchUpHarness {
       throws Exception {
     Guard guard = Guard.of("pulsar", GuardConfig.broker());
     // The outage: the sink is down while the events are published; they all go to the journal.
-    try (SpillQueue<byte[]> q = queue(journal, new DownSink(), guard)) {
+    try (SpillQueue<byte[]> q = queue(journal, CatchUpSinks.<byte[]>down(), guard)) {
       for (int i = 0; i < EVENTS; i++) {
         q.publish(PAYLOAD);
       }
@@ -104,7 +101,10 @@ class PulsarCatchUpHarness {
                 .maxBatchesInFlight(BATCHES)
                 .build();
         SpillQueue<byte[]> q =
-            queue(journal, gated(sink, sinkBack), Guard.of("pulsar", GuardConfig.broker()))) {
+            queue(
+                journal,
+                CatchUpSinks.gated(sink, sinkBack),
+                Guard.of("pulsar", GuardConfig.broker()))) {
       // The service is running with its backlog; the sink comes back now.
       long start = System.nanoTime();
       cpu.start();
@@ -170,37 +170,5 @@ class PulsarCatchUpHarness {
     List<Double> sorted = new ArrayList<>(values);
     Collections.sort(sorted);
     return sorted.get(sorted.size() / 2);
-  }
-
-  /**
-   * The sink, once the latch is open: the first delivery waits for it. It takes as many batches in
-   * flight as the sink does.
-   */
-  private static <E> Sink<E> gated(Sink<E> sink, CountDownLatch open) {
-    return new Sink<>() {
-      @Override
-      public CompletionStage<List<Outcome>> deliver(List<Delivery<E>> batch) {
-        try {
-          open.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return CompletableFuture.failedFuture(e);
-        }
-        return sink.deliver(batch);
-      }
-
-      @Override
-      public int maxBatchesInFlight() {
-        return sink.maxBatchesInFlight();
-      }
-    };
-  }
-
-  /** A sink during its outage. */
-  private static final class DownSink implements Sink<byte[]> {
-    @Override
-    public CompletableFuture<List<Outcome>> deliver(List<Delivery<byte[]>> batch) {
-      return CompletableFuture.failedFuture(new IOException("down"));
-    }
   }
 }
