@@ -25,7 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * A fresh hit: Outlast's query cache (as built by default, and with {@code coarseHitClock(true)})
  * beside raw Caffeine with the same size bound and the expiry a hand-made TTL cache would use
  * ({@code expireAfterWrite(freshFor)}), and beside Caffeine with no expiry at all (the floor: a
- * bare hash lookup). Keys are read in a shuffled order.
+ * bare hash lookup), and beside Caffeine holding each value in an object with its load time ({@code
+ * caffeineHolder}). Keys are read in a shuffled order, in a heap aged by young collections after
+ * the fill ({@link Heap#ageLikeAService}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -41,7 +43,9 @@ public class CacheHitBenchmark {
     outlast,
     outlastCoarseClock,
     caffeine,
-    caffeineNoExpiry
+    caffeineNoExpiry,
+    /** As {@link CacheHitThreadsBenchmark.Impl#caffeineHolder}. */
+    caffeineHolder
   }
 
   static final int MASK = 128 * 1024 - 1;
@@ -54,6 +58,8 @@ public class CacheHitBenchmark {
 
   private QueryCache<Long, String> outlast;
   private Cache<Long, String> caffeine;
+  private Cache<Long, CacheHitThreadsBenchmark.Holder> holders;
+  private long freshNanos;
   private final Long[] keys = new Long[MASK + 1];
 
   @Setup
@@ -71,16 +77,23 @@ public class CacheHitBenchmark {
       raw.expireAfterWrite(freshness.freshFor());
     }
     caffeine = raw.build();
+    holders = Caffeine.newBuilder().maximumSize(entries * 2L).build();
+    freshNanos = freshness.freshFor().toNanos();
     java.util.List<Long> shuffled = new java.util.ArrayList<>();
     for (long i = 0; i < entries; i++) {
       shuffled.add(i);
       outlast.get(i);
       caffeine.put(i, "value-" + i);
+      if (impl == Impl.caffeineHolder) {
+        holders.put(i, new CacheHitThreadsBenchmark.Holder("value-" + i, System.nanoTime()));
+      }
     }
     java.util.Collections.shuffle(shuffled, new java.util.Random(42));
     for (int i = 0; i <= MASK; i++) {
       keys[i] = shuffled.get(i % entries);
     }
+    // Both caches were filled side by side; age them as a service's heap would be.
+    Heap.ageLikeAService(CacheHitThreadsBenchmark.AGING_COLLECTIONS);
   }
 
   @TearDown
@@ -97,6 +110,10 @@ public class CacheHitBenchmark {
   @Benchmark
   public @Nullable String get(Cursor cursor) {
     Long key = keys[cursor.next++ & MASK];
+    if (impl == Impl.caffeineHolder) {
+      CacheHitThreadsBenchmark.Holder held = holders.getIfPresent(key);
+      return held != null && System.nanoTime() - held.loadedAt < freshNanos ? held.value : null;
+    }
     return impl == Impl.outlast || impl == Impl.outlastCoarseClock
         ? outlast.get(key)
         : caffeine.getIfPresent(key);

@@ -82,6 +82,7 @@ public class CacheStaleHitBenchmark {
     for (int i = 0; i < keys.length; i++) {
       keys[i] = shuffled.get(i % ENTRIES);
     }
+    Heap.ageLikeAService(CacheHitThreadsBenchmark.AGING_COLLECTIONS);
     if (served == Served.staleBreakerOpen) {
       // Open the breaker for the rest of the run, as an outage would, and let the values age.
       while (guard.state() != Guard.State.OPEN) {

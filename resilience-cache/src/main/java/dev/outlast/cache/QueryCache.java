@@ -1080,7 +1080,7 @@ public final class QueryCache<K, V> implements AutoCloseable {
     /**
      * Whether fresh hits read a tick that one shared daemon thread refreshes every millisecond (see
      * {@code CoarseClock}) instead of the ticker; default false. On the 2-vCPU machine of {@code
-     * BENCHMARKS.md} it took a fresh hit from about 10 to about 24 million a second per thread,
+     * BENCHMARKS.md} it took a fresh hit from about 10 to about 19 million a second per thread,
      * because {@code System.nanoTime()} costs more there than the Caffeine lookup. The price: a
      * thread that wakes 1,000 times a second while any such cache is open, and hits that may take a
      * value for up to about a millisecond younger than it is.

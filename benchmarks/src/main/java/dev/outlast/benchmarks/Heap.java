@@ -1,0 +1,41 @@
+package dev.outlast.benchmarks;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+
+/** The state of the heap a cache benchmark measures in. */
+final class Heap {
+  private Heap() {}
+
+  /**
+   * Allocates short-lived garbage until the young collector has run {@code collections} more times,
+   * so that what the setup filled has been copied through the survivor spaces into the old
+   * generation, as a long-running service's cache has been. Right after a fill the entries lie in
+   * allocation order between what the fill threw away; after a full collection ({@code
+   * System.gc()}) they lie in the same order, compacted; neither is where a service's entries are,
+   * and hit rates from the three states differ by up to half (see BENCHMARKS.md).
+   */
+  static void ageLikeAService(int collections) {
+    long start = youngCollections();
+    byte[][] ring = new byte[1024][];
+    int i = 0;
+    while (youngCollections() - start < collections) {
+      for (int k = 0; k < 10_000; k++) {
+        ring[i++ & 1023] = new byte[256];
+      }
+    }
+    if (ring[0] == null) {
+      throw new AssertionError("unreachable: keeps the garbage from being optimised away");
+    }
+  }
+
+  private static long youngCollections() {
+    long n = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      if (gc.getName().contains("Young")) {
+        n += gc.getCollectionCount();
+      }
+    }
+    return n;
+  }
+}
