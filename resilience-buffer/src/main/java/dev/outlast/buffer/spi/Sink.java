@@ -20,7 +20,11 @@ import java.util.concurrent.CompletionStage;
  * number of outcomes, or a stage that does not complete within the guard's call timeout counts as
  * {@code retry} for the whole batch. A stage that times out is cancelled ({@code cancel(true)}): a
  * sink whose stage can abort its request should do so then; the batch is sent again, under the same
- * ids, only after that.
+ * ids, only after that. A cancelled stage means "send nothing more of this batch": the queue has
+ * given up on it and will resend its events itself, so a sink that sends a batch in parts (several
+ * requests, a producer's queue) must not send the parts still waiting, or they could land after the
+ * resend, out of order (a sink that orders by sequence id would then refuse or reorder them). Parts
+ * already sent cannot be recalled; the resend repeats them under the same ids.
  *
  * <p>Every delivery carries a stable {@link EventId}: a sink that can deduplicate by it (an
  * Elasticsearch {@code _id}, a Pulsar producer name and sequence id, Kafka's idempotent producer)
