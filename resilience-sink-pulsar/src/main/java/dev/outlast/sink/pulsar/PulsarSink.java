@@ -412,14 +412,45 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
    */
   private void broken(Item item, Throwable why) {
     CompletableFuture<Producer<E>> discarded = null;
-    List<Item> abandoned = List.of();
+    List<Item> failed = new ArrayList<>();
     synchronized (this) {
       if (item.generation == generation) {
-        holdFrom(item.delivery.id().sequence());
+        // Every send of this producer not yet answered fails here, its result taken under the lock
+        // that ends the generation, so that an answer coming meanwhile cannot turn one of them
+        // into a success after the hold below was set from it. The hold is the first of them: the
+        // queue resends from exactly there (all before it are answered), and nothing later may go
+        // out on the next producer first. Held from a send that was answered ok after all (a
+        // watchdog or a cancellation racing its answer), the hold would refuse every later batch
+        // for good, since the queue would never resend from there.
+        long first = Long.MAX_VALUE;
+        if (item.batch.claim(item.index, why)) {
+          failed.add(item);
+          first = item.delivery.id().sequence();
+        }
+        Throwable unanswered =
+            new PulsarClientException.AlreadyClosedException(
+                "not answered before an earlier send failed: " + why);
+        Throwable unsent =
+            new PulsarClientException(
+                "not sent: the producer was discarded after an earlier failure");
+        for (Item a : this.unanswered) {
+          if (a.generation == generation && a.batch.claim(a.index, unanswered)) {
+            failed.add(a);
+            first = Math.min(first, a.delivery.id().sequence());
+          }
+        }
+        for (Item q : queued) {
+          if (q.generation == generation && q.batch.claim(q.index, unsent)) {
+            failed.add(q);
+            first = Math.min(first, q.delivery.id().sequence());
+          }
+        }
+        if (first != Long.MAX_VALUE) {
+          holdFrom(first);
+        }
         generation++;
         sending = 0;
-        abandoned = new ArrayList<>(unanswered);
-        unanswered.clear();
+        this.unanswered.clear();
         if (producer == item.producer) {
           producer = null;
         }
@@ -429,18 +460,15 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     if (discarded != null) {
       log.debug(
           "Pulsar producer of {} discarded after: {}", topic, Redaction.redact(why.toString()));
-      item.finish(why); // first, so that the batch says why
       // Closed at once: a send handed to it after this fails on the spot, and what it still holds
       // fails with it, so nothing sent after the failed event can be stored ahead of it.
       var unused = discarded.thenAccept(PulsarSink::closeQuietly);
-      for (Item a : abandoned) {
-        // The batch is answered now, not when a frozen broker lets the close finish. Whatever of
-        // it the broker did store is found again from its last sequence id.
-        a.finish(
-            new PulsarClientException.AlreadyClosedException(
-                "not answered before an earlier send failed: " + why));
+      // The batches are answered now, not when a frozen broker lets the close finish. Whatever of
+      // them the broker did store is found again from its last sequence id.
+      for (Item f : failed) {
+        f.batch.settle();
       }
-      // Sends still queued for the discarded producer are answered now too (not sent).
+      // Sends still queued for the discarded producer are taken off the queue (already failed).
       pump();
     }
   }
@@ -599,7 +627,25 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
 
     void finish(int index, @Nullable Throwable t) {
-      if (results.compareAndSet(index, null, t == null ? SENT : t) && left.decrementAndGet() == 0) {
+      if (claim(index, t)) {
+        settle();
+      }
+    }
+
+    /**
+     * Takes the result of one event, if it has none yet; the batch is answered by {@link #settle}
+     * once every event has one. Split so that the sink can take results under its lock and answer
+     * the batch outside it, where the queue's callbacks may run.
+     *
+     * @return whether this result counts (the first one does)
+     */
+    boolean claim(int index, @Nullable Throwable t) {
+      return results.compareAndSet(index, null, t == null ? SENT : t);
+    }
+
+    /** Counts one claimed result; answers the batch with the last. */
+    void settle() {
+      if (left.decrementAndGet() == 0) {
         future.complete(outcomes());
       }
     }

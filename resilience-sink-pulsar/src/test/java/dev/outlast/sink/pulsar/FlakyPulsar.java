@@ -37,6 +37,8 @@ final class FlakyPulsar implements AutoCloseable {
   private final double refusedAtOnce;
   private final double stalls;
   private final double answersLost;
+  private final long stallMinMillis;
+  private final long stallMaxMillis;
 
   private final ScheduledExecutorService io =
       Executors.newSingleThreadScheduledExecutor(
@@ -56,9 +58,24 @@ final class FlakyPulsar implements AutoCloseable {
   private volatile boolean hangNext;
 
   FlakyPulsar(double refusedAtOnce, double stalls, double answersLost) {
+    this(refusedAtOnce, stalls, answersLost, 20, 300);
+  }
+
+  /**
+   * @param stallMinMillis the shortest a stalled connection stays stalled
+   * @param stallMaxMillis the longest (exclusive)
+   */
+  FlakyPulsar(
+      double refusedAtOnce,
+      double stalls,
+      double answersLost,
+      long stallMinMillis,
+      long stallMaxMillis) {
     this.refusedAtOnce = refusedAtOnce;
     this.stalls = stalls;
     this.answersLost = answersLost;
+    this.stallMinMillis = stallMinMillis;
+    this.stallMaxMillis = stallMaxMillis;
   }
 
   /** {@return the sequence ids stored in the topic, in order} */
@@ -310,7 +327,7 @@ final class FlakyPulsar implements AutoCloseable {
     /** Called holding this: the connection comes back after a while and resends in order. */
     private void stall() {
       stalled = true;
-      long millis = ThreadLocalRandom.current().nextLong(20, 300);
+      long millis = ThreadLocalRandom.current().nextLong(stallMinMillis, stallMaxMillis);
       var unused =
           io.schedule(
               () -> {
