@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -117,6 +119,20 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
   // Guarded by this: the thread that refills after answers, made on first use, stopped by close.
   private java.util.concurrent.@Nullable ExecutorService refiller;
   private boolean watching;
+  // Guarded by this: events the broker or the client refused for good, by sequence id, the newest
+  // REJECTED_KEPT. The queue may send one again (it resends a whole batch whose call timed out);
+  // by then later events may be stored, and the resume from the last stored id would count it
+  // stored. It is refused again instead.
+  private final Map<Long, Throwable> rejected =
+      new LinkedHashMap<>() {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Throwable> eldest) {
+          return size() > REJECTED_KEPT;
+        }
+      };
+  private static final int REJECTED_KEPT = 4_096;
 
   private PulsarSink(Builder<E> b) {
     this.client = b.client;
@@ -230,6 +246,12 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       synchronized (this) {
         pumping = false;
       }
+      // Part of the chunk may be with the producer already: discard it, as for any failed send,
+      // or later sends would be stored on it and the resume from the last stored id would count
+      // the unsent ones delivered.
+      if (!chunk.isEmpty()) {
+        broken(chunk.get(0), t);
+      }
       for (Item c : chunk) {
         c.finish(t);
       }
@@ -269,15 +291,21 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         if (head.generation != generation) {
           stale = true;
         } else if (head.producer.isCompletedExceptionally()) {
-          unmade = cause(head.producer);
+          // Never a refusal for good, whatever the cause: no event was looked at (a create
+          // refused with NotAllowedException would otherwise reject the chunk).
+          Throwable cause = cause(head.producer);
+          unmade =
+              new PulsarClientException(
+                  "the producer could not be made: " + describe(cause), cause);
         } else {
           p = head.producer.join();
           // What the broker already stored under this name (a send whose answer was lost).
           long stored = p.getLastSequenceId();
           long now = System.nanoTime();
           for (Item c : chunk) {
-            c.stored = c.delivery.id().sequence() <= stored;
-            if (!c.stored) {
+            c.refused = rejected.get(c.delivery.id().sequence());
+            c.stored = c.refused == null && c.delivery.id().sequence() <= stored;
+            if (!c.stored && c.refused == null) {
               c.handedAt = now;
               unanswered.add(c);
               sending++;
@@ -303,7 +331,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         }
       } else {
         for (Item c : chunk) {
-          if (c.stored) {
+          if (c.refused != null) {
+            c.finish(c.refused); // refused for good before: the same answer
+          } else if (c.stored) {
             c.finish(null); // delivered before, its answer lost: nothing to send
           } else {
             var unused = send(Objects.requireNonNull(p), c.delivery).whenComplete(c);
@@ -342,6 +372,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     }
     boolean pumpHere = false;
     synchronized (this) {
+      if (why != null && isPermanent(why)) {
+        rejected.put(item.delivery.id().sequence(), why);
+      }
       item.answered = true;
       if (item.generation == generation) {
         // Sends of a discarded producer no longer count: the limit starts afresh with its
@@ -363,9 +396,13 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         }
       }
     }
-    item.finish(why);
-    if (pumpHere) {
-      refill();
+    try {
+      item.finish(why);
+    } finally {
+      // Claimed above: if answering the batch threw (an Error), the pump must still run.
+      if (pumpHere) {
+        refill();
+      }
     }
   }
 
@@ -425,7 +462,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         long first = Long.MAX_VALUE;
         if (item.batch.claim(item.index, why)) {
           failed.add(item);
-          first = item.delivery.id().sequence();
+          if (!isPermanent(why)) {
+            first = item.delivery.id().sequence(); // a rejected event is not sent again
+          }
         }
         Throwable unanswered =
             new PulsarClientException.AlreadyClosedException(
@@ -458,15 +497,18 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
       }
     }
     if (discarded != null) {
-      log.debug(
-          "Pulsar producer of {} discarded after: {}", topic, Redaction.redact(why.toString()));
-      // Closed at once: a send handed to it after this fails on the spot, and what it still holds
-      // fails with it, so nothing sent after the failed event can be stored ahead of it.
-      var unused = discarded.thenAccept(PulsarSink::closeQuietly);
-      // The batches are answered now, not when a frozen broker lets the close finish. Whatever of
-      // them the broker did store is found again from its last sequence id.
-      for (Item f : failed) {
-        f.batch.settle();
+      try {
+        log.debug(
+            "Pulsar producer of {} discarded after: {}", topic, Redaction.redact(why.toString()));
+        // Closed at once: a send handed to it after this fails on the spot, and what it still
+        // holds fails with it, so nothing sent after the failed event can be stored ahead of it.
+        var unused = discarded.thenAccept(PulsarSink::closeQuietly);
+      } finally {
+        // The batches are answered now, not when a frozen broker lets the close finish. Whatever
+        // of them the broker did store is found again from its last sequence id.
+        for (Item f : failed) {
+          f.batch.settle();
+        }
       }
       // Sends still queued for the discarded producer are taken off the queue (already failed).
       pump();
@@ -536,8 +578,9 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         m.key(k.apply(d.event()));
       }
       return m.sendAsync();
-    } catch (RuntimeException e) {
-      // The schema cannot serialise the event, or the key function failed: never sendable.
+    } catch (RuntimeException | StackOverflowError | LinkageError e) {
+      // The schema cannot serialise the event, or the key function failed (an event nested too
+      // deep, a class that cannot be loaded): never sendable.
       return CompletableFuture.failedFuture(
           new SchemaSerializationException(String.valueOf(Redaction.redact(e.toString()))));
     }
@@ -583,6 +626,7 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
     long handedAt;
     boolean answered;
     boolean stored;
+    @Nullable Throwable refused;
 
     Item(
         Batch batch,

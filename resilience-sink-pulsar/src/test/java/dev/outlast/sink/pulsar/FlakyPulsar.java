@@ -56,6 +56,9 @@ final class FlakyPulsar implements AutoCloseable {
   private final AtomicInteger clientTimeouts = new AtomicInteger();
   private final AtomicInteger sendsTaken = new AtomicInteger();
   private volatile boolean hangNext;
+  private volatile @Nullable Throwable refuseNextCreate;
+  private final java.util.Set<Long> refusedForGood =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   FlakyPulsar(double refusedAtOnce, double stalls, double answersLost) {
     this(refusedAtOnce, stalls, answersLost, 20, 300);
@@ -81,6 +84,16 @@ final class FlakyPulsar implements AutoCloseable {
   /** {@return the sequence ids stored in the topic, in order} */
   synchronized List<Long> stored() {
     return List.copyOf(stored);
+  }
+
+  /** The next producer asked for fails to be made, with this. */
+  void refuseNextCreate(Throwable why) {
+    refuseNextCreate = why;
+  }
+
+  /** The broker refuses this sequence id for good, as it does a message it will never take. */
+  void refuseForGood(long sequence) {
+    refusedForGood.add(sequence);
   }
 
   /** The next send the broker takes hangs its connection for good: no store, no answer. */
@@ -179,6 +192,12 @@ final class FlakyPulsar implements AutoCloseable {
       CompletableFuture<Producer<?>> made = new CompletableFuture<>();
       io.execute(
           () -> {
+            Throwable refused = refuseNextCreate;
+            if (refused != null) {
+              refuseNextCreate = null;
+              made.completeExceptionally(refused);
+              return;
+            }
             FakeProducer p;
             synchronized (FlakyPulsar.this) {
               if (open != null) {
@@ -278,6 +297,10 @@ final class FlakyPulsar implements AutoCloseable {
         if (closed) {
           return CompletableFuture.failedFuture(
               new PulsarClientException.AlreadyClosedException("producer already closed"));
+        }
+        if (refusedForGood.contains(sequence)) {
+          return CompletableFuture.failedFuture(
+              new PulsarClientException.NotAllowedException("refused for good: " + sequence));
         }
         if (pending.size() >= maxPending || chance(refusedAtOnce)) {
           return CompletableFuture.failedFuture(

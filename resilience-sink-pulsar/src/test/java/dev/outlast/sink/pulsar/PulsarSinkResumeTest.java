@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import org.apache.pulsar.client.api.PulsarClientException;
 import org.apache.pulsar.client.api.Schema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -131,6 +132,92 @@ class PulsarSinkResumeTest {
       assertThat(pulsar.stored()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
       assertThat(pulsar.producersMade()).isEqualTo(2);
     }
+  }
+
+  /** Found by review: a create refused with NotAllowedException rejected the events for good. */
+  @Test
+  void aProducerThatCannotBeMade_failsTheBatchForNow_notItsEventsForGood() throws Exception {
+    try (FlakyPulsar pulsar = new FlakyPulsar(0, 0, 0);
+        PulsarSink<byte[]> sink =
+            PulsarSink.builder(pulsar.client(), "flaky", Schema.BYTES).build()) {
+      List<Delivery<byte[]>> batch = deliveries(1, 3);
+      pulsar.refuseNextCreate(new PulsarClientException.NotAllowedException("not yet"));
+      assertThat(sink.deliver(batch).toCompletableFuture().get(5, SECONDS))
+          .extracting(Outcome::kind)
+          .containsOnly(Outcome.Kind.RETRY);
+      assertThat(sink.deliver(batch).toCompletableFuture().get(5, SECONDS))
+          .extracting(Outcome::kind)
+          .containsOnly(Outcome.Kind.OK);
+      assertThat(pulsar.stored()).containsExactly(1L, 2L, 3L);
+    }
+  }
+
+  /**
+   * Found by review: an event refused for good, then sent again with its batch (the queue resends a
+   * whole batch whose call timed out) after later events were stored, was counted stored.
+   */
+  @Test
+  void anEventRefusedForGood_isRefusedAgainWhenResent_notCountedStored() throws Exception {
+    try (FlakyPulsar pulsar = new FlakyPulsar(0, 0, 0);
+        PulsarSink<byte[]> sink =
+            PulsarSink.builder(pulsar.client(), "flaky", Schema.BYTES).build()) {
+      List<Delivery<byte[]>> batch = deliveries(1, 5);
+      pulsar.refuseForGood(3);
+      assertThat(sink.deliver(batch).toCompletableFuture().get(5, SECONDS))
+          .extracting(Outcome::kind)
+          .containsExactly(
+              Outcome.Kind.OK,
+              Outcome.Kind.OK,
+              Outcome.Kind.REJECT,
+              Outcome.Kind.OK,
+              Outcome.Kind.OK);
+      assertThat(sink.deliver(batch).toCompletableFuture().get(5, SECONDS))
+          .extracting(Outcome::kind)
+          .containsExactly(
+              Outcome.Kind.OK,
+              Outcome.Kind.OK,
+              Outcome.Kind.REJECT,
+              Outcome.Kind.OK,
+              Outcome.Kind.OK);
+      assertThat(pulsar.stored()).containsExactly(1L, 2L, 4L, 5L);
+    }
+  }
+
+  /**
+   * Found by review: an Error from the application's key function left the producer open and the
+   * batch for retry; the events before it were stored, and a resend counted the rest stored.
+   */
+  @Test
+  void aKeyFunctionThatOverflowsTheStack_rejectsThatEvent_andTheOthersAreStored() throws Exception {
+    try (FlakyPulsar pulsar = new FlakyPulsar(0, 0, 0);
+        PulsarSink<byte[]> sink =
+            PulsarSink.builder(pulsar.client(), "flaky", Schema.BYTES)
+                .key(
+                    e -> {
+                      if (e[0] == 3) {
+                        throw new StackOverflowError("a cyclic event");
+                      }
+                      return "k";
+                    })
+                .build()) {
+      assertThat(sink.deliver(deliveries(1, 5)).toCompletableFuture().get(5, SECONDS))
+          .extracting(Outcome::kind)
+          .containsExactly(
+              Outcome.Kind.OK,
+              Outcome.Kind.OK,
+              Outcome.Kind.REJECT,
+              Outcome.Kind.OK,
+              Outcome.Kind.OK);
+      assertThat(pulsar.stored()).containsExactly(1L, 2L, 4L, 5L);
+    }
+  }
+
+  private static List<Delivery<byte[]>> deliveries(long from, long to) {
+    List<Delivery<byte[]>> batch = new ArrayList<>();
+    for (long s = from; s <= to; s++) {
+      batch.add(new Delivery<>(new EventId("p", s), new byte[] {(byte) s}, 1, 1));
+    }
+    return batch;
   }
 
   private static List<Long> publishThroughSink(FlakyPulsar pulsar, Path dir, Duration sendTimeout)
