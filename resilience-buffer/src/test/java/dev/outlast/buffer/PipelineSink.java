@@ -142,6 +142,7 @@ final class PipelineSink implements Sink<String> {
                 return;
               }
               List<Long> marked = new ArrayList<>();
+              List<String> markedOk = new ArrayList<>();
               for (int i = 0; i < batch.size(); i++) {
                 Outcome o = outcomes.get(i);
                 if (o.kind() != Outcome.Kind.RETRY) {
@@ -150,16 +151,16 @@ final class PipelineSink implements Sink<String> {
                     marked.add(seq);
                   }
                 }
-              }
-              // Marked before the queue can read them; taken back if it gave up on the call first.
-              if (stage.complete(outcomes)) {
-                for (int i = 0; i < batch.size(); i++) {
-                  if (outcomes.get(i).kind() == Outcome.Kind.OK) {
-                    answeredOk.add(batch.get(i).event());
-                  }
+                if (o.kind() == Outcome.Kind.OK && answeredOk.add(batch.get(i).event())) {
+                  markedOk.add(batch.get(i).event());
                 }
-              } else {
+              }
+              // Marked before the queue can read them (completing the stage may let the queue
+              // drain and the test look before this thread goes on); taken back if the queue gave
+              // up on the call first.
+              if (!stage.complete(outcomes)) {
                 marked.forEach(answered::remove);
+                markedOk.forEach(answeredOk::remove);
               }
             },
             delayMicros,
