@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
@@ -47,15 +48,17 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Results, per event, from the bulk response's items: 2xx is {@link Outcome#ok()}; 429 (the node
- * is overloaded) and 5xx are {@link Outcome#retry}; any other status (a mapping error, a document
- * that does not parse) is {@link Outcome#reject}, which sends the event to the queue's dead-letter
- * journal. A whole request answered 413 (larger than the cluster's {@code http.max_content_length})
- * is split in halves and sent again, down to one document, which is then rejected. Any other status
- * that is not 2xx for the whole request (408, 429, 5xx; 401 or 403, wrong credentials; 404, a wrong
- * address or a missing index the cluster may not create; 400), a timeout or a lost connection fails
- * the stage: the queue counts it against the sink's guard, health shows the answer with what to
- * check, and the batch is sent again. None of these is rejected, so that fixing the cause delivers
- * every event instead of dead-lettering the stream.
+ * is overloaded), 5xx, and the statuses that are about the cluster rather than the document (403:
+ * an index blocked, as at the disk's flood stage, or a missing privilege; 404: a missing index the
+ * cluster may not create; 408) are {@link Outcome#retry}; any other status (a mapping error, a
+ * document that does not parse) is {@link Outcome#reject}, which sends the event to the queue's
+ * dead-letter journal. A whole request answered 413 (larger than the cluster's {@code
+ * http.max_content_length}) is split in halves and sent again, down to one document, which is then
+ * rejected. Any other status that is not 2xx for the whole request (408, 429, 5xx; 401 or 403,
+ * wrong credentials; 404, a wrong address or a missing index the cluster may not create; 400), a
+ * timeout or a lost connection fails the stage: the queue counts it against the sink's guard,
+ * health shows the answer with what to check, and the batch is sent again. None of these is
+ * rejected, so that fixing the cause delivers every event instead of dead-lettering the stream.
  *
  * <p>Credentials: {@link Builder#basicAuth}, {@link Builder#apiKey}, or a user and password in the
  * address ({@code https://user:password@search:9200}), which are taken as basic authentication (the
@@ -92,7 +95,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   // Guarded by this: bulk requests posted and not yet answered, and the ones built and waiting for
   // one of them to be answered, in the order they were built.
   private int posted;
-  private final java.util.ArrayDeque<Runnable> waitingToPost = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<Post> waitingToPost = new java.util.ArrayDeque<>();
 
   private ElasticsearchSink(Builder<E> b) {
     this.json = b.json;
@@ -175,11 +178,14 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       try {
         doc = Objects.requireNonNull(source.apply(d.event()), "the document mapper returned null");
         id = id(d);
-      } catch (RuntimeException e) {
-        // Nothing the cluster does can change this: the event cannot become a document.
+      } catch (Exception | StackOverflowError | LinkageError e) {
+        // Nothing the cluster does can change this: the event cannot become a document (also when
+        // the application's mapper or id function overflows the stack, cannot load a class, or
+        // throws a checked exception it did not declare). Any other Error is the JVM's, not the
+        // event's, and goes to the queue, which retries.
+        String why = e.getMessage() != null ? e.getMessage() : e.toString();
         outcomes[i] =
-            Outcome.reject(
-                "cannot make a JSON document of the event: " + Redaction.redact(e.getMessage()));
+            Outcome.reject("cannot make a JSON document of the event: " + Redaction.redact(why));
         continue;
       }
       byte[] action = action(id);
@@ -316,33 +322,7 @@ public final class ElasticsearchSink<E> implements Sink<E> {
   private CompletableFuture<HttpResponse<byte[]>> post(
       HttpRequest request, java.util.concurrent.atomic.AtomicBoolean givenUp) {
     CompletableFuture<HttpResponse<byte[]>> answer = new CompletableFuture<>();
-    Runnable go =
-        () -> {
-          if (givenUp.get()) {
-            answered();
-            answer.completeExceptionally(
-                new java.util.concurrent.CancellationException(
-                    "not posted: the queue stopped waiting for this batch"));
-            return;
-          }
-          try {
-            var unused =
-                http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
-                    .whenComplete(
-                        (r, t) -> {
-                          answered();
-                          if (t != null) {
-                            answer.completeExceptionally(t);
-                          } else {
-                            answer.complete(r);
-                          }
-                        });
-          } catch (RuntimeException | Error e) {
-            // The client refused it on the spot: its room is free again.
-            answered();
-            answer.completeExceptionally(e);
-          }
-        };
+    Post go = new Post(request, givenUp, answer);
     boolean now;
     synchronized (this) {
       now = posted < maxRequests;
@@ -353,22 +333,81 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       }
     }
     if (now) {
-      go.run();
+      startFrom(go);
     }
     return answer;
   }
 
-  /** A request was answered: the next waiting one takes its room. */
-  private void answered() {
-    Runnable next;
+  /** A bulk request waiting for room on the wire, and what to answer when it is done. */
+  private record Post(
+      HttpRequest request,
+      java.util.concurrent.atomic.AtomicBoolean givenUp,
+      CompletableFuture<HttpResponse<byte[]>> answer) {}
+
+  /**
+   * Starts a post that holds a room, and the next ones waiting while posts of given-up batches free
+   * their room at once: a loop, not a call per post, so that many given-up posts in a row cannot
+   * overflow the stack.
+   */
+  private void startFrom(Post first) {
+    Post p = first;
+    while (p != null) {
+      if (!p.givenUp().get() && start(p)) {
+        return; // on the wire: its answer starts the next
+      }
+      if (p.givenUp().get()) {
+        p.answer()
+            .completeExceptionally(
+                new java.util.concurrent.CancellationException(
+                    "not posted: the queue stopped waiting for this batch"));
+      }
+      p = roomFreed();
+    }
+  }
+
+  /**
+   * Hands a post to the client. The request's own timeout covers only the wait for the response's
+   * headers (the JDK's client, before 26), so the whole exchange gets a deadline of twice that
+   * here: a body that stalls after the headers must not hold the room for good.
+   *
+   * @return false if the client refused it on the spot (answered already; its room is free)
+   */
+  private boolean start(Post p) {
+    CompletableFuture<HttpResponse<byte[]>> exchange;
+    try {
+      exchange = http.sendAsync(p.request(), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (RuntimeException | Error e) {
+      p.answer().completeExceptionally(e);
+      return false;
+    }
+    var unused =
+        exchange
+            .copy()
+            .orTimeout(requestTimeout.toNanos() * 2, TimeUnit.NANOSECONDS)
+            .whenComplete(
+                (r, t) -> {
+                  if (t != null) {
+                    exchange.cancel(true); // a stalled body: the client drops the exchange
+                    p.answer().completeExceptionally(t);
+                  } else {
+                    p.answer().complete(r);
+                  }
+                  Post next = roomFreed();
+                  if (next != null) {
+                    startFrom(next);
+                  }
+                });
+    return true;
+  }
+
+  /** A post's room is free: the next waiting post takes it (returned), or it is given back. */
+  private @Nullable Post roomFreed() {
     synchronized (this) {
-      next = waitingToPost.poll();
+      Post next = waitingToPost.poll();
       if (next == null) {
         posted--;
       }
-    }
-    if (next != null) {
-      next.run();
+      return next;
     }
   }
 
@@ -396,7 +435,13 @@ public final class ElasticsearchSink<E> implements Sink<E> {
       Outcome o;
       if (status >= 200 && status < 300) {
         o = Outcome.ok();
-      } else if (status == 429 || status >= 500 || status == 0) {
+      } else if (status == 429
+          || status >= 500
+          || status == 0
+          || status == 403
+          || status == 404
+          || status == 408) {
+        // About the cluster, not this document: fixing it delivers the event.
         o = Outcome.retry("HTTP " + status + ": " + error(result));
       } else {
         o = Outcome.reject("HTTP " + status + ": " + error(result));

@@ -363,6 +363,112 @@ class ElasticsearchSinkProtocolTest {
     assertThat(seen).allMatch(s -> s.body().length() <= 1024 + "POST /_bulk\n".length());
   }
 
+  /**
+   * Found by review: per-item 403 (an index blocked at the disk's flood stage), 404 (a missing
+   * index the cluster may not create) and 408 were rejected, dead-lettering the whole stream.
+   */
+  @Test
+  void itemsRefusedForTheClustersSake_areRetried_notDeadLettered() throws Exception {
+    replies.add(
+        new Reply(
+            200,
+            "{\"errors\":true,\"items\":["
+                + item(403, "{\"type\":\"cluster_block_exception\",\"reason\":\"read-only\"}")
+                + ","
+                + item(404, "{\"type\":\"index_not_found_exception\",\"reason\":\"orders\"}")
+                + ","
+                + item(408, "{\"type\":\"timeout\",\"reason\":\"slow\"}")
+                + ","
+                + item(409, "{\"type\":\"version_conflict_engine_exception\",\"reason\":\"v\"}")
+                + "]}"));
+    assertThat(deliver(builder().build(), batch(4)))
+        .extracting(Outcome::kind)
+        .containsExactly(
+            Outcome.Kind.RETRY, Outcome.Kind.RETRY, Outcome.Kind.RETRY, Outcome.Kind.REJECT);
+  }
+
+  /** Found by review: an Error from the application's mapper escaped and held the queue. */
+  @Test
+  void aMapperThatOverflowsTheStack_rejectsThatEvent_andTheOthersAreSent() throws Exception {
+    replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));
+    ElasticsearchSink<Map<String, Object>> sink =
+        builder()
+            .documents(
+                m -> {
+                  if (Integer.valueOf(1).equals(m.get("n"))) {
+                    throw new StackOverflowError();
+                  }
+                  return m;
+                })
+            .build();
+    List<Outcome> outcomes = deliver(sink, batch(2));
+    assertThat(outcomes)
+        .extracting(Outcome::kind)
+        .containsExactly(Outcome.Kind.REJECT, Outcome.Kind.OK);
+    assertThat(outcomes.get(0).reason()).contains("StackOverflowError");
+  }
+
+  /**
+   * Found by review: the JDK client's request timeout ends with the response's headers; a body that
+   * stalled after them held the only request slot (with documentId) for good.
+   */
+  @Test
+  void aResponseBodyThatStalls_failsItsBatch_andFreesTheSlotForTheNext() throws Exception {
+    java.util.concurrent.CountDownLatch end = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger requests =
+        new java.util.concurrent.atomic.AtomicInteger();
+    HttpServer stalling =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    stalling.setExecutor(threads);
+    stalling.createContext(
+        "/",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          if (requests.incrementAndGet() == 1) {
+            exchange.sendResponseHeaders(200, 0); // chunked: headers now, the body never ends
+            exchange.getResponseBody().write("{\"errors\":".getBytes(StandardCharsets.UTF_8));
+            exchange.getResponseBody().flush();
+            try {
+              end.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            exchange.close();
+            return;
+          }
+          byte[] out =
+              ("{\"errors\":false,\"items\":[" + item(201, "") + "]}")
+                  .getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, out.length);
+          exchange.getResponseBody().write(out);
+          exchange.close();
+        });
+    stalling.start();
+    try {
+      ElasticsearchSink<Map<String, Object>> sink =
+          ElasticsearchSink.<Map<String, Object>>builder(
+                  URI.create("http://127.0.0.1:" + stalling.getAddress().getPort()), "orders")
+              .documentId(m -> String.valueOf(m.get("n")))
+              .requestTimeout(Duration.ofMillis(300))
+              .build();
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> deliver(sink, batch(1))).isInstanceOf(ExecutionException.class);
+      assertThat((System.nanoTime() - start) / 1_000_000)
+          .as("ms until the stalled batch failed (twice the request timeout)")
+          .isBetween(400L, 5_000L);
+      assertThat(deliver(sink, batch(1)))
+          .as("the next batch, on the slot the stalled one held")
+          .extracting(Outcome::kind)
+          .containsExactly(Outcome.Kind.OK);
+    } finally {
+      end.countDown();
+      stalling.stop(0);
+      threads.shutdownNow();
+    }
+  }
+
   @Test
   void anEventThatCannotBecomeADocument_isRejected_andTheOthersAreSent() throws Exception {
     replies.add(new Reply(200, "{\"items\":[" + item(201, "") + "]}"));

@@ -578,9 +578,10 @@ public final class PulsarSink<E> implements Sink<E>, AutoCloseable {
         m.key(k.apply(d.event()));
       }
       return m.sendAsync();
-    } catch (RuntimeException | StackOverflowError | LinkageError e) {
+    } catch (Exception | StackOverflowError | LinkageError e) {
       // The schema cannot serialise the event, or the key function failed (an event nested too
-      // deep, a class that cannot be loaded): never sendable.
+      // deep, a class that cannot be loaded, a checked exception it did not declare): never
+      // sendable.
       return CompletableFuture.failedFuture(
           new SchemaSerializationException(String.valueOf(Redaction.redact(e.toString()))));
     }
