@@ -821,8 +821,9 @@ public final class ElasticsearchSink<E> implements Sink<E> {
     }
 
     /**
-     * How long one bulk request may take before it is given up (and its events retried); 5 seconds
-     * by default. Keep it below the sink guard's call timeout, which bounds the whole batch.
+     * How long one bulk request may wait for the response's headers before it is given up (and its
+     * events retried); 5 seconds by default. The whole exchange, the response's body included, is
+     * given twice this. Keep it below the sink guard's call timeout, which bounds the whole batch.
      *
      * @param timeout positive
      * @return this builder
