@@ -66,6 +66,20 @@ final class DeliveryLane<E> {
   private final ReentrantReadWriteLock spillState = new ReentrantReadWriteLock();
   private volatile boolean spilling;
   private boolean accepting = true; // written under the write side of spillState
+  // Written under the write side of spillState: events in stranded hold publishers off.
+  private boolean strandedAhead;
+
+  /**
+   * Events the sink was handed in a direct delivery that failed, which the journal had no room for
+   * (a full disk): they keep their numbers and go into the journal, in order, before anything else,
+   * once there is room; meanwhile publishers are refused. Dropping them would not lose an
+   * acknowledged event, but a sink that holds its line at the first number it could not send (the
+   * Pulsar sink) would wait for them for good. The lane's thread only.
+   */
+  private final ArrayDeque<Handoff<E>> stranded = new ArrayDeque<>();
+
+  private long strandedRetryAt;
+  private int strandedFailures;
 
   /** Events handed over by publishers while not spilling, in the order they were handed over. */
   private final ConcurrentLinkedQueue<Handoff<E>> handoffs = new ConcurrentLinkedQueue<>();
@@ -178,7 +192,8 @@ final class DeliveryLane<E> {
    *
    * @return a stage that completes with the event's id once it is delivered, dead-lettered or
    *     journaled (and synced, with power-loss durability), or exceptionally if it is none of these
-   * @throws SpillQueueFullException if it had to be journaled and the full policy gave up
+   * @throws SpillQueueFullException if it had to be journaled and the full policy gave up, or (at
+   *     once, whatever the policy) while events the sink was handed wait for room in the journal
    * @throws IllegalStateException if the queue is closed or the lane has stopped
    */
   CompletableFuture<EventId> offer(E event, byte[] encoded) {
@@ -190,6 +205,9 @@ final class DeliveryLane<E> {
         throw new IllegalStateException("spill queue " + name + " is closed");
       }
       if (spilling) {
+        if (strandedAhead) {
+          throw strandedFull();
+        }
         return writer.append(encoded, 0, publishedAt);
       }
       Handoff<E> h = new Handoff<>(event, encoded, publishedAt);
@@ -318,7 +336,7 @@ final class DeliveryLane<E> {
           }
           idle = false;
         }
-        trouble = null;
+        trouble = stranded.isEmpty() ? null : strandedFull().getMessage();
       } catch (Throwable t) {
         trouble = "delivery lane step failed: " + clean(t);
         log.error(
@@ -329,11 +347,22 @@ final class DeliveryLane<E> {
     finishInFlight();
     try {
       // Nothing handed over is left unanswered: it goes to the journal, behind what is there.
+      if (!stranded.isEmpty()) {
+        journalStranded();
+      }
       if (!handoffs.isEmpty()) {
-        spill(List.of(), "the queue is closing");
+        spill(List.of(), false, "the queue is closing");
       }
     } catch (Throwable t) {
       log.error("{}: journaling events at close failed: {}", name, clean(t), Redaction.forLog(t));
+    }
+    for (Handoff<E> h; (h = stranded.poll()) != null; ) {
+      h.done.completeExceptionally(
+          new IllegalStateException(
+              "spill queue "
+                  + name
+                  + " closed while the event waited for room in the journal; it was handed to"
+                  + " the sink, which may have stored it"));
     }
     Journal.Reader r = reader;
     if (r != null) {
@@ -366,6 +395,9 @@ final class DeliveryLane<E> {
     if (!spilling) {
       return directStep();
     }
+    if (!stranded.isEmpty() && System.nanoTime() - strandedRetryAt >= 0) {
+      journalStranded();
+    }
     return drainStep();
   }
 
@@ -388,7 +420,7 @@ final class DeliveryLane<E> {
   private void deliverDirect(List<Handoff<E>> batch) {
     Guard.Permit permit = guard.tryEnter();
     if (permit == null) {
-      spill(batch, "the sink's guard refuses calls (" + guard.state() + ")");
+      spill(batch, false, "the sink's guard refuses calls (" + guard.state() + ")");
       return;
     }
     List<Delivery<E>> deliveries = new ArrayList<>(batch.size());
@@ -408,7 +440,7 @@ final class DeliveryLane<E> {
     SinkCaller.Result result = caller.call(deliveries, permit);
     List<Outcome> outcomes = result.outcomes();
     if (outcomes == null) {
-      spill(batch, "direct delivery failed: " + clean(result.failure()));
+      spill(batch, true, "direct delivery failed: " + clean(result.failure()));
       return;
     }
     List<Handoff<E>> again = new ArrayList<>();
@@ -439,16 +471,19 @@ final class DeliveryLane<E> {
       }
     }
     if (!again.isEmpty()) {
-      spill(again, why);
+      spill(again, true, why);
     }
   }
 
   /**
-   * Switches to spilling and journals these events (under the numbers their failed delivery had,
-   * where that keeps the journal in order, so a sink that got them after all can drop the repeat),
-   * then everything handed over since, in order: all before any publisher journals.
+   * Switches to spilling and journals these events, then everything handed over since, in order:
+   * all before any publisher journals. Events the sink was handed ({@code seen}) keep the numbers
+   * it saw (a sink that got them after all drops the repeat; one that holds its line waits for
+   * exactly that number) and may pass the journal's byte bound; what the disk has no room for stays
+   * {@link #stranded}. None of these waits for room: the lane holds publishers off while it
+   * journals, and it is what makes room.
    */
-  private void spill(List<Handoff<E>> failed, String why) {
+  private void spill(List<Handoff<E>> failed, boolean seen, String why) {
     ReentrantReadWriteLock.WriteLock write = spillState.writeLock();
     write.lock();
     try {
@@ -457,33 +492,93 @@ final class DeliveryLane<E> {
         log.warn("{}: spilling to the journal: {}", name, why);
       }
       for (Handoff<E> h : failed) {
-        journal(h, h.sequence);
+        if (!seen) {
+          journal(h, 0, false);
+        } else if (!stranded.isEmpty() || !journal(h, h.sequence, true)) {
+          stranded.addLast(h);
+        }
+      }
+      if (!stranded.isEmpty() && !strandedAhead) {
+        strandedAhead = true;
+        strandedFailures = 0;
+        strandedRetryAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff(1));
+        log.error(
+            "{}: {} events the sink was handed cannot be journaled for want of disk space; they"
+                + " wait in memory, and publishers are refused until they are journaled",
+            name,
+            stranded.size());
       }
       for (Handoff<E> h; (h = handoffs.poll()) != null; ) {
-        journal(h, 0);
+        if (strandedAhead) {
+          h.done.completeExceptionally(strandedFull()); // it was not sent: nothing is lost
+        } else {
+          journal(h, 0, false);
+        }
       }
     } finally {
       write.unlock();
     }
   }
 
-  private void journal(Handoff<E> h, long presetSequence) {
+  /** Journals stranded events in order, as far as there is room; publishers wait meanwhile. */
+  private void journalStranded() {
+    ReentrantReadWriteLock.WriteLock write = spillState.writeLock();
+    write.lock();
     try {
-      // The relay's own stage completes with the same result; the publisher waits on h.done.
-      CompletableFuture<EventId> unused =
-          writer
-              .append(h.encoded, presetSequence, h.publishedAt)
-              .whenComplete(
-                  (id, t) -> {
-                    if (t != null) {
-                      h.done.completeExceptionally(t);
-                    } else {
-                      h.done.complete(id);
-                    }
-                  });
-    } catch (RuntimeException e) {
-      h.done.completeExceptionally(e);
+      for (Handoff<E> h; (h = stranded.peekFirst()) != null; ) {
+        if (!journal(h, h.sequence, true)) {
+          strandedRetryAt =
+              System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff(++strandedFailures));
+          return;
+        }
+        stranded.pollFirst();
+      }
+      strandedAhead = false;
+      log.info("{}: the events the sink was handed are journaled; accepting events again", name);
+    } finally {
+      write.unlock();
     }
+  }
+
+  private SpillQueueFullException strandedFull() {
+    return new SpillQueueFullException(
+        name
+            + ": cannot accept events: "
+            + stranded.size()
+            + " events the sink was handed before it failed wait for room in the journal, and"
+            + " go first; the disk is full (the journal keeps "
+            + "half its free-space reserve for them). It was not written.");
+  }
+
+  /**
+   * Journals one handed-over event, passing the outcome on to its publisher.
+   *
+   * @return false if it could not be written (no room, or the queue is closed): its publisher is
+   *     told unless the sink was handed it ({@code seen}), which keeps it for another try
+   */
+  private boolean journal(Handoff<E> h, long presetSequence, boolean seen) {
+    CompletableFuture<EventId> written;
+    try {
+      written = writer.appendForLane(h.encoded, presetSequence, h.publishedAt, seen);
+    } catch (RuntimeException e) {
+      if (!seen) {
+        h.done.completeExceptionally(e);
+      } else {
+        log.debug("{}: journaling event {} the sink was handed: {}", name, h.sequence, clean(e));
+      }
+      return false;
+    }
+    // The relay's own stage completes with the same result; the publisher waits on h.done.
+    CompletableFuture<EventId> unused =
+        written.whenComplete(
+            (id, t) -> {
+              if (t != null) {
+                h.done.completeExceptionally(t);
+              } else {
+                h.done.complete(id);
+              }
+            });
+    return true;
   }
 
   // ---- draining the journal ----
@@ -797,7 +892,10 @@ final class DeliveryLane<E> {
       return;
     }
     try {
-      if (accepting && window.isEmpty() && journal.acknowledged() >= journal.lastAppended()) {
+      if (accepting
+          && window.isEmpty()
+          && stranded.isEmpty()
+          && journal.acknowledged() >= journal.lastAppended()) {
         spilling = false;
         log.info("{}: backlog drained; delivering directly again", name);
       }

@@ -224,7 +224,7 @@ final class Journal implements AutoCloseable {
     this.freeBudget = 0;
     this.preallocator =
         new Preallocator(Math.min(1 << 20, settings.segmentBytes() / 4), settings.fallocate());
-    this.active = startSegment();
+    this.active = startSegment(nextSequence);
     this.activeQueue = openActive(active);
     this.appender = newAppender(activeQueue);
   }
@@ -465,6 +465,23 @@ final class Journal implements AutoCloseable {
    */
   long append(RecordFormat format, byte[] encoded, long publishedAt, long presetSequence)
       throws FullException {
+    return append(format, encoded, publishedAt, presetSequence, false);
+  }
+
+  /**
+   * As {@link #append(RecordFormat, byte[], long, long)}; an event the sink has already been handed
+   * ({@code seenBySink}) may pass the byte bound and use half of the free-space reserve. Such an
+   * event must be journaled under the number the sink saw, or a sink that holds its line at that
+   * number (the Pulsar sink after a failed send) waits for it for good; there are at most one batch
+   * of them each time direct delivery fails, so the bound is passed by at most that much.
+   */
+  long append(
+      RecordFormat format,
+      byte[] encoded,
+      long publishedAt,
+      long presetSequence,
+      boolean seenBySink)
+      throws FullException {
     long recordBytes = RecordFormat.OVERHEAD + format.payloadLength(encoded.length) + 8L;
     // A new segment also when Chronicle's cycle (day) changes: it would otherwise create the new
     // day's roll file inside the next append, writing its header through the mapping on space
@@ -472,17 +489,23 @@ final class Journal implements AutoCloseable {
     if (broken
         || activeBytes.get() + recordBytes > settings.segmentBytes()
         || settings.rollCycle().current(activeQueue.time(), 0) != appender.cycle()) {
-      ensureRoom(recordBytes + SEGMENT_START_BYTES);
-      rotate();
+      ensureRoom(recordBytes + SEGMENT_START_BYTES, seenBySink);
+      // Named by the number its first record gets: a preset one (a failed direct delivery) is below
+      // nextSequence, and a segment named nextSequence would hold records below its name, and the
+      // next one started in the same spill would take its name and replace it.
+      rotate(presetSequence > lastJournaled ? presetSequence : nextSequence);
     }
     long shortfall = preallocator.shortfall(recordBytes);
-    ensureRoom(recordBytes + shortfall);
+    ensureRoom(recordBytes + shortfall, seenBySink);
+    // Beyond the bound, nothing is allocated ahead: just what the record needs.
     long room =
-        Math.max(
-            0,
-            Math.min(
-                settings.maxBytes() - usedBytes() - preallocator.allocatedAhead() - shortfall,
-                freeBudget - shortfall));
+        seenBySink
+            ? 0
+            : Math.max(
+                0,
+                Math.min(
+                    settings.maxBytes() - usedBytes() - preallocator.allocatedAhead() - shortfall,
+                    freeBudget - shortfall));
     long sequence = write(format, encoded, publishedAt, presetSequence, recordBytes, room);
     lastJournaled = sequence;
     lastAppended = sequence;
@@ -786,9 +809,9 @@ final class Journal implements AutoCloseable {
     return lastAppended;
   }
 
-  private void ensureRoom(long bytes) throws FullException {
+  private void ensureRoom(long bytes, boolean seenBySink) throws FullException {
     long used = usedBytes() + preallocator.allocatedAhead();
-    if (used + bytes > settings.maxBytes()) {
+    if (!seenBySink && used + bytes > settings.maxBytes()) {
       throw new FullException(
           "the journal holds "
               + used
@@ -806,7 +829,8 @@ final class Journal implements AutoCloseable {
       }
       // Spent in chunks, so that space another process takes shows up within a chunk's writes.
       freeBudget = Math.min(usable - settings.minFreeBytes(), FREE_SPACE_CHECK_BYTES);
-      if (usable - settings.minFreeBytes() < bytes) {
+      long reserve = seenBySink ? settings.minFreeBytes() / 2 : settings.minFreeBytes();
+      if (usable - reserve < bytes) {
         throw new FullException(
             "the file system of "
                 + segmentsDir
@@ -825,11 +849,11 @@ final class Journal implements AutoCloseable {
    * leaves the journal appending to the old segment, and the reader never opens a segment whose
    * files are still being created.
    */
-  private void rotate() throws FullException {
+  private void rotate(long firstSequence) throws FullException {
     Segment old = active;
     Segment next;
     try {
-      next = startSegment();
+      next = startSegment(firstSequence);
     } catch (UncheckedIOException e) {
       throw new FullException("cannot start a new journal segment: " + e.getCause());
     }
@@ -882,10 +906,11 @@ final class Journal implements AutoCloseable {
     }
   }
 
-  private Segment startSegment() {
-    Segment s = new Segment(nextSequence, segmentsDir.resolve(Segment.name(nextSequence)));
-    // A segment of this name was left by a crash before its first record. It holds no record: a
-    // record in it would have a number at or past nextSequence, and no such number was leased.
+  private Segment startSegment(long firstSequence) {
+    Segment s = new Segment(firstSequence, segmentsDir.resolve(Segment.name(firstSequence)));
+    // A segment of this name was left by a crash before its first record, or by a start that
+    // failed before it. It holds no record: a record in it would have a number at or past its
+    // name, and every number written so far is below it (or, at open, was never leased).
     // It must leave the list too, or the reader would take it for this one and finish it early.
     segments.removeIf(
         old -> {

@@ -67,6 +67,26 @@ final class JournalWriter {
    * @throws IllegalStateException if the queue is closed, also while this call waited for room
    */
   CompletableFuture<EventId> append(byte[] encoded, long presetSequence, long publishedAt) {
+    return append(encoded, presetSequence, publishedAt, fullPolicy.maxWait().toNanos(), false);
+  }
+
+  /**
+   * Appends an event for the delivery lane, which journals what it could not deliver directly: it
+   * never waits for room, since the lane itself is what makes room (and it holds publishers off
+   * meanwhile).
+   *
+   * @param seenBySink the sink was handed the event under {@code presetSequence}: it may pass the
+   *     byte bound (see {@link Journal#append(RecordFormat, byte[], long, long, boolean)})
+   * @throws SpillQueueFullException if there is no room; nothing was written
+   * @throws IllegalStateException if the queue is closed
+   */
+  CompletableFuture<EventId> appendForLane(
+      byte[] encoded, long presetSequence, long publishedAt, boolean seenBySink) {
+    return append(encoded, presetSequence, publishedAt, 0, seenBySink);
+  }
+
+  private CompletableFuture<EventId> append(
+      byte[] encoded, long presetSequence, long publishedAt, long maxWaitNanos, boolean seen) {
     long deadline = 0; // set when the journal is first found full
     boolean interrupted = false;
     lock.lock();
@@ -74,7 +94,7 @@ final class JournalWriter {
       while (true) {
         requireOpen();
         try {
-          long sequence = journal.append(format, encoded, publishedAt, presetSequence);
+          long sequence = journal.append(format, encoded, publishedAt, presetSequence, seen);
           if (full) {
             full = false;
           }
@@ -92,7 +112,7 @@ final class JournalWriter {
           full = true;
           long now = System.nanoTime();
           if (deadline == 0) {
-            deadline = now + fullPolicy.maxWait().toNanos();
+            deadline = now + maxWaitNanos;
           }
           long left = deadline - now;
           if (closing) {
@@ -106,8 +126,9 @@ final class JournalWriter {
                 name
                     + ": cannot accept the event: "
                     + noRoom.getMessage()
-                    + "; full policy: "
-                    + fullPolicy
+                    + (maxWaitNanos == 0 && !fullPolicy.maxWait().isZero()
+                        ? "; the delivery lane journals without waiting"
+                        : "; full policy: " + fullPolicy)
                     + ". It was not written. The queue frees room as the sink takes events.");
           }
           try {

@@ -748,6 +748,8 @@ public final class SpillQueue<E> implements AutoCloseable {
 
     /**
      * The most the journal may take on disk; default 1 GiB. The dead-letter journal is not counted.
+     * In spill-on-failure mode, the events of a failed direct delivery (at most one batch per
+     * outage) are journaled past it: the sink has seen their numbers and must see them again.
      *
      * @param bytes at least 4 MiB, and at least {@link #segmentBytes} (checked at {@link #build})
      * @return this builder

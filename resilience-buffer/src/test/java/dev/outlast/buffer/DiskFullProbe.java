@@ -49,6 +49,7 @@ final class DiskFullProbe {
       case "filler" -> anotherFileTakesTheSpace(root, true, out);
       case "filler-zeros" -> anotherFileTakesTheSpace(root, false, out);
       case "race" -> anotherProcessFillsAndFrees(root, Integer.parseInt(args[2]), out);
+      case "direct" -> directDeliveryFailsOnAFullDisk(root, out);
       default -> throw new IllegalArgumentException("unknown scenario " + scenario);
     }
     out.println("DONE");
@@ -172,6 +173,87 @@ final class DiskFullProbe {
       sink.awaitCount(n, Duration.ofSeconds(60));
       out.println("RESUMED " + sink.count() + " " + sink.problems());
       out.println("LOST " + q.metrics().lost().size());
+    }
+  }
+
+  /**
+   * Spill-on-failure: a direct delivery fails while another file has taken the disk, so the events
+   * the sink was handed cannot all be journaled. They must neither be failed back (the sink, which
+   * holds its line at the first of them, would wait for them for good) nor overtaken: they wait in
+   * memory, publishers are refused meanwhile, and they are journaled under their numbers and
+   * delivered once the file goes.
+   */
+  private static void directDeliveryFailsOnAFullDisk(Path root, PrintStream out) throws Exception {
+    DirectSpillTest.HoldingSink sink = new DirectSpillTest.HoldingSink();
+    String big = "x".repeat(60_000);
+    try (SpillQueue<String> q =
+        builder(root, sink, FullPolicy.fail(), 1L << 20)
+            .mode(SpillQueue.Mode.SPILL_ON_FAILURE)
+            .batchSize(100)
+            .build()) {
+      List<CompletableFuture<EventId>> stages = new ArrayList<>();
+      List<String> expected = new ArrayList<>();
+      expected.add("e0-" + big);
+      stages.add(q.publishAsync(expected.get(0)));
+      awaitTrue(() -> sink.calls.get() == 1);
+      Path filler = root.resolve("filler");
+      long filled = fill(filler);
+      out.println("FILLED " + filled + " " + Files.getFileStore(root).getUsableSpace());
+      for (int i = 1; i <= 40; i++) {
+        expected.add("e" + i + "-" + big);
+        stages.add(q.publishAsync(expected.get(i)));
+      }
+      // The first call carries e0 alone; the second, which fails, the 40 handed over meanwhile.
+      sink.firstAnswer.complete(List.of(Outcome.ok()));
+      awaitTrue(() -> sink.calls.get() >= 2 && q.metrics().spilling());
+      Thread.sleep(200);
+      long pending = stages.stream().filter(s -> !s.isDone()).count();
+      String refused;
+      try {
+        refused = "accepted " + q.publishAsync("refused").isDone();
+      } catch (SpillQueueFullException e) {
+        refused = oneLine(e.getMessage());
+      }
+      out.println("STRANDED " + pending + " " + refused);
+      Files.delete(filler);
+      int acknowledged = 0;
+      for (CompletableFuture<EventId> s : stages) {
+        try {
+          s.get(60, TimeUnit.SECONDS);
+          acknowledged++;
+        } catch (java.util.concurrent.ExecutionException e) {
+          out.println("FAILED " + oneLine(String.valueOf(e.getCause())));
+        }
+      }
+      boolean drained = q.awaitDrained(Duration.ofSeconds(60));
+      List<String> stored;
+      List<Long> firsts;
+      synchronized (sink.stored) {
+        stored = List.copyOf(sink.stored);
+      }
+      synchronized (sink.firstOfEachCall) {
+        firsts = List.copyOf(sink.firstOfEachCall);
+      }
+      out.println(
+          "DRAINED "
+              + acknowledged
+              + " "
+              + drained
+              + " "
+              + stored.equals(expected)
+              + " "
+              + (firsts.size() > 2 && firsts.get(2).equals(firsts.get(1))));
+      out.println("LOST " + q.metrics().lost().size());
+    }
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException("timed out");
+      }
+      Thread.sleep(5);
     }
   }
 

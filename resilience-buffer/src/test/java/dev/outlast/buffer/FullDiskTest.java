@@ -109,6 +109,19 @@ class FullDiskTest {
     assertThat(r.get("LOST")).isEqualTo("0 0");
   }
 
+  @Test
+  void aDirectDeliveryFailingOnAFullDisk_keepsWhatTheSinkWasHanded_inOrder_untilThereIsRoom()
+      throws Exception {
+    Map<String, String> r = run("direct");
+    assertThat(number(r, "FILLED", 1)).as("free after the filler").isLessThan(64 << 10);
+    assertThat(number(r, "STRANDED", 0)).as("events waiting for room").isPositive();
+    assertThat(r.get("STRANDED")).contains("wait for room in the journal");
+    assertThat(r).doesNotContainKey("FAILED");
+    // All 41 acknowledged, drained, delivered in order, and resent from where the send failed.
+    assertThat(r.get("DRAINED")).isEqualTo("41 true true true");
+    assertThat(r.get("LOST")).isEqualTo("0");
+  }
+
   private static long number(Map<String, String> r, String key, int field) {
     String value = r.get(key);
     assertThat(value).as("the %s line", key).isNotNull();
