@@ -3,9 +3,6 @@ package dev.outlast.core.fallback;
 import dev.outlast.core.Guard;
 import dev.outlast.core.spi.EventSource;
 import dev.outlast.core.spi.StreamEvent;
-import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -15,10 +12,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Compares two sources of the same event streams (an event store and the ledger it is fed from) and
- * reports where they diverge: range by range, by a SHA-256 of each range's sequence numbers and
- * payloads, and only within what both hold (the part one source has not caught up with yet is lag,
- * reported as such, not divergence). When the hashes of a range differ, the events of that range
- * are compared one by one to name the first diverging sequence number.
+ * reports where they diverge: range by range, event by event (sequence number and payload), and
+ * only within what both hold (the part one source has not caught up with yet is lag, reported as
+ * such, not divergence). A sequence number a source returns more than once with the same payload (a
+ * replayed write) is one event; with another payload it is a divergence. Events out of the range
+ * asked for are ignored. A source whose high-water mark fell below the point already verified lost
+ * events: that is reported as a divergence, not as lag.
  *
  * <p>Incremental: per stream it remembers up to where both sources agreed, and the next {@link
  * #compare} starts after it, so a periodic check reads only what is new. A divergence is reported
@@ -65,7 +64,7 @@ public final class Reconciler {
    * @param divergence what differs there ("payload differs", "missing in ledger"), empty if none
    * @param leftMark the left source's high-water mark
    * @param rightMark the right source's high-water mark
-   * @param rangesCompared how many ranges this compare read and hashed
+   * @param rangesCompared how many ranges this compare read and compared
    */
   public record Report(
       String stream,
@@ -103,25 +102,70 @@ public final class Reconciler {
     long rightMark = rightGuard.call(() -> right.highWaterMark(stream));
     long common = Math.min(leftMark, rightMark);
     long done = verified.getOrDefault(stream, 0L);
+    if (common < done) {
+      // Verified before, gone now: a source was truncated or restored from an older backup.
+      String shrunk = leftMark < rightMark ? leftName : rightName;
+      String what =
+          "missing in " + shrunk + ": it held events up to " + done + " when last compared";
+      verified.put(stream, common);
+      return new Report(stream, common, common + 1, what, leftMark, rightMark, 0);
+    }
     int ranges = 0;
     while (done < common) {
       long from = done + 1;
       int size = (int) Math.min(rangeSize, common - done);
-      List<StreamEvent> l = leftGuard.call(() -> left.read(stream, from, size));
-      List<StreamEvent> r = rightGuard.call(() -> right.read(stream, from, size));
+      byte[][] l = readRange(leftGuard, left, stream, from, size);
+      byte[][] r = readRange(rightGuard, right, stream, from, size);
       ranges++;
-      if (!Arrays.equals(hash(l), hash(r))) {
-        Divergence d = firstDifference(l, r, from, from + size - 1);
-        if (d != null) {
-          verified.put(stream, d.sequence - 1);
-          return new Report(
-              stream, d.sequence - 1, d.sequence, d.what, leftMark, rightMark, ranges);
-        }
+      Divergence d = firstDifference(l, r, from);
+      if (d != null) {
+        verified.put(stream, d.sequence - 1);
+        return new Report(stream, d.sequence - 1, d.sequence, d.what, leftMark, rightMark, ranges);
       }
       done = from + size - 1;
       verified.put(stream, done);
     }
     return new Report(stream, done, 0, "", leftMark, rightMark, ranges);
+  }
+
+  /** A marker in a range read: the source returned this sequence twice with other payloads. */
+  private static final byte[] CONFLICT = new byte[0];
+
+  /**
+   * The payloads of sequences {@code from .. from + size - 1} as one source holds them, indexed by
+   * sequence - from; null where it holds none, {@link #CONFLICT} where it returned two payloads.
+   * Reads on while a full page ended before the range did: repeats take room in a page.
+   */
+  private static byte[][] readRange(
+      Guard guard, EventSource source, String stream, long from, int size) {
+    byte[][] out = new byte[size][];
+    long to = from + size - 1;
+    long next = from;
+    while (next <= to) {
+      long start = next;
+      int limit = (int) (to - start + 1);
+      List<StreamEvent> page = guard.call(() -> source.read(stream, start, limit));
+      long last = start - 1;
+      for (StreamEvent e : page) {
+        long seq = e.sequence();
+        last = Math.max(last, seq);
+        if (seq < from || seq > to) {
+          continue; // not asked for
+        }
+        int i = (int) (seq - from);
+        byte[] had = out[i];
+        if (had == null) {
+          out[i] = e.payload();
+        } else if (had != CONFLICT && !Arrays.equals(had, e.payload())) {
+          out[i] = CONFLICT;
+        }
+      }
+      if (page.size() < limit || last >= to || last < start) {
+        break; // the source has no more of the range (a short page), or it was all read
+      }
+      next = last + 1;
+    }
+    return out;
   }
 
   /**
@@ -136,13 +180,11 @@ public final class Reconciler {
 
   private record Divergence(long sequence, String what) {}
 
-  private @Nullable Divergence firstDifference(
-      List<StreamEvent> l, List<StreamEvent> r, long from, long to) {
-    int i = 0;
-    int j = 0;
-    for (long seq = from; seq <= to; seq++) {
-      StreamEvent a = i < l.size() && l.get(i).sequence() == seq ? l.get(i++) : null;
-      StreamEvent b = j < r.size() && r.get(j).sequence() == seq ? r.get(j++) : null;
+  private @Nullable Divergence firstDifference(byte[][] l, byte[][] r, long from) {
+    for (int i = 0; i < l.length; i++) {
+      long seq = from + i;
+      byte[] a = l[i];
+      byte[] b = r[i];
       if (a == null && b == null) {
         return new Divergence(seq, "missing in " + leftName + " and " + rightName);
       }
@@ -152,30 +194,15 @@ public final class Reconciler {
       if (b == null) {
         return new Divergence(seq, "missing in " + rightName);
       }
-      if (!Arrays.equals(a.payload(), b.payload())) {
+      if (a == CONFLICT || b == CONFLICT) {
+        return new Divergence(
+            seq, "held twice with different payloads in " + (a == CONFLICT ? leftName : rightName));
+      }
+      if (!Arrays.equals(a, b)) {
         return new Divergence(seq, "payload differs");
       }
     }
-    return null; // same events, hashed differently only through repeats or foreign rows
-  }
-
-  /** SHA-256 over (sequence, length, payload) of each event, in order. */
-  private static byte[] hash(List<StreamEvent> events) {
-    MessageDigest sha;
-    try {
-      sha = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
-    ByteBuffer head = ByteBuffer.allocate(12);
-    for (StreamEvent e : events) {
-      byte[] p = e.payload();
-      head.clear();
-      head.putLong(e.sequence()).putInt(p.length);
-      sha.update(head.array());
-      sha.update(p);
-    }
-    return sha.digest();
+    return null;
   }
 
   @Override
