@@ -75,7 +75,12 @@ public final class ManualClock extends Clock {
    * @param instant the wall clock's new reading
    */
   public void set(Instant instant) {
-    now = Objects.requireNonNull(instant, "instant");
+    Objects.requireNonNull(instant, "instant");
+    // Under the lock advance and step take: one of them in progress would otherwise put back the
+    // reading it started from, plus its step, over this one.
+    synchronized (this) {
+      now = instant;
+    }
   }
 
   @Override

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A steady stream of calls on a thread of its own, for tests that break a server under load: call n
@@ -28,6 +29,7 @@ public final class SteadyStream<T> {
   private final ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
   private final AtomicLong slowestNanos = new AtomicLong();
   private volatile long atLeast = Long.MAX_VALUE;
+  private volatile @Nullable Error stoppedBy;
 
   private SteadyStream(String name, LongFunction<T> send, Duration pace) {
     this.send = Objects.requireNonNull(send, "send");
@@ -40,7 +42,8 @@ public final class SteadyStream<T> {
    *
    * @param name the stream's thread's name
    * @param send makes call n, from 0; what it returns is kept, a {@link RuntimeException} it throws
-   *     is recorded as a failure
+   *     is recorded as a failure, an {@link Error} (a failed assertion) stops the stream and is
+   *     thrown again by {@link #finish}
    * @param pace the pause after each call
    * @param <T> what a call returns
    * @return the running stream; {@link #finish} it
@@ -58,6 +61,12 @@ public final class SteadyStream<T> {
         results.add(send.apply(n));
       } catch (RuntimeException e) {
         failures.add(e);
+      } catch (Error e) {
+        // Not a failure of the server under test: the test's own check, or the JVM. The stream
+        // cannot make its calls any more; finish says so instead of returning fewer results.
+        failures.add(e);
+        stoppedBy = e;
+        return;
       }
       slowestNanos.accumulateAndGet(System.nanoTime() - t0, Math::max);
       LockSupport.parkNanos(paceNanos);
@@ -70,10 +79,17 @@ public final class SteadyStream<T> {
    * @param calls the fewest calls to make in all; more may have been made already
    * @return what the calls that succeeded returned, in order
    * @throws InterruptedException if interrupted while waiting; the stream goes on
+   * @throws AssertionError if a call threw an {@code Error}, which stopped the stream (the error is
+   *     its cause)
    */
   public List<T> finish(long calls) throws InterruptedException {
     atLeast = calls;
     thread.join();
+    Error e = stoppedBy;
+    if (e != null) {
+      throw new AssertionError(
+          "the stream stopped after " + results.size() + " results: a call threw " + e, e);
+    }
     return List.copyOf(results);
   }
 
