@@ -80,6 +80,8 @@ final class DeliveryLane<E> {
 
   private long strandedRetryAt;
   private int strandedFailures;
+  // How many are stranded, for awaitDrained on other threads: they are accepted and not yet safe.
+  private volatile int strandedCount;
 
   /** Events handed over by publishers while not spilling, in the order they were handed over. */
   private final ConcurrentLinkedQueue<Handoff<E>> handoffs = new ConcurrentLinkedQueue<>();
@@ -266,7 +268,7 @@ final class DeliveryLane<E> {
   }
 
   private boolean drained() {
-    return journal.backlogRecords() <= 0 && handoffs.isEmpty();
+    return journal.backlogRecords() <= 0 && handoffs.isEmpty() && strandedCount == 0;
   }
 
   private void signalDrained() {
@@ -356,6 +358,7 @@ final class DeliveryLane<E> {
     } catch (Throwable t) {
       log.error("{}: journaling events at close failed: {}", name, clean(t), Redaction.forLog(t));
     }
+    strandedCount = 0;
     for (Handoff<E> h; (h = stranded.poll()) != null; ) {
       h.done.completeExceptionally(
           new IllegalStateException(
@@ -498,6 +501,7 @@ final class DeliveryLane<E> {
           stranded.addLast(h);
         }
       }
+      strandedCount = stranded.size();
       if (!stranded.isEmpty() && !strandedAhead) {
         strandedAhead = true;
         strandedFailures = 0;
@@ -532,6 +536,7 @@ final class DeliveryLane<E> {
           return;
         }
         stranded.pollFirst();
+        strandedCount = stranded.size();
       }
       strandedAhead = false;
       log.info("{}: the events the sink was handed are journaled; accepting events again", name);
@@ -546,8 +551,9 @@ final class DeliveryLane<E> {
             + ": cannot accept events: "
             + stranded.size()
             + " events the sink was handed before it failed wait for room in the journal, and"
-            + " go first; the disk is full (the journal keeps "
-            + "half its free-space reserve for them). It was not written.");
+            + " go first (they may use half the free-space reserve; the disk has less). It was"
+            + " not written; free disk space, and the queue takes events again once they are"
+            + " journaled.");
   }
 
   /**

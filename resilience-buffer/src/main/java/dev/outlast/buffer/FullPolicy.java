@@ -6,7 +6,14 @@ import java.util.Objects;
 /**
  * What {@code publish} does when the journal is full (its byte bound, or the disk's free-space
  * reserve): fail at once, or wait for room up to a timeout. Either way it never writes past the
- * bound, never crashes the JVM, and never drops an event silently.
+ * bound, never crashes the JVM, and never drops an event silently. (One exception to the bound, in
+ * spill-on-failure mode: the events of a failed direct delivery, which the sink has seen, see
+ * {@code SpillQueue.Builder.maxDiskBytes}.)
+ *
+ * <p>In spill-on-failure mode the policy applies to publishers that journal themselves. Events
+ * handed to the delivery lane and then journaled by it, when the sink fails, are journaled without
+ * waiting: the lane is what makes room, and it holds publishers off while it journals. With no
+ * room, their publishers get {@link SpillQueueFullException} at once.
  *
  * <p>Immutable and threadsafe.
  */

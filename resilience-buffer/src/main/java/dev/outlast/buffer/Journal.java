@@ -273,9 +273,9 @@ final class Journal implements AutoCloseable {
     for (int i = 0; i < all.size(); i++) {
       Segment s = all.get(i);
       Sealed info = counts.getOrDefault(s, new Sealed(0, 0));
-      // Every record of a segment is below the name of the next one (a segment is named after the
-      // next number to issue when it starts); the last one's records are known only if they were
-      // counted whole.
+      // Every record of a segment is below the name of the next one (a segment is named by the
+      // number of the record it was started for); the last one's records are known only if they
+      // were counted whole.
       boolean allDone =
           i + 1 < all.size()
               ? all.get(i + 1).firstSequence - 1 <= done
@@ -368,7 +368,8 @@ final class Journal implements AutoCloseable {
     }
     long highest = Math.max(lastJournaled, ackFile.value());
     for (Segment s : segments) {
-      // A segment is named after the next number at its start, which may then have been issued.
+      // A segment is named by the number of the record it was started for, which may then have
+      // been issued.
       highest = Math.max(highest, s.firstSequence);
     }
     if (highest == 0 && found.neverWritten()) {
@@ -851,6 +852,9 @@ final class Journal implements AutoCloseable {
    */
   private void rotate(long firstSequence) throws FullException {
     Segment old = active;
+    if (firstSequence <= old.firstSequence) {
+      dropEmptyActive(old);
+    }
     Segment next;
     try {
       next = startSegment(firstSequence);
@@ -873,12 +877,14 @@ final class Journal implements AutoCloseable {
       preallocator.reset();
       throw new FullException("cannot open a new journal segment in " + next.dir + ": " + e);
     }
-    Sealed sealed = new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled);
-    writeSealed(old, sealed);
-    counts.put(old, sealed);
+    if (segments.contains(old)) {
+      Sealed sealed = new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled);
+      writeSealed(old, sealed);
+      counts.put(old, sealed);
+      closeChronicle(appender, activeQueue);
+      bytesOfClosedSegments.addAndGet(old.bytes());
+    } // else dropped above, files and all
     activeRecords = 0;
-    closeChronicle(appender, activeQueue);
-    bytesOfClosedSegments.addAndGet(old.bytes());
     activeBytes.set(0);
     activeQueue = nextQueue;
     appender = nextAppender;
@@ -886,6 +892,30 @@ final class Journal implements AutoCloseable {
     active = next;
     broken = false;
     freeBudget -= SEGMENT_START_BYTES;
+  }
+
+  /**
+   * Drops the active segment, which holds no record, so that the next can start under its name: the
+   * record about to be written is numbered at its name (a preset number issued before it was
+   * started, or after a failed write left it empty), and a segment's name is never above its first
+   * record. Two segments of one name would have the new one's seal written over the old one's files
+   * and the reader skip the new one. If starting the next one then fails, the journal stays without
+   * an active segment's files and the next append tries again ({@code broken}).
+   */
+  private void dropEmptyActive(Segment old) {
+    closeChronicle(appender, activeQueue);
+    broken = true;
+    segments.remove(old);
+    counts.remove(old);
+    forget(old);
+    ActiveSegmentSync open = openForSync.remove(old);
+    if (open != null) {
+      open.close();
+    }
+    deleteTree(old.dir);
+    activeBytes.set(0);
+    activeRecords = 0;
+    preallocator.reset();
   }
 
   /** Closes an appender and its queue; a failed one's Chronicle state may throw on the way. */
@@ -910,7 +940,8 @@ final class Journal implements AutoCloseable {
     Segment s = new Segment(firstSequence, segmentsDir.resolve(Segment.name(firstSequence)));
     // A segment of this name was left by a crash before its first record, or by a start that
     // failed before it. It holds no record: a record in it would have a number at or past its
-    // name, and every number written so far is below it (or, at open, was never leased).
+    // name, and every number written so far is below it (or, at open, was never leased). The
+    // active segment, when empty, is dropped before (rotate).
     // It must leave the list too, or the reader would take it for this one and finish it early.
     segments.removeIf(
         old -> {
@@ -1255,7 +1286,11 @@ final class Journal implements AutoCloseable {
     /** The first segment after the current one, oldest first. */
     private @Nullable Segment after(@Nullable Segment current) {
       for (Segment s : segments) {
-        if (current == null || s.firstSequence > current.firstSequence) {
+        // One of the same name: the current one was an empty active segment, dropped and started
+        // again under its name (dropEmptyActive).
+        if (current == null
+            || s.firstSequence > current.firstSequence
+            || (s.firstSequence == current.firstSequence && s != current)) {
           return s;
         }
       }
@@ -1613,6 +1648,9 @@ final class Journal implements AutoCloseable {
   }
 
   static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
     try (Stream<Path> all = Files.walk(dir)) {
       List<Path> paths = all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList();
       for (Path p : paths) {

@@ -108,10 +108,40 @@ class DirectSpillTest {
           .as("the resend starts where it failed")
           .isEqualTo(failedAt);
       assertThat(stages.get(1).join().sequence()).isEqualTo(failedAt);
-      // Back to direct delivery, and the bound holds for publishers again.
+      // Back to direct delivery.
       await().until(() -> !q.metrics().spilling());
       assertThat(q.publish("after")).isNotNull();
       assertThat(sink.stored).last().isEqualTo("after");
     }
+  }
+
+  /**
+   * The first record after a day (here: a second) passed with nothing appended needs a new segment,
+   * numbered as the empty one the queue started at open. The new one used to take the empty one's
+   * name: its directory was moved aside under the open appender, the reader, waiting at the old
+   * one, skipped the new one, and an empty seal was written into it (after a crash, its records
+   * would have counted as acknowledged and been deleted).
+   */
+  @Test
+  void aNewSegmentNumberedAsTheEmptyActiveOne_replacesIt_andItsRecordsAreDelivered()
+      throws Exception {
+    TestSink sink = new TestSink();
+    Path q = dir.resolve("days");
+    try (SpillQueue<String> queue =
+        SpillQueueTest.builder("days", q, sink)
+            .rollCycle(net.openhft.chronicle.queue.rollcycles.TestRollCycles.TEST_SECONDLY)
+            .build()) {
+      // The lane reads the empty segment of the open meanwhile.
+      Thread.sleep(1_500);
+      for (int i = 0; i < 10; i++) {
+        queue.publish("day-two-" + i);
+      }
+      assertThat(queue.awaitDrained(Duration.ofSeconds(10))).as("delivered").isTrue();
+      assertThat(sink.events).hasSize(10);
+      assertThat(queue.metrics().lost()).isEmpty();
+    }
+    assertThat(java.nio.file.Files.exists(q.resolve("quarantine")))
+        .as("nothing moved aside")
+        .isFalse();
   }
 }

@@ -196,8 +196,12 @@ final class DiskFullProbe {
       expected.add("e0-" + big);
       stages.add(q.publishAsync(expected.get(0)));
       awaitTrue(() -> sink.calls.get() == 1);
+      // Room for a few of the 60 kB events (and the 256 KiB the journal allocates ahead) in the
+      // half
+      // of the 1 MiB reserve they may use: the batch
+      // is partly journaled, partly held in memory.
       Path filler = root.resolve("filler");
-      long filled = fill(filler);
+      long filled = fillLeaving(filler, (512 << 10) + (600 << 10));
       out.println("FILLED " + filled + " " + Files.getFileStore(root).getUsableSpace());
       for (int i = 1; i <= 40; i++) {
         expected.add("e" + i + "-" + big);
@@ -208,6 +212,7 @@ final class DiskFullProbe {
       awaitTrue(() -> sink.calls.get() >= 2 && q.metrics().spilling());
       Thread.sleep(200);
       long pending = stages.stream().filter(s -> !s.isDone()).count();
+      out.println("DRAINED_EARLY " + q.awaitDrained(Duration.ofMillis(50)));
       String refused;
       try {
         refused = "accepted " + q.publishAsync("refused").isDone();
@@ -386,6 +391,23 @@ final class DiskFullProbe {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Writes zeros until about {@code leave} bytes are left free; returns the bytes written. */
+  private static long fillLeaving(Path file, long leave) throws IOException {
+    long written = 0;
+    ByteBuffer block = ByteBuffer.allocate(4096);
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      while (Files.getFileStore(file).getUsableSpace() > leave + block.capacity()) {
+        long chunk = Math.min(64L << 10, Files.getFileStore(file).getUsableSpace() - leave);
+        for (long n = 0; n + block.capacity() <= chunk; n += block.capacity()) {
+          block.clear();
+          written += ch.write(block);
+        }
+      }
+    }
+    return written;
   }
 
   /** Writes zeros until the file system is full; returns the bytes written. */

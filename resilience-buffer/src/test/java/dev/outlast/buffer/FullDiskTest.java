@@ -113,8 +113,12 @@ class FullDiskTest {
   void aDirectDeliveryFailingOnAFullDisk_keepsWhatTheSinkWasHanded_inOrder_untilThereIsRoom()
       throws Exception {
     Map<String, String> r = run("direct");
-    assertThat(number(r, "FILLED", 1)).as("free after the filler").isLessThan(64 << 10);
-    assertThat(number(r, "STRANDED", 0)).as("events waiting for room").isPositive();
+    assertThat(number(r, "FILLED", 1)).as("free after the filler").isLessThan(1_200 << 10);
+    // Some of the 40 the sink was handed were journaled in what the reserve allows, not all.
+    assertThat(number(r, "STRANDED", 0)).as("events waiting for room").isBetween(1L, 39L);
+    assertThat(r.get("DRAINED_EARLY"))
+        .as("awaitDrained while some wait in memory")
+        .isEqualTo("false");
     assertThat(r.get("STRANDED")).contains("wait for room in the journal");
     assertThat(r).doesNotContainKey("FAILED");
     // All 41 acknowledged, drained, delivered in order, and resent from where the send failed.
