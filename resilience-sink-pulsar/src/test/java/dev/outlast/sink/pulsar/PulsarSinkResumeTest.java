@@ -64,6 +64,23 @@ class PulsarSinkResumeTest {
     }
   }
 
+  /**
+   * The same in spill-on-failure mode: the queue hands events to the sink directly while it can,
+   * journals a failed call's events under the numbers the sink saw, and resends them from the
+   * journal, where the sink holds its line for them. Stalls as long as the send timeout make the
+   * switch between the two happen often.
+   */
+  @Test
+  void spillOnFailure_everyEventStoredOnceInOrder_acrossDirectAndJournaledDelivery(
+      @TempDir Path dir) throws Exception {
+    try (FlakyPulsar pulsar = new FlakyPulsar(0.002, 0.005, 0.0005, 20, 40)) {
+      List<Long> published =
+          publishThroughSink(pulsar, dir, Duration.ofMillis(30), SpillQueue.Mode.SPILL_ON_FAILURE);
+      assertThat(pulsar.stored()).as("sequence ids stored, in order").isEqualTo(published);
+      assertThat(pulsar.producersMade()).as("producers made after failures").isGreaterThan(3);
+    }
+  }
+
   @Test
   void aSendNeverAnswered_failsItsBatchInTheSendTimeout_andTheNextProducerResumes()
       throws Exception {
@@ -222,6 +239,11 @@ class PulsarSinkResumeTest {
 
   private static List<Long> publishThroughSink(FlakyPulsar pulsar, Path dir, Duration sendTimeout)
       throws Exception {
+    return publishThroughSink(pulsar, dir, sendTimeout, SpillQueue.Mode.WRITE_AHEAD);
+  }
+
+  private static List<Long> publishThroughSink(
+      FlakyPulsar pulsar, Path dir, Duration sendTimeout, SpillQueue.Mode mode) throws Exception {
     Guard guard =
         Guard.of(
             "pulsar",
@@ -243,7 +265,7 @@ class PulsarSinkResumeTest {
                 .codec(Codec.bytes())
                 .sink(sink)
                 .guard(guard)
-                .mode(SpillQueue.Mode.WRITE_AHEAD)
+                .mode(mode)
                 .batchSize(200)
                 .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
                 .build()) {
