@@ -22,6 +22,32 @@ class SqlQueryTest {
   }
 
   @Test
+  void placeholders_inEachDialectsQuotesAndComments_areNotParameters() {
+    // MySQL and MariaDB: a backslash escapes a quote inside a string; # starts a comment.
+    assertThat(SqlQuery.of("SELECT 'it\\'s ?', ? FROM t WHERE a = ?", 1, 2).params()).hasSize(2);
+    assertThat(SqlQuery.of("SELECT a FROM t WHERE a = ? # or ?\nAND b = ?", 1, 2).params())
+        .hasSize(2);
+    // Standard SQL and PostgreSQL: a backslash is a plain character, so this string ends at it.
+    assertThat(SqlQuery.of("SELECT 'C:\\' , ? FROM t", 1).params()).hasSize(1);
+    // PostgreSQL: dollar quotes, and ?? for the ? operator.
+    assertThat(SqlQuery.of("SELECT $$ ? $$, $fn$ '?' $fn$ FROM t WHERE a = ?", 1).params())
+        .hasSize(1);
+    assertThat(SqlQuery.of("SELECT * FROM t WHERE tags ?? 'x' AND id = ?", 7).params()).hasSize(1);
+    assertThat(SqlQuery.of("SELECT a$b, $1 FROM t WHERE a = ?", 1).params()).hasSize(1);
+    // Doubled quotes stay inside the string in both.
+    assertThat(SqlQuery.of("SELECT 'it''s ?' FROM t WHERE a = ?", 1).params()).hasSize(1);
+  }
+
+  @Test
+  void aCountNoDialectReads_isRefused_sayingBothReadings() {
+    assertThatThrownBy(() -> SqlQuery.of("SELECT 'a\\' , ? FROM t", 1, 2, 3))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the SQL has 0 (read as MySQL) or 1 '?' but 3 parameters");
+    assertThatThrownBy(() -> SqlQuery.of("SELECT ? , ?", 1))
+        .hasMessageContaining("the SQL has 2 '?' but 1 parameters");
+  }
+
+  @Test
   void codec_roundTripsEverySupportedType() {
     SqlQuery q =
         SqlQuery.of(

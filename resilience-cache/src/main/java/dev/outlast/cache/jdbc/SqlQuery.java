@@ -54,7 +54,8 @@ public final class SqlQuery {
    * A query with {@code ?} parameters.
    *
    * @param sql the SQL text, at most 65,536 characters; each {@code ?} outside quotes and comments
-   *     is a parameter
+   *     is a parameter (the count must match as MySQL reads quotes and comments, or as standard SQL
+   *     and PostgreSQL do, where {@code ??} is the escaped {@code ?} operator)
    * @param params one value per {@code ?}, in order, of a supported type; null for SQL {@code
    *     NULL}. Copied ({@code byte[]} too), so later changes to them do not change the key
    * @return the query
@@ -68,11 +69,14 @@ public final class SqlQuery {
           "sql must be non-blank and at most " + MAX_SQL + " characters, was " + sql.length());
     }
     Object[] given = params == null ? new Object[] {null} : params;
-    int placeholders = countPlaceholders(sql);
-    if (placeholders != given.length) {
+    // Read as MySQL/MariaDB read it and as standard SQL/PostgreSQL do: quotes and comments differ,
+    // and refusing a query one of them takes would be worse than missing a mistake.
+    int mysql = countPlaceholders(sql, true);
+    int standard = countPlaceholders(sql, false);
+    if (mysql != given.length && standard != given.length) {
       throw new IllegalArgumentException(
           "the SQL has "
-              + placeholders
+              + (mysql == standard ? mysql : mysql + " (read as MySQL) or " + standard)
               + " '?' but "
               + given.length
               + " parameters were given: "
@@ -151,25 +155,72 @@ public final class SqlQuery {
     return s.toString();
   }
 
-  /** Counts {@code ?} outside quoted strings, quoted identifiers and comments. */
-  static int countPlaceholders(String sql) {
+  /**
+   * Counts {@code ?} outside quoted strings, quoted identifiers and comments.
+   *
+   * @param mysql read as MySQL and MariaDB do by default: a backslash escapes the next character in
+   *     a string, and {@code #} starts a comment. Otherwise as standard SQL and PostgreSQL: a
+   *     backslash is a plain character, {@code $$...$$} and {@code $tag$...$tag$} quote, and {@code
+   *     ??} is a {@code ?} operator (PostgreSQL's driver), not a parameter
+   */
+  static int countPlaceholders(String sql, boolean mysql) {
     int count = 0;
-    for (int i = 0; i < sql.length(); i++) {
+    int n = sql.length();
+    for (int i = 0; i < n; i++) {
       char c = sql.charAt(i);
       if (c == '\'' || c == '"' || c == '`') {
-        int end = sql.indexOf(c, i + 1);
-        i = end < 0 ? sql.length() : end;
-      } else if (c == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
+        i = endOfQuote(sql, i, c, mysql && c != '`');
+      } else if ((c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') || (mysql && c == '#')) {
         int end = sql.indexOf('\n', i);
-        i = end < 0 ? sql.length() : end;
-      } else if (c == '/' && i + 1 < sql.length() && sql.charAt(i + 1) == '*') {
+        i = end < 0 ? n : end;
+      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
         int end = sql.indexOf("*/", i + 2);
-        i = end < 0 ? sql.length() : end + 1;
+        i = end < 0 ? n : end + 1;
+      } else if (!mysql && c == '$' && dollarTag(sql, i) > 0) {
+        String tag = sql.substring(i, dollarTag(sql, i));
+        int end = sql.indexOf(tag, i + tag.length());
+        i = end < 0 ? n : end + tag.length() - 1;
       } else if (c == '?') {
-        count++;
+        if (!mysql && i + 1 < n && sql.charAt(i + 1) == '?') {
+          i++; // "??": the operator, escaped
+        } else {
+          count++;
+        }
       }
     }
     return count;
+  }
+
+  /** Where the quote opened at {@code start} ends (a doubled quote character stays inside). */
+  private static int endOfQuote(String sql, int start, char quote, boolean backslashEscapes) {
+    for (int i = start + 1; i < sql.length(); i++) {
+      char c = sql.charAt(i);
+      if (backslashEscapes && c == '\\') {
+        i++;
+      } else if (c == quote) {
+        return i; // a doubled quote ends here and opens again at the next character: same count
+      }
+    }
+    return sql.length();
+  }
+
+  /**
+   * The end (exclusive) of a PostgreSQL dollar-quote tag starting at {@code i} ({@code $$} or
+   * {@code $name$}), or 0 if none starts there. A {@code $} after an identifier character (a name
+   * like {@code a$b}) or followed by a digit ({@code $1}) starts none.
+   */
+  private static int dollarTag(String sql, int i) {
+    if (i > 0 && Character.isJavaIdentifierPart(sql.charAt(i - 1))) {
+      return 0;
+    }
+    int j = i + 1;
+    if (j < sql.length() && Character.isDigit(sql.charAt(j))) {
+      return 0;
+    }
+    while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
+      j++;
+    }
+    return j < sql.length() && sql.charAt(j) == '$' ? j + 1 : 0;
   }
 
   private static boolean supported(Object p) {
