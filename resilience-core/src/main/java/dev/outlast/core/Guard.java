@@ -482,9 +482,13 @@ public final class Guard {
           dependency,
           DependencyUnavailableException.Reason.BREAKER_OPEN,
           () ->
-              s == State.HALF_OPEN
-                  ? "half-open, all " + probes + " probes in flight"
-                  : "open since " + since + (last == null ? "" : ", last failure: " + last));
+              switch (s) {
+                case HALF_OPEN -> "half-open, all " + probes + " probes in flight";
+                // Refused while open, and closed again since: with no concurrency limit a
+                // closed breaker refuses nothing.
+                case CLOSED -> "the breaker refused the call and has closed since, at " + since;
+                default -> "open since " + since + (last == null ? "" : ", last failure: " + last);
+              });
     }
     int limit = config.maxConcurrentCalls();
     return new DependencyUnavailableException(

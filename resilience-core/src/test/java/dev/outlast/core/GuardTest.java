@@ -46,6 +46,15 @@ class GuardTest {
   }
 
   @Test
+  void unavailable_ofAClosedBreakerWithNoLimit_saysItClosedSince_notThatItIsOpen() {
+    // What a caller whose tryEnter was refused while the breaker was open reads once it closed.
+    Guard guard = Guard.of("mysql", config().maxConcurrentCalls(0).build());
+    assertThat(guard.unavailable().getMessage())
+        .contains("the breaker refused the call and has closed since")
+        .doesNotContain("open since");
+  }
+
+  @Test
   void call_whenHealthy_returnsTheAnswer() {
     Guard guard = Guard.of("mysql", config().build());
     assertThat(guard.call(this::ok)).isEqualTo("ok");
