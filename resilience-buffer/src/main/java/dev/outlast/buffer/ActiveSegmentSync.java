@@ -73,6 +73,9 @@ final class ActiveSegmentSync implements AutoCloseable {
 
   final Segment segment;
 
+  /** The segment's generation whose files this holds (see {@link Segment#generation}). */
+  final int generation;
+
   /** Every regular file of the segment seen so far. */
   private final Map<Path, SyncedFile> files = new ConcurrentHashMap<>();
 
@@ -81,8 +84,9 @@ final class ActiveSegmentSync implements AutoCloseable {
 
   private volatile boolean closed;
 
-  ActiveSegmentSync(Segment segment) {
+  ActiveSegmentSync(Segment segment, int generation) {
     this.segment = segment;
+    this.generation = generation;
   }
 
   /** One file of the segment, open for writing (forcing needs it). */

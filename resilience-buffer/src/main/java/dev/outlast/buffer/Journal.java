@@ -715,12 +715,26 @@ final class Journal implements AutoCloseable {
         if (sealed) {
           forceWhole(s);
         } else {
+          int generation = s.generation.get();
+          if ((generation & 1) != 0) {
+            continue; // started again right now: no record in it yet (restartEmptyActive)
+          }
           ActiveSegmentSync open = openForSync.get(s);
-          if (open == null) {
-            open = new ActiveSegmentSync(s);
+          if (open == null || open.generation != generation) {
+            if (open != null) {
+              open.close(); // the files of before it was started again, which held no record
+            }
+            open = new ActiveSegmentSync(s, generation);
             openForSync.put(s, open);
           }
-          fileAppeared = open.sync();
+          try {
+            fileAppeared = open.sync();
+          } catch (NoSuchFileException e) {
+            if (s.generation.get() != generation) {
+              continue; // started again during this sync: what it synced held no record
+            }
+            throw e;
+          }
         }
       } catch (NoSuchFileException e) {
         // The drainer takes a segment out of the list before it deletes it (or moves it aside):
@@ -852,10 +866,14 @@ final class Journal implements AutoCloseable {
    */
   private void rotate(long firstSequence) throws FullException {
     Segment old = active;
-    if (firstSequence <= old.firstSequence) {
-      dropEmptyActive(old);
+    if (firstSequence == old.firstSequence && activeRecords == 0) {
+      restartEmptyActive(old);
+      return;
     }
     Segment next;
+    // After a failed restart the old one holds no record and whatever files were left: it is
+    // deleted, not sealed, so that no reader opens half-made files.
+    boolean unfinishedRestart = (old.generation.get() & 1) != 0;
     try {
       next = startSegment(firstSequence);
     } catch (UncheckedIOException e) {
@@ -877,14 +895,14 @@ final class Journal implements AutoCloseable {
       preallocator.reset();
       throw new FullException("cannot open a new journal segment in " + next.dir + ": " + e);
     }
-    if (segments.contains(old)) {
+    if (!unfinishedRestart) {
       Sealed sealed = new Sealed(activeRecords, activeRecords == 0 ? 0 : lastJournaled);
       writeSealed(old, sealed);
       counts.put(old, sealed);
-      closeChronicle(appender, activeQueue);
       bytesOfClosedSegments.addAndGet(old.bytes());
-    } // else dropped above, files and all
+    }
     activeRecords = 0;
+    closeChronicle(appender, activeQueue);
     activeBytes.set(0);
     activeQueue = nextQueue;
     appender = nextAppender;
@@ -892,30 +910,50 @@ final class Journal implements AutoCloseable {
     active = next;
     broken = false;
     freeBudget -= SEGMENT_START_BYTES;
+    if (unfinishedRestart) {
+      segments.remove(old);
+      counts.remove(old);
+      forget(old);
+      deleteTree(old.dir);
+    }
   }
 
   /**
-   * Drops the active segment, which holds no record, so that the next can start under its name: the
-   * record about to be written is numbered at its name (a preset number issued before it was
-   * started, or after a failed write left it empty), and a segment's name is never above its first
-   * record. Two segments of one name would have the new one's seal written over the old one's files
-   * and the reader skip the new one. If starting the next one then fails, the journal stays without
-   * an active segment's files and the next append tries again ({@code broken}).
+   * Starts the active segment again in place, with new files: it holds no record, and the record
+   * about to be written is numbered at its name (a number issued before it was started, or the
+   * first after a failed write left it empty, or the first after a day change with nothing appended
+   * since the open). A new segment cannot take the place: its name would be the same, and a
+   * segment's name is never above its first record. The segment object stays (the reader waits at
+   * it as at any active segment); its generation tells the reader and the sync to open its files
+   * again.
    */
-  private void dropEmptyActive(Segment old) {
+  private void restartEmptyActive(Segment s) throws FullException {
     closeChronicle(appender, activeQueue);
-    broken = true;
-    segments.remove(old);
-    counts.remove(old);
-    forget(old);
-    ActiveSegmentSync open = openForSync.remove(old);
-    if (open != null) {
-      open.close();
-    }
-    deleteTree(old.dir);
-    activeBytes.set(0);
-    activeRecords = 0;
+    broken = true; // until the new files are open: a failure leaves the next append to try again
     preallocator.reset();
+    activeBytes.set(0);
+    if ((s.generation.get() & 1) == 0) {
+      s.generation.incrementAndGet(); // odd: being made (still odd after a failed try)
+    }
+    try (Stream<Path> files = Files.list(s.dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        deleteTree(f);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      throw new FullException("cannot start journal segment " + s.dir + " again: " + e);
+    }
+    ChronicleQueue q = null;
+    try {
+      q = openActive(s);
+      appender = newAppender(q);
+    } catch (RuntimeException | InternalError | AssertionError e) {
+      closeChronicle(null, q);
+      throw new FullException("cannot start journal segment " + s.dir + " again: " + e);
+    }
+    activeQueue = q;
+    committedIndex = Long.MIN_VALUE;
+    broken = false;
+    s.generation.incrementAndGet(); // even: whole
   }
 
   /** Closes an appender and its queue; a failed one's Chronicle state may throw on the way. */
@@ -941,7 +979,7 @@ final class Journal implements AutoCloseable {
     // A segment of this name was left by a crash before its first record, or by a start that
     // failed before it. It holds no record: a record in it would have a number at or past its
     // name, and every number written so far is below it (or, at open, was never leased). The
-    // active segment, when empty, is dropped before (rotate).
+    // active segment is never of this name: when empty, it is started again in place (rotate).
     // It must leave the list too, or the reader would take it for this one and finish it early.
     segments.removeIf(
         old -> {
@@ -1201,6 +1239,9 @@ final class Journal implements AutoCloseable {
 
     private boolean rotatedWhileReading;
 
+    /** The current segment's generation whose files the tailer reads. */
+    private int openedGeneration;
+
     /** Tries in a row of a segment that could not be read, and when to try next (nanoTime). */
     private int unreadableFailures;
 
@@ -1225,6 +1266,14 @@ final class Journal implements AutoCloseable {
     @Nullable Entry next() throws IOException {
       while (true) {
         ExcerptTailer t = tailer;
+        Segment current = segment;
+        if (t != null && current != null && current.generation.get() != openedGeneration) {
+          // The active segment was started again with new files (its old ones held no record):
+          // open it again from its start, once they are whole.
+          closeSegment();
+          segment = before(current);
+          t = null;
+        }
         if (t == null) {
           if (!openNextSegment()) {
             return null;
@@ -1245,6 +1294,11 @@ final class Journal implements AutoCloseable {
             }
             rotatedWhileReading = false;
             finishSegment();
+            continue;
+          }
+          if (segment != null && segment.generation.get() != openedGeneration) {
+            // Read through files of before a restart, or found by Chronicle in the new ones: the
+            // segment is opened again from its start instead (at the top of the loop).
             continue;
           }
           bytes = dc.wire().bytes().toByteArray();
@@ -1283,14 +1337,21 @@ final class Journal implements AutoCloseable {
       }
     }
 
+    /** The last segment before this one, or null if there is none. */
+    private @Nullable Segment before(Segment s) {
+      Segment last = null;
+      for (Segment x : segments) {
+        if (x.firstSequence < s.firstSequence) {
+          last = x;
+        }
+      }
+      return last;
+    }
+
     /** The first segment after the current one, oldest first. */
     private @Nullable Segment after(@Nullable Segment current) {
       for (Segment s : segments) {
-        // One of the same name: the current one was an empty active segment, dropped and started
-        // again under its name (dropEmptyActive).
-        if (current == null
-            || s.firstSequence > current.firstSequence
-            || (s.firstSequence == current.firstSequence && s != current)) {
+        if (current == null || s.firstSequence > current.firstSequence) {
           return s;
         }
       }
@@ -1365,6 +1426,11 @@ final class Journal implements AutoCloseable {
             waitingOn = null;
           }
         }
+        int generation = s.generation.get();
+        if ((generation & 1) != 0) {
+          segment = previous; // the active segment, being started again: nothing in it yet
+          return false;
+        }
         try {
           // A queue instance of the reader's own: the writer closes its one when it rotates.
           ChronicleQueue q = s.open(settings.rollCycle(), settings.blockSize(), false);
@@ -1372,12 +1438,17 @@ final class Journal implements AutoCloseable {
           ExcerptTailer t = q.createTailer();
           t.singleThreadedCheckDisabled(true);
           tailer = t;
+          openedGeneration = generation;
           if (uncounted.contains(s)) {
             countLate(s);
           }
           return true;
         } catch (RuntimeException | AssertionError | InternalError e) {
           closeSegment();
+          if (s.generation.get() != generation) {
+            segment = previous; // started again while it was opened: try again later
+            return false;
+          }
           settleCount(s);
           Path to = quarantine(s, "cannot be opened: " + e);
           damage.lost(

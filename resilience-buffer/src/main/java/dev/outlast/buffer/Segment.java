@@ -41,6 +41,14 @@ final class Segment {
   final long firstSequence;
   final Path dir;
 
+  /**
+   * Moved by the appender when it starts this (empty, active) segment again with new files: odd
+   * while it does (its files are not to be opened), even again once they are whole. Whoever holds
+   * its files open (the reader, the sync) opens them again when it changed.
+   */
+  final java.util.concurrent.atomic.AtomicInteger generation =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   Segment(long firstSequence, Path dir) {
     this.firstSequence = firstSequence;
     this.dir = dir;

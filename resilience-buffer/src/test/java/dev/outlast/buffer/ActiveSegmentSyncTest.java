@@ -48,7 +48,7 @@ class ActiveSegmentSyncTest {
     Files.createDirectories(segment.dir);
     try (ChronicleQueue q = segment.open(RollCycles.FAST_DAILY, 1L << 20, false);
         ExcerptAppender a = q.createAppender();
-        ActiveSegmentSync sync = new ActiveSegmentSync(segment)) {
+        ActiveSegmentSync sync = new ActiveSegmentSync(segment, 0)) {
       append(a, 1_000); // past the first 256 KiB, over several index arrays
       Path roll = java.util.Objects.requireNonNull(a.currentFile()).toPath();
 
@@ -84,7 +84,7 @@ class ActiveSegmentSyncTest {
     java.util.Random random = new java.util.Random(19);
     try (ChronicleQueue q = segment.open(RollCycles.FAST_DAILY, 1L << 20, false);
         ExcerptAppender a = q.createAppender();
-        ActiveSegmentSync sync = new ActiveSegmentSync(segment)) {
+        ActiveSegmentSync sync = new ActiveSegmentSync(segment, 0)) {
       long lastEnd = 0;
       for (int round = 0; round < 50; round++) {
         // Sizes of every remainder mod 4 and up to past a page, so that padding and documents
@@ -115,7 +115,7 @@ class ActiveSegmentSyncTest {
     Files.createDirectories(segment.dir);
     try (ChronicleQueue q = segment.open(RollCycles.FAST_DAILY, 1L << 20, false);
         ExcerptAppender a = q.createAppender();
-        ActiveSegmentSync sync = new ActiveSegmentSync(segment)) {
+        ActiveSegmentSync sync = new ActiveSegmentSync(segment, 0)) {
       append(a, 1);
       assertThat(sync.sync()).isTrue();
       assertThat(sync.sync()).isFalse();
@@ -135,7 +135,7 @@ class ActiveSegmentSyncTest {
     try (ChronicleQueue q = segment.open(RollCycles.FAST_DAILY, 1L << 20, false);
         ExcerptAppender a = q.createAppender()) {
       append(a, 1);
-      ActiveSegmentSync sync = new ActiveSegmentSync(segment);
+      ActiveSegmentSync sync = new ActiveSegmentSync(segment, 0);
       sync.sync();
       sync.close();
       sync.close(); // idempotent

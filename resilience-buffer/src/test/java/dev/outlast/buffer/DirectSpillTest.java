@@ -116,29 +116,36 @@ class DirectSpillTest {
   }
 
   /**
-   * The first record after a day (here: a second) passed with nothing appended needs a new segment,
-   * numbered as the empty one the queue started at open. The new one used to take the empty one's
-   * name: its directory was moved aside under the open appender, the reader, waiting at the old
-   * one, skipped the new one, and an empty seal was written into it (after a crash, its records
-   * would have counted as acknowledged and been deleted).
+   * The first record after a day (here: a second) passed with nothing appended needs new files,
+   * numbered as the empty segment the queue started at open. A new segment used to take the empty
+   * one's name: its directory was moved aside under the open appender, the reader, waiting at the
+   * old one, skipped the new one, and an empty seal was written into it (after a crash, its records
+   * would have counted as acknowledged and been deleted). Now the empty segment is started again in
+   * place, and the reader and (with power-loss durability) the sync open its new files.
    */
-  @Test
-  void aNewSegmentNumberedAsTheEmptyActiveOne_replacesIt_andItsRecordsAreDelivered()
-      throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(SpillQueue.Durability.class)
+  void aNewSegmentNumberedAsTheEmptyActiveOne_startsItAgainInPlace_andItsRecordsAreDelivered(
+      SpillQueue.Durability durability) throws Exception {
     TestSink sink = new TestSink();
-    Path q = dir.resolve("days");
+    Path q = dir.resolve("days-" + durability);
     try (SpillQueue<String> queue =
         SpillQueueTest.builder("days", q, sink)
+            .durability(durability)
             .rollCycle(net.openhft.chronicle.queue.rollcycles.TestRollCycles.TEST_SECONDLY)
             .build()) {
       // The lane reads the empty segment of the open meanwhile.
       Thread.sleep(1_500);
       for (int i = 0; i < 10; i++) {
-        queue.publish("day-two-" + i);
+        queue.publish("day-two-" + i); // with POWER_LOSS: synced from the new files
       }
       assertThat(queue.awaitDrained(Duration.ofSeconds(10))).as("delivered").isTrue();
       assertThat(sink.events).hasSize(10);
+      assertThat(queue.metrics().backlogEvents()).isZero();
       assertThat(queue.metrics().lost()).isEmpty();
+      queue.publish("after");
+      assertThat(queue.awaitDrained(Duration.ofSeconds(10))).isTrue();
+      assertThat(sink.events).hasSize(11);
     }
     assertThat(java.nio.file.Files.exists(q.resolve("quarantine")))
         .as("nothing moved aside")
