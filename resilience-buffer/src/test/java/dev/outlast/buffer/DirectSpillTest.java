@@ -123,6 +123,56 @@ class DirectSpillTest {
    * would have counted as acknowledged and been deleted). Now the empty segment is started again in
    * place, and the reader and (with power-loss durability) the sync open its new files.
    */
+  /**
+   * The events handed over behind a failed call, which the sink has not seen, are journaled by the
+   * lane without waiting for room, whatever the full policy: the lane is what makes room, and it
+   * holds publishers off while it journals. It used to wait the policy's 30 s for each of them.
+   */
+  @Test
+  void eventsBehindAFailedCall_thatDoNotFit_areRefusedAtOnce_evenWithTheBlockPolicy()
+      throws Exception {
+    HoldingSink sink = new HoldingSink();
+    try (SpillQueue<String> q =
+        SpillQueueTest.builder("behind", dir.resolve("behind"), sink)
+            .mode(SpillQueue.Mode.SPILL_ON_FAILURE)
+            .segmentBytes(1 << 20)
+            .maxDiskBytes(4 << 20)
+            .batchSize(10)
+            .whenFull(FullPolicy.block(Duration.ofSeconds(30)))
+            .build()) {
+      String big = "x".repeat(200_000);
+      List<CompletableFuture<EventId>> stages = new ArrayList<>();
+      stages.add(q.publishAsync("e0-" + big));
+      await().until(() -> sink.calls.get() == 1);
+      // The second call takes 10 of these and fails; 30 wait behind it, 6 MB for a 4 MiB bound.
+      for (int i = 1; i <= 40; i++) {
+        stages.add(q.publishAsync("e" + i + "-" + big));
+      }
+      long start = System.nanoTime();
+      sink.firstAnswer.complete(List.of(Outcome.ok()));
+      int acknowledged = 0;
+      int refused = 0;
+      for (CompletableFuture<EventId> s : stages) {
+        try {
+          s.get(20, java.util.concurrent.TimeUnit.SECONDS);
+          acknowledged++;
+        } catch (java.util.concurrent.ExecutionException e) {
+          assertThat(e.getCause()).isInstanceOf(SpillQueueFullException.class);
+          refused++;
+        }
+      }
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(millis).as("ms until every publisher had its answer").isLessThan(10_000);
+      assertThat(refused).as("refused for want of room").isPositive();
+      // The first 11 (delivered, then seen by the sink) are never refused.
+      for (int i = 0; i <= 10; i++) {
+        assertThat(stages.get(i)).isCompleted().isNotCompletedExceptionally();
+      }
+      assertThat(q.awaitDrained(Duration.ofSeconds(30))).isTrue();
+      assertThat(sink.stored).hasSize(acknowledged);
+    }
+  }
+
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.EnumSource(SpillQueue.Durability.class)
   void aNewSegmentNumberedAsTheEmptyActiveOne_startsItAgainInPlace_andItsRecordsAreDelivered(
